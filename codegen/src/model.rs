@@ -1,0 +1,367 @@
+//! The validated app: the one source of truth that both emitters read.
+//!
+//! Every value here has passed AWS's rules; emitters never re-check and never see the parse tree.
+
+use std::collections::BTreeMap;
+
+use crate::ast::Kind;
+
+/// Lambda's default memory when neither the file nor a stage sets one (MB).
+pub const DEFAULT_MEMORY_MB: u32 = 128;
+/// Chalice's default function timeout (seconds).
+pub const DEFAULT_TIMEOUT_S: u32 = 60;
+/// The stage used when none is named.
+pub const DEFAULT_STAGE: &str = "dev";
+
+/// A validated `events.chalice`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    /// `app NAME`: the prefix of every resource name.
+    pub app: String,
+    /// Built-in defaults with the `defaults` block applied.
+    pub defaults: Settings,
+    /// Declared stages and their overrides, by name. `dev` is always deployable.
+    pub stages: BTreeMap<String, SettingsPatch>,
+    /// One per binding, in file order.
+    pub handlers: Vec<Handler>,
+}
+
+/// Function settings after every layer is applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub memory_mb: u32,
+    pub timeout_s: u32,
+    pub env: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+    /// `None`: unreserved (the account's pool).
+    pub reserved_concurrency: Option<u32>,
+    pub architecture: Architecture,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            memory_mb: DEFAULT_MEMORY_MB,
+            timeout_s: DEFAULT_TIMEOUT_S,
+            env: BTreeMap::new(),
+            tags: BTreeMap::new(),
+            reserved_concurrency: None,
+            architecture: Architecture::X86_64,
+        }
+    }
+}
+
+/// Settings one layer (a stage, a binding) overrides; maps merge key by key.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SettingsPatch {
+    pub memory_mb: Option<u32>,
+    pub timeout_s: Option<u32>,
+    pub env: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+    pub reserved_concurrency: Option<u32>,
+    pub architecture: Option<Architecture>,
+}
+
+impl Settings {
+    /// This with `patch` laid over it.
+    pub fn apply(&self, patch: &SettingsPatch) -> Settings {
+        let mut s = self.clone();
+        if let Some(m) = patch.memory_mb {
+            s.memory_mb = m;
+        }
+        if let Some(t) = patch.timeout_s {
+            s.timeout_s = t;
+        }
+        s.env.extend(patch.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        s.tags.extend(patch.tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+        if patch.reserved_concurrency.is_some() {
+            s.reserved_concurrency = patch.reserved_concurrency;
+        }
+        if let Some(a) = patch.architecture {
+            s.architecture = a;
+        }
+        s
+    }
+}
+
+/// The instruction set a function runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum Architecture {
+    #[serde(rename = "x86_64")]
+    X86_64,
+    #[serde(rename = "arm64")]
+    Arm64,
+}
+
+impl Architecture {
+    /// Lambda's name for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Architecture::X86_64 => "x86_64",
+            Architecture::Arm64 => "arm64",
+        }
+    }
+}
+
+/// One binding: a handler and the event source that invokes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Handler {
+    /// A Rust identifier and a Lambda name fragment, unique in the app.
+    pub name: String,
+    /// 1-based line of the binding in the file (for generated docs).
+    pub line: usize,
+    /// The binding as written, first line only (for generated docs).
+    pub declaration: String,
+    pub source: Source,
+    /// This binding's own overrides (applied after `defaults` and the stage).
+    pub settings: SettingsPatch,
+}
+
+impl Handler {
+    pub fn kind(&self) -> Kind {
+        self.source.kind()
+    }
+}
+
+/// What invokes a handler, with every option resolved to its default.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    Schedule {
+        expression: Schedule,
+        description: Option<String>,
+    },
+    Rule {
+        /// The event pattern, member order as written.
+        pattern: serde_json::Value,
+        /// A custom event bus name or ARN; `None` is the default bus.
+        bus: Option<String>,
+        description: Option<String>,
+    },
+    Bucket {
+        bucket: String,
+        /// S3 event names; `["s3:ObjectCreated:*"]` when not given.
+        events: Vec<String>,
+        prefix: Option<String>,
+        suffix: Option<String>,
+    },
+    Topic {
+        topic: NameOrArn,
+    },
+    Queue {
+        queue: QueueRef,
+        /// The queue's name ends in `.fifo`.
+        fifo: bool,
+        batch_size: u32,
+        batching_window_s: Option<u32>,
+        maximum_concurrency: Option<u32>,
+    },
+    Stream {
+        stream: NameOrArn,
+        batch_size: u32,
+        starting_position: StartingPosition,
+        batching_window_s: Option<u32>,
+    },
+    Table {
+        /// A table name (its latest stream is resolved at deploy time) or a stream ARN.
+        table: NameOrArn,
+        batch_size: u32,
+        starting_position: StartingPosition,
+        batching_window_s: Option<u32>,
+    },
+}
+
+impl Source {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Source::Schedule { .. } => Kind::Schedule,
+            Source::Rule { .. } => Kind::Rule,
+            Source::Bucket { .. } => Kind::Bucket,
+            Source::Topic { .. } => Kind::Topic,
+            Source::Queue { .. } => Kind::Queue,
+            Source::Stream { .. } => Kind::Stream,
+            Source::Table { .. } => Kind::Table,
+        }
+    }
+}
+
+/// A schedule expression AWS accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Schedule {
+    Rate { value: u32, unit: RateUnit },
+    /// The six fields: minutes hours day-of-month month day-of-week year.
+    Cron { fields: [String; 6] },
+}
+
+impl Schedule {
+    /// The expression as EventBridge takes it, e.g. `rate(1 hour)`.
+    pub fn expression(&self) -> String {
+        match self {
+            Schedule::Rate { value, unit } => {
+                let unit = unit.as_str();
+                if *value == 1 {
+                    format!("rate(1 {unit})")
+                } else {
+                    format!("rate({value} {unit}s)")
+                }
+            }
+            Schedule::Cron { fields } => format!("cron({})", fields.join(" ")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateUnit {
+    Minute,
+    Hour,
+    Day,
+}
+
+impl RateUnit {
+    /// The singular unit word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RateUnit::Minute => "minute",
+            RateUnit::Hour => "hour",
+            RateUnit::Day => "day",
+        }
+    }
+
+    pub fn seconds(self) -> u64 {
+        match self {
+            RateUnit::Minute => 60,
+            RateUnit::Hour => 3_600,
+            RateUnit::Day => 86_400,
+        }
+    }
+}
+
+/// A resource given by name (in the deploy account and region) or by full ARN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NameOrArn {
+    Name(String),
+    Arn(String),
+}
+
+/// An SQS queue: a name, a URL or an ARN as written (the name is always known).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueueRef {
+    Name(String),
+    /// `https://sqs.REGION.amazonaws.com/ACCOUNT/NAME`
+    Url {
+        url: String,
+        region: String,
+        account: String,
+        name: String,
+    },
+    Arn {
+        arn: String,
+        name: String,
+    },
+}
+
+impl QueueRef {
+    pub fn name(&self) -> &str {
+        match self {
+            QueueRef::Name(n) => n,
+            QueueRef::Url { name, .. } | QueueRef::Arn { name, .. } => name,
+        }
+    }
+}
+
+/// Where a stream mapping starts reading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartingPosition {
+    TrimHorizon,
+    Latest,
+    /// Kinesis only: an RFC 3339 time.
+    AtTimestamp(String),
+}
+
+impl StartingPosition {
+    /// Lambda's name for it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            StartingPosition::TrimHorizon => "TRIM_HORIZON",
+            StartingPosition::Latest => "LATEST",
+            StartingPosition::AtTimestamp(_) => "AT_TIMESTAMP",
+        }
+    }
+}
+
+impl Model {
+    /// The stages a deploy may name: `dev` and every declared one, sorted.
+    pub fn stage_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.stages.keys().map(String::as_str).collect();
+        if !self.stages.contains_key(DEFAULT_STAGE) {
+            names.push(DEFAULT_STAGE);
+        }
+        names.sort_unstable();
+        names
+    }
+
+    pub fn has_stage(&self, stage: &str) -> bool {
+        stage == DEFAULT_STAGE || self.stages.contains_key(stage)
+    }
+
+    /// A handler's settings in a stage: built-in < `defaults` < stage < binding.
+    pub fn settings_for(&self, handler: &Handler, stage: &str) -> Settings {
+        let base = match self.stages.get(stage) {
+            Some(patch) => self.defaults.apply(patch),
+            None => self.defaults.clone(),
+        };
+        base.apply(&handler.settings)
+    }
+
+    /// `<app>-<stage>-<handler>`: the Lambda function's name.
+    pub fn function_name(&self, stage: &str, handler: &str) -> String {
+        format!("{}-{}-{}", self.app, stage, handler)
+    }
+
+    /// `<app>-<stage>`: the IAM role's name.
+    pub fn role_name(&self, stage: &str) -> String {
+        format!("{}-{}", self.app, stage)
+    }
+
+    pub fn handler(&self, name: &str) -> Option<&Handler> {
+        self.handlers.iter().find(|h| h.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_expression_is_singular_for_one() {
+        let one = Schedule::Rate { value: 1, unit: RateUnit::Hour };
+        let five = Schedule::Rate { value: 5, unit: RateUnit::Minute };
+        assert_eq!(one.expression(), "rate(1 hour)");
+        assert_eq!(five.expression(), "rate(5 minutes)");
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let mut defaults = Settings::default();
+        defaults.env.insert("A".into(), "1".into());
+        let stage = SettingsPatch { memory_mb: Some(512), ..Default::default() };
+        let mut binding = SettingsPatch { timeout_s: Some(5), ..Default::default() };
+        binding.env.insert("B".into(), "2".into());
+        let model = Model {
+            app: "a".into(),
+            defaults,
+            stages: BTreeMap::from([("prod".to_string(), stage)]),
+            handlers: vec![Handler {
+                name: "h".into(),
+                line: 1,
+                declaration: String::new(),
+                source: Source::Topic { topic: NameOrArn::Name("t".into()) },
+                settings: binding,
+            }],
+        };
+        let s = model.settings_for(&model.handlers[0], "prod");
+        assert_eq!((s.memory_mb, s.timeout_s), (512, 5));
+        assert_eq!(s.env.len(), 2);
+        assert_eq!(model.settings_for(&model.handlers[0], "dev").memory_mb, DEFAULT_MEMORY_MB);
+        assert_eq!(model.stage_names(), ["dev", "prod"]);
+    }
+}

@@ -1,0 +1,204 @@
+//! The deploy plan: every AWS resource one stage of the app needs, as data the deployer executes.
+//!
+//! It holds no account id, region or partition: ARNs are templates with `{partition}`, `{region}` and
+//! `{account}` placeholders, filled in at deploy time by [`Arn::resolve`]. Resources refer to each other by
+//! handler name (`function` fields) and carry a stable `id` the deployer records state under.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::Architecture;
+
+/// Bumped when the plan's shape changes incompatibly.
+pub const PLAN_VERSION: u32 = 1;
+/// The Lambda runtime every function uses (a custom runtime running the `bootstrap` binary).
+pub const RUNTIME: &str = "provided.al2023";
+/// Tag keys that mark a resource as this tool's.
+pub const TAG_APP: &str = "chalice:app";
+pub const TAG_STAGE: &str = "chalice:stage";
+
+/// Everything one stage of an app deploys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub version: u32,
+    pub app: String,
+    pub stage: String,
+    /// Tags put on every taggable resource (`chalice:app`, `chalice:stage`).
+    pub tags: BTreeMap<String, String>,
+    pub role: Role,
+    pub functions: Vec<Function>,
+    pub rules: Vec<EventRule>,
+    pub permissions: Vec<Permission>,
+    pub bucket_notifications: Vec<BucketNotification>,
+    pub subscriptions: Vec<Subscription>,
+    pub event_source_mappings: Vec<EventSourceMapping>,
+}
+
+/// An ARN template, e.g. `arn:{partition}:sqs:{region}:{account}:orders`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Arn(pub String);
+
+/// What fills an [`Arn`] template's placeholders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsContext {
+    pub partition: String,
+    pub region: String,
+    pub account: String,
+}
+
+impl Arn {
+    /// An ARN in this account and region: `arn:{partition}:SERVICE:{region}:{account}:RESOURCE`.
+    pub fn local(service: &str, resource: &str) -> Arn {
+        Arn(format!("arn:{{partition}}:{service}:{{region}}:{{account}}:{resource}"))
+    }
+
+    /// The ARN with the placeholders filled in.
+    pub fn resolve(&self, ctx: &AwsContext) -> String {
+        self.0
+            .replace("{partition}", &ctx.partition)
+            .replace("{region}", &ctx.region)
+            .replace("{account}", &ctx.account)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Arn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The execution role all of the stage's functions share.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Role {
+    pub id: String,
+    /// `<app>-<stage>`
+    pub name: String,
+    /// The service allowed to assume it: `lambda.amazonaws.com`.
+    pub trust_principal: String,
+    /// The inline policy's name.
+    pub policy_name: String,
+    /// Least privilege: logs for each function, plus what each pull source needs on its ARN.
+    pub statements: Vec<Statement>,
+}
+
+/// One `Allow` statement of the role's inline policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Statement {
+    pub sid: String,
+    pub actions: Vec<String>,
+    pub resources: Vec<Arn>,
+}
+
+/// One Lambda function per handler, all running the same `bootstrap`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Function {
+    pub id: String,
+    /// The handler this function serves; also its Lambda `Handler` setting.
+    pub handler: String,
+    /// `<app>-<stage>-<handler>`
+    pub name: String,
+    pub arn: Arn,
+    pub runtime: String,
+    pub architecture: Architecture,
+    pub memory_mb: u32,
+    pub timeout_s: u32,
+    pub env: BTreeMap<String, String>,
+    /// The file's tags plus the plan's.
+    pub tags: BTreeMap<String, String>,
+    pub reserved_concurrency: Option<u32>,
+}
+
+/// An EventBridge rule (a schedule or an event pattern) targeting one function.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventRule {
+    pub id: String,
+    /// The handler it invokes.
+    pub function: String,
+    /// `<app>-<stage>-<handler>`
+    pub name: String,
+    pub arn: Arn,
+    /// `rate(...)` or `cron(...)`; set for schedules.
+    pub schedule_expression: Option<String>,
+    /// Compact JSON; set for pattern rules.
+    pub event_pattern: Option<String>,
+    /// A custom bus name or ARN; `None` is the default bus.
+    pub event_bus: Option<String>,
+    pub description: Option<String>,
+    pub target_id: String,
+}
+
+/// A statement in a function's resource policy letting a service invoke it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Permission {
+    pub id: String,
+    pub function: String,
+    pub statement_id: String,
+    /// e.g. `events.amazonaws.com`
+    pub principal: String,
+    pub source_arn: Arn,
+    /// Also condition on the deploy account (S3, whose ARNs carry no account).
+    pub source_account: bool,
+}
+
+/// This app's entry in a bucket's notification configuration; others' entries are kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BucketNotification {
+    pub id: String,
+    pub function: String,
+    pub bucket: String,
+    /// The notification configuration's `Id`, unique to this app, stage and handler.
+    pub notification_id: String,
+    pub events: Vec<String>,
+    pub prefix: Option<String>,
+    pub suffix: Option<String>,
+}
+
+/// A lambda-protocol subscription of a function to an SNS topic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscription {
+    pub id: String,
+    pub function: String,
+    pub topic_arn: Arn,
+}
+
+/// Where an event source mapping reads from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum MappingSource {
+    Queue { arn: Arn },
+    Stream { arn: Arn },
+    /// A stream ARN given in the file.
+    TableStream { arn: Arn },
+    /// A table name: its latest stream ARN is looked up (DescribeTable) at deploy time.
+    Table { table: String },
+}
+
+/// Lambda polls a queue or stream and invokes a function with batches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventSourceMapping {
+    pub id: String,
+    pub function: String,
+    pub source: MappingSource,
+    pub batch_size: u32,
+    pub batching_window_s: Option<u32>,
+    /// `TRIM_HORIZON`, `LATEST` or `AT_TIMESTAMP`; streams only.
+    pub starting_position: Option<String>,
+    /// RFC 3339; with `AT_TIMESTAMP` only.
+    pub starting_position_timestamp: Option<String>,
+    /// SQS only.
+    pub maximum_concurrency: Option<u32>,
+    /// Always on: handlers may report partial batch failures.
+    pub report_batch_item_failures: bool,
+}
+
+impl Plan {
+    pub fn function(&self, handler: &str) -> Option<&Function> {
+        self.functions.iter().find(|f| f.handler == handler)
+    }
+}
