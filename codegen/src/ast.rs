@@ -135,7 +135,10 @@ pub enum Value {
     /// A number with a fraction or exponent (only meaningful inside JSON).
     Float(f64),
     /// `60s`, `5m`, `1h`, `500ms`.
-    Duration { amount: i64, unit: DurationUnit },
+    Duration {
+        amount: i64,
+        unit: DurationUnit,
+    },
     Bool(bool),
     /// A bare word, e.g. `trim_horizon`.
     Ident(String),

@@ -7,7 +7,9 @@ use codespan_reporting::files::SimpleFile;
 use codespan_reporting::term::{self, termcolor};
 
 /// A byte range in the source file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
 pub struct Span {
     pub start: usize,
     pub end: usize,
@@ -200,7 +202,8 @@ impl Diagnostics {
             termcolor::Buffer::no_color()
         };
         for d in &self.items {
-            let mut labels = vec![Label::primary((), clamp(d.span, &self.source)).with_message(&d.label)];
+            let mut labels =
+                vec![Label::primary((), clamp(d.span, &self.source)).with_message(&d.label)];
             labels.extend(
                 d.related
                     .iter()
@@ -266,7 +269,10 @@ fn clamp(span: Span, source: &str) -> std::ops::Range<usize> {
 }
 
 /// "did you mean `x`?" for the closest candidate, if any is close enough.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(word, c), c))

@@ -1,8 +1,10 @@
 //! chalice-rs code generation: `events.chalice` → parse → validate → model → emit (Rust code, deploy plan).
 
 pub mod ast;
+pub mod build;
 pub mod diag;
 pub mod emit_plan;
+pub mod emit_rust;
 pub mod model;
 pub mod parse;
 pub mod plan;
@@ -26,5 +28,9 @@ pub fn load(file_name: &str, source: &str) -> Result<Model, Diagnostics> {
         ),
     }
     items.sort_by_key(|d| (d.span.start, d.span.end));
-    Err(Diagnostics { file_name: file_name.to_string(), source: source.to_string(), items })
+    Err(Diagnostics {
+        file_name: file_name.to_string(),
+        source: source.to_string(),
+        items,
+    })
 }

@@ -72,8 +72,10 @@ impl Settings {
         if let Some(t) = patch.timeout_s {
             s.timeout_s = t;
         }
-        s.env.extend(patch.env.iter().map(|(k, v)| (k.clone(), v.clone())));
-        s.tags.extend(patch.tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+        s.env
+            .extend(patch.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        s.tags
+            .extend(patch.tags.iter().map(|(k, v)| (k.clone(), v.clone())));
         if patch.reserved_concurrency.is_some() {
             s.reserved_concurrency = patch.reserved_concurrency;
         }
@@ -187,9 +189,14 @@ impl Source {
 /// A schedule expression AWS accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Schedule {
-    Rate { value: u32, unit: RateUnit },
+    Rate {
+        value: u32,
+        unit: RateUnit,
+    },
     /// The six fields: minutes hours day-of-month month day-of-week year.
-    Cron { fields: [String; 6] },
+    Cron {
+        fields: [String; 6],
+    },
 }
 
 impl Schedule {
@@ -333,8 +340,14 @@ mod tests {
 
     #[test]
     fn rate_expression_is_singular_for_one() {
-        let one = Schedule::Rate { value: 1, unit: RateUnit::Hour };
-        let five = Schedule::Rate { value: 5, unit: RateUnit::Minute };
+        let one = Schedule::Rate {
+            value: 1,
+            unit: RateUnit::Hour,
+        };
+        let five = Schedule::Rate {
+            value: 5,
+            unit: RateUnit::Minute,
+        };
         assert_eq!(one.expression(), "rate(1 hour)");
         assert_eq!(five.expression(), "rate(5 minutes)");
     }
@@ -343,8 +356,14 @@ mod tests {
     fn layers_apply_in_order() {
         let mut defaults = Settings::default();
         defaults.env.insert("A".into(), "1".into());
-        let stage = SettingsPatch { memory_mb: Some(512), ..Default::default() };
-        let mut binding = SettingsPatch { timeout_s: Some(5), ..Default::default() };
+        let stage = SettingsPatch {
+            memory_mb: Some(512),
+            ..Default::default()
+        };
+        let mut binding = SettingsPatch {
+            timeout_s: Some(5),
+            ..Default::default()
+        };
         binding.env.insert("B".into(), "2".into());
         let model = Model {
             app: "a".into(),
@@ -354,14 +373,19 @@ mod tests {
                 name: "h".into(),
                 line: 1,
                 declaration: String::new(),
-                source: Source::Topic { topic: NameOrArn::Name("t".into()) },
+                source: Source::Topic {
+                    topic: NameOrArn::Name("t".into()),
+                },
                 settings: binding,
             }],
         };
         let s = model.settings_for(&model.handlers[0], "prod");
         assert_eq!((s.memory_mb, s.timeout_s), (512, 5));
         assert_eq!(s.env.len(), 2);
-        assert_eq!(model.settings_for(&model.handlers[0], "dev").memory_mb, DEFAULT_MEMORY_MB);
+        assert_eq!(
+            model.settings_for(&model.handlers[0], "dev").memory_mb,
+            DEFAULT_MEMORY_MB
+        );
         assert_eq!(model.stage_names(), ["dev", "prod"]);
     }
 }

@@ -7,7 +7,9 @@ use pest::Parser;
 use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::Pair;
 
-use crate::ast::{self, Block, Binding, DurationUnit, Entry, Item, Json, Kind, ScheduleFn, Source, Spanned, Value};
+use crate::ast::{
+    self, Binding, Block, DurationUnit, Entry, Item, Json, Kind, ScheduleFn, Source, Spanned, Value,
+};
 use crate::diag::{Diagnostic, ErrorKind, Span, did_you_mean};
 
 #[derive(pest_derive::Parser)]
@@ -24,6 +26,8 @@ pub fn parse(source: &str) -> (ast::File, Vec<Diagnostic>) {
     let mut file = ast::File::default();
     let mut diags = Vec::new();
     let mut pos = 0;
+    // Where the last item that parsed stopped (its trailing white space included).
+    let mut item_ended_at = None;
     while pos <= source.len() {
         let rest = &source[pos..];
         match ChaliceParser::parse(Rule::item_or_end, rest) {
@@ -35,7 +39,10 @@ pub fn parse(source: &str) -> (ast::File, Vec<Diagnostic>) {
                     break;
                 }
                 let end = inner.as_span().end();
-                let mut builder = Builder { offset: pos, diags: &mut diags };
+                let mut builder = Builder {
+                    offset: pos,
+                    diags: &mut diags,
+                };
                 if let Some(item) = builder.item(inner) {
                     file.items.push(item);
                 }
@@ -43,11 +50,12 @@ pub fn parse(source: &str) -> (ast::File, Vec<Diagnostic>) {
                     break;
                 }
                 pos += end;
+                item_ended_at = Some(pos);
             }
             Err(err) => {
                 // A block that fails to parse leaves the item before it complete without it; drop that
                 // item so the validator does not add errors about what the block would have said.
-                if skip_trivia(rest).starts_with('{') && file.items.last().is_some_and(|i| item_end(i) == pos) {
+                if skip_trivia(rest).starts_with('{') && item_ended_at == Some(pos) {
                     file.items.pop();
                 }
                 let at = pos + error_offset(&err.location);
@@ -70,13 +78,6 @@ fn skip_trivia(mut text: &str) -> &str {
             Some(comment) => text = comment.split_once('\n').map_or("", |(_, rest)| rest),
             None => return text,
         }
-    }
-}
-
-fn item_end(item: &Item) -> usize {
-    match item {
-        Item::App { span, .. } | Item::Defaults { span, .. } | Item::Stage { span, .. } => span.end,
-        Item::Binding(b) => b.span.end,
     }
 }
 
@@ -142,7 +143,9 @@ fn syntax_error(source: &str, at: usize, variant: &ErrorVariant<Rule>) -> Diagno
         diag.kind = ErrorKind::InvalidString;
         diag.message = "unterminated string".into();
         diag.label = "this string is not closed on its line".into();
-        diag.help = Some("close it with `\"`; strings cannot span lines (write `\\n` for a newline)".into());
+        diag.help = Some(
+            "close it with `\"`; strings cannot span lines (write `\\n` for a newline)".into(),
+        );
     }
     diag
 }
@@ -165,7 +168,12 @@ fn token_at(source: &str, at: usize) -> &str {
     rest[..len].trim_end_matches('\r')
 }
 
-fn syntax_hint(source: &str, at: usize, found: &str, variant: &ErrorVariant<Rule>) -> Option<String> {
+fn syntax_hint(
+    source: &str,
+    at: usize,
+    found: &str,
+    variant: &ErrorVariant<Rule>,
+) -> Option<String> {
     let ErrorVariant::ParsingError { positives, .. } = variant else {
         return None;
     };
@@ -174,7 +182,12 @@ fn syntax_hint(source: &str, at: usize, found: &str, variant: &ErrorVariant<Rule
             return Some(format!("did you mean `{word}`?"));
         }
         let prev = source[..at].trim_end();
-        if found == "=" || source[at..].trim_start().starts_with(|c: char| c.is_alphanumeric()) && prev.ends_with('"') {
+        if found == "="
+            || source[at..]
+                .trim_start()
+                .starts_with(|c: char| c.is_alphanumeric())
+                && prev.ends_with('"')
+        {
             return Some("a binding's options go in a block after it: `queue on_order \"orders\" { batch_size = 10 }`".into());
         }
         return Some(
@@ -184,7 +197,9 @@ fn syntax_hint(source: &str, at: usize, found: &str, variant: &ErrorVariant<Rule
         );
     }
     if positives.contains(&Rule::schedule_expr) && found.starts_with('"') {
-        return Some("write the schedule without quotes: `rate(1 hour)` or `cron(0 2 * * ? *)`".into());
+        return Some(
+            "write the schedule without quotes: `rate(1 hour)` or `cron(0 2 * * ? *)`".into(),
+        );
     }
     if positives.contains(&Rule::entry) || positives.contains(&Rule::key) {
         return Some("write options as `key = value`, separated by commas or new lines".into());
@@ -210,7 +225,11 @@ fn describe_expected(rules: &[Rule]) -> String {
     let is_value = rules.iter().filter(|r| VALUE_RULES.contains(r)).count() >= 3;
     let is_json = rules.contains(&Rule::json_literal) || rules.contains(&Rule::json_array);
     for rule in rules {
-        let name = if is_json && (VALUE_RULES.contains(rule) || *rule == Rule::json_array || *rule == Rule::json_literal) {
+        let name = if is_json
+            && (VALUE_RULES.contains(rule)
+                || *rule == Rule::json_array
+                || *rule == Rule::json_literal)
+        {
             "a JSON value"
         } else if is_value && VALUE_RULES.contains(rule) {
             "a value"
@@ -275,7 +294,12 @@ impl Builder<'_> {
     }
 
     fn item(&mut self, pair: Pair<'_, Rule>) -> Option<Item> {
-        let span = self.span(&pair);
+        // pest's span of an item with an optional tail runs on over the white space and comments
+        // after it; the item ends where its last part does.
+        let mut span = self.span(&pair);
+        if let Some(last) = pair.clone().into_inner().last() {
+            span.end = self.span(&last).end;
+        }
         let rule = pair.as_rule();
         let mut inner = pair.into_inner();
         match rule {
@@ -297,7 +321,10 @@ impl Builder<'_> {
             }
             Rule::binding => {
                 let kind_pair = inner.next()?;
-                let kind = Spanned::new(Kind::from_keyword(kind_pair.as_str())?, self.span(&kind_pair));
+                let kind = Spanned::new(
+                    Kind::from_keyword(kind_pair.as_str())?,
+                    self.span(&kind_pair),
+                );
                 let handler = self.name(inner.next()?);
                 let mut source = None;
                 let mut block = None;
@@ -307,7 +334,13 @@ impl Builder<'_> {
                         _ => source = self.source(part),
                     }
                 }
-                Some(Item::Binding(Binding { kind, handler, source, block, span }))
+                Some(Item::Binding(Binding {
+                    kind,
+                    handler,
+                    source,
+                    block,
+                    span,
+                }))
             }
             _ => None,
         }
@@ -330,7 +363,11 @@ impl Builder<'_> {
                 let body = inner.next()?;
                 let body_span = self.span(&body);
                 Some(Spanned::new(
-                    Source::Schedule { function, body: body.as_str().to_string(), body_span },
+                    Source::Schedule {
+                        function,
+                        body: body.as_str().to_string(),
+                        body_span,
+                    },
                     span,
                 ))
             }
@@ -340,7 +377,10 @@ impl Builder<'_> {
 
     fn block(&mut self, pair: Pair<'_, Rule>) -> Block {
         let span = self.span(&pair);
-        let entries = pair.into_inner().filter_map(|entry| self.entry(entry)).collect();
+        let entries = pair
+            .into_inner()
+            .filter_map(|entry| self.entry(entry))
+            .collect();
         Block { entries, span }
     }
 
@@ -360,7 +400,11 @@ impl Builder<'_> {
         } else {
             self.value(value_pair)
         };
-        Some(Entry { key: Spanned::new(key, key_span), value, span })
+        Some(Entry {
+            key: Spanned::new(key, key_span),
+            value,
+            span,
+        })
     }
 
     fn value(&mut self, pair: Pair<'_, Rule>) -> Spanned<Value> {
@@ -375,9 +419,15 @@ impl Builder<'_> {
             Rule::list => Value::List(pair.into_inner().map(|p| self.value(p)).collect()),
             Rule::call => {
                 let mut inner = pair.into_inner();
-                let name = inner.next().map(|p| p.as_str().to_string()).unwrap_or_default();
+                let name = inner
+                    .next()
+                    .map(|p| p.as_str().to_string())
+                    .unwrap_or_default();
                 match inner.next() {
-                    Some(arg) => Value::Call { name, arg: Box::new(self.value(arg)) },
+                    Some(arg) => Value::Call {
+                        name,
+                        arg: Box::new(self.value(arg)),
+                    },
                     None => Value::Ident(name),
                 }
             }
@@ -395,9 +445,13 @@ impl Builder<'_> {
             Ok(n) => Value::Int(n),
             Err(_) => {
                 self.diags.push(
-                    Diagnostic::new(ErrorKind::InvalidNumber, span, format!("number `{text}` is too large"))
-                        .label("does not fit in 64 bits")
-                        .help("AWS limits are far smaller; check the value"),
+                    Diagnostic::new(
+                        ErrorKind::InvalidNumber,
+                        span,
+                        format!("number `{text}` is too large"),
+                    )
+                    .label("does not fit in 64 bits")
+                    .help("AWS limits are far smaller; check the value"),
                 );
                 Value::Int(0)
             }
@@ -405,7 +459,9 @@ impl Builder<'_> {
     }
 
     fn duration(&mut self, text: &str, span: Span) -> Value {
-        let digits_end = text.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(text.len());
+        let digits_end = text
+            .find(|c: char| c.is_ascii_alphabetic())
+            .unwrap_or(text.len());
         let unit = match &text[digits_end..] {
             "ms" => DurationUnit::Millis,
             "s" => DurationUnit::Seconds,
@@ -416,8 +472,12 @@ impl Builder<'_> {
             Ok(amount) => Value::Duration { amount, unit },
             Err(_) => {
                 self.diags.push(
-                    Diagnostic::new(ErrorKind::InvalidNumber, span, format!("duration `{text}` is too large"))
-                        .label("does not fit in 64 bits"),
+                    Diagnostic::new(
+                        ErrorKind::InvalidNumber,
+                        span,
+                        format!("duration `{text}` is too large"),
+                    )
+                    .label("does not fit in 64 bits"),
                 );
                 Value::Duration { amount: 0, unit }
             }
@@ -445,8 +505,12 @@ impl Builder<'_> {
                 Ok(n) => Json::Number(n),
                 Err(_) => {
                     self.diags.push(
-                        Diagnostic::new(ErrorKind::InvalidNumber, span, format!("number `{text}` is out of range"))
-                            .label("not a finite JSON number"),
+                        Diagnostic::new(
+                            ErrorKind::InvalidNumber,
+                            span,
+                            format!("number `{text}` is out of range"),
+                        )
+                        .label("not a finite JSON number"),
                     );
                     Json::Null
                 }
@@ -554,9 +618,20 @@ table on_audit "orders" { starting_position = latest }
 "#;
         let items = items(src);
         assert_eq!(items.len(), 11);
-        let Item::Binding(b) = &items[4] else { panic!("not a binding") };
+        let Item::Binding(b) = &items[4] else {
+            panic!("not a binding")
+        };
         assert_eq!(b.handler.node, "nightly");
-        let Some(Spanned { node: Source::Schedule { function, body, body_span }, .. }) = &b.source else {
+        let Some(Spanned {
+            node:
+                Source::Schedule {
+                    function,
+                    body,
+                    body_span,
+                },
+            ..
+        }) = &b.source
+        else {
             panic!("no schedule")
         };
         assert_eq!(*function, ScheduleFn::Cron);
@@ -568,14 +643,26 @@ table on_audit "orders" { starting_position = latest }
     fn values_keep_types_and_spans() {
         let src = "queue q \"x\" { a = 5s, b = -3, c = true, d = [1, \"two\",], e = at_timestamp(\"t\"), f = { \"k\": [1.5, null] } }";
         let items = items(src);
-        let Item::Binding(b) = &items[0] else { panic!() };
+        let Item::Binding(b) = &items[0] else {
+            panic!()
+        };
         let entries = &b.block.as_ref().unwrap().entries;
-        assert_eq!(entries[0].value.node, Value::Duration { amount: 5, unit: DurationUnit::Seconds });
+        assert_eq!(
+            entries[0].value.node,
+            Value::Duration {
+                amount: 5,
+                unit: DurationUnit::Seconds
+            }
+        );
         assert_eq!(entries[1].value.node, Value::Int(-3));
         assert_eq!(entries[2].value.node, Value::Bool(true));
         assert!(matches!(&entries[3].value.node, Value::List(v) if v.len() == 2));
-        assert!(matches!(&entries[4].value.node, Value::Call { name, .. } if name == "at_timestamp"));
-        let Value::Json(json) = &entries[5].value.node else { panic!() };
+        assert!(
+            matches!(&entries[4].value.node, Value::Call { name, .. } if name == "at_timestamp")
+        );
+        let Value::Json(json) = &entries[5].value.node else {
+            panic!()
+        };
         assert_eq!(json.to_value(), serde_json::json!({"k": [1.5, null]}));
         let span = entries[1].value.span;
         assert_eq!(&src[span.start..span.end], "-3");
@@ -584,8 +671,13 @@ table on_audit "orders" { starting_position = latest }
     #[test]
     fn escapes_resolve_and_bad_ones_are_reported() {
         let (file, diags) = parse(r#"topic t "a\"b\u00e9\n" { x = "bad\q" }"#);
-        let Item::Binding(b) = &file.items[0] else { panic!() };
-        assert_eq!(b.source.as_ref().unwrap().node, Source::Str("a\"bé\n".into()));
+        let Item::Binding(b) = &file.items[0] else {
+            panic!()
+        };
+        assert_eq!(
+            b.source.as_ref().unwrap().node,
+            Source::Str("a\"bé\n".into())
+        );
         assert_eq!(diags.len(), 1);
         assert_eq!(diags[0].kind, ErrorKind::InvalidString);
     }
@@ -604,7 +696,11 @@ table on_audit "orders" { starting_position = latest }
                 _ => None,
             })
             .collect();
-        assert_eq!(names, ["t", "t2"], "bindings whose block failed are dropped");
+        assert_eq!(
+            names,
+            ["t", "t2"],
+            "bindings whose block failed are dropped"
+        );
     }
 
     #[test]
@@ -612,7 +708,11 @@ table on_audit "orders" { starting_position = latest }
         let (_, diags) = parse("app a\nschedul x rate(1 hour)\n");
         assert_eq!(diags.len(), 1);
         assert_eq!(diags[0].help.as_deref(), Some("did you mean `schedule`?"));
-        assert!(diags[0].message.contains("found `schedul`"), "{}", diags[0].message);
+        assert!(
+            diags[0].message.contains("found `schedul`"),
+            "{}",
+            diags[0].message
+        );
     }
 
     #[test]
@@ -623,7 +723,8 @@ table on_audit "orders" { starting_position = latest }
 
     #[test]
     fn comments_and_layout_are_free() {
-        let src = "# top\napp   a # trailing\n\n\tqueue\n q\n \"x\"\n {\n batch_size = 1 # c\n ,\n }\n";
+        let src =
+            "# top\napp   a # trailing\n\n\tqueue\n q\n \"x\"\n {\n batch_size = 1 # c\n ,\n }\n";
         assert_eq!(items(src).len(), 2);
     }
 }

@@ -51,7 +51,9 @@ pub struct AwsContext {
 impl Arn {
     /// An ARN in this account and region: `arn:{partition}:SERVICE:{region}:{account}:RESOURCE`.
     pub fn local(service: &str, resource: &str) -> Arn {
-        Arn(format!("arn:{{partition}}:{service}:{{region}}:{{account}}:{resource}"))
+        Arn(format!(
+            "arn:{{partition}}:{service}:{{region}}:{{account}}:{resource}"
+        ))
     }
 
     /// The ARN with the placeholders filled in.
@@ -171,12 +173,20 @@ pub struct Subscription {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "type")]
 pub enum MappingSource {
-    Queue { arn: Arn },
-    Stream { arn: Arn },
+    Queue {
+        arn: Arn,
+    },
+    Stream {
+        arn: Arn,
+    },
     /// A stream ARN given in the file.
-    TableStream { arn: Arn },
+    TableStream {
+        arn: Arn,
+    },
     /// A table name: its latest stream ARN is looked up (DescribeTable) at deploy time.
-    Table { table: String },
+    Table {
+        table: String,
+    },
 }
 
 /// Lambda polls a queue or stream and invokes a function with batches.

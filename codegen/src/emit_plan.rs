@@ -1,0 +1,775 @@
+//! Model → deploy plan: every AWS resource one stage of the app needs, as data (see [`crate::plan`]).
+//!
+//! Pure and deterministic: resources come in file order, ARNs are templates (no account, region or
+//! partition is known here), and every resource carries a stable id the deployer records state under.
+
+use std::collections::BTreeMap;
+
+use crate::diag::did_you_mean;
+use crate::model::{Handler, Model, NameOrArn, QueueRef, Source};
+use crate::plan::{
+    Arn, BucketNotification, EventRule, EventSourceMapping, Function, MappingSource, PLAN_VERSION,
+    Permission, Plan, RUNTIME, Role, Statement, Subscription, TAG_APP, TAG_STAGE,
+};
+
+/// The service every function's role trusts.
+pub const LAMBDA_PRINCIPAL: &str = "lambda.amazonaws.com";
+const EVENTS_PRINCIPAL: &str = "events.amazonaws.com";
+const S3_PRINCIPAL: &str = "s3.amazonaws.com";
+const SNS_PRINCIPAL: &str = "sns.amazonaws.com";
+
+const LOGS_ACTIONS: &[&str] = &[
+    "logs:CreateLogGroup",
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+];
+const SQS_ACTIONS: &[&str] = &[
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:ChangeMessageVisibility",
+];
+const KINESIS_ACTIONS: &[&str] = &[
+    "kinesis:DescribeStream",
+    "kinesis:DescribeStreamSummary",
+    "kinesis:GetRecords",
+    "kinesis:GetShardIterator",
+    "kinesis:ListShards",
+];
+const DYNAMODB_STREAM_ACTIONS: &[&str] = &[
+    "dynamodb:DescribeStream",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:ListStreams",
+];
+
+/// A stage the model does not declare (`dev` is always known).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown stage `{stage}`{}; known stages: {}",
+    suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default(),
+    known.join(", ")
+)]
+pub struct UnknownStage {
+    /// The stage asked for.
+    pub stage: String,
+    /// Every stage the app can deploy, sorted.
+    pub known: Vec<String>,
+    /// The closest known stage, when one is close.
+    pub suggestion: Option<String>,
+}
+
+/// The plan for deploying `stage` of `model`.
+pub fn plan(model: &Model, stage: &str) -> Result<Plan, UnknownStage> {
+    if !model.has_stage(stage) {
+        let known = model.stage_names();
+        return Err(UnknownStage {
+            stage: stage.to_string(),
+            suggestion: did_you_mean(stage, known.iter().copied()).map(str::to_string),
+            known: known.into_iter().map(str::to_string).collect(),
+        });
+    }
+    let tags = BTreeMap::from([
+        (TAG_APP.to_string(), model.app.clone()),
+        (TAG_STAGE.to_string(), stage.to_string()),
+    ]);
+    let mut plan = Plan {
+        version: PLAN_VERSION,
+        app: model.app.clone(),
+        stage: stage.to_string(),
+        role: role(model, stage),
+        functions: Vec::new(),
+        rules: Vec::new(),
+        permissions: Vec::new(),
+        bucket_notifications: Vec::new(),
+        subscriptions: Vec::new(),
+        event_source_mappings: Vec::new(),
+        tags,
+    };
+    for handler in &model.handlers {
+        plan.functions
+            .push(function(model, stage, handler, &plan.tags));
+        add_trigger(&mut plan, model, stage, handler);
+    }
+    Ok(plan)
+}
+
+fn function(
+    model: &Model,
+    stage: &str,
+    handler: &Handler,
+    plan_tags: &BTreeMap<String, String>,
+) -> Function {
+    let settings = model.settings_for(handler, stage);
+    let name = model.function_name(stage, &handler.name);
+    let mut tags = settings.tags;
+    // Ours last: these mark ownership, so the file cannot override them.
+    tags.extend(plan_tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+    Function {
+        id: format!("function.{}", handler.name),
+        handler: handler.name.clone(),
+        arn: function_arn(&name),
+        name,
+        runtime: RUNTIME.to_string(),
+        architecture: settings.architecture,
+        memory_mb: settings.memory_mb,
+        timeout_s: settings.timeout_s,
+        env: settings.env,
+        tags,
+        reserved_concurrency: settings.reserved_concurrency,
+    }
+}
+
+/// The rule, notification, subscription or mapping that invokes `handler`, with its permission.
+fn add_trigger(plan: &mut Plan, model: &Model, stage: &str, handler: &Handler) {
+    let h = handler.name.as_str();
+    let function_name = model.function_name(stage, h);
+    let keyword = handler.kind().keyword();
+    let permission = |principal: &str, source_arn: Arn, source_account: bool| Permission {
+        id: format!("permission.{h}"),
+        function: h.to_string(),
+        statement_id: format!("chalice-{keyword}-{h}"),
+        principal: principal.to_string(),
+        source_arn,
+        source_account,
+    };
+    match &handler.source {
+        Source::Schedule {
+            expression,
+            description,
+        } => {
+            let rule = event_rule(h, &function_name, None, description);
+            plan.permissions
+                .push(permission(EVENTS_PRINCIPAL, rule.arn.clone(), false));
+            plan.rules.push(EventRule {
+                schedule_expression: Some(expression.expression()),
+                ..rule
+            });
+        }
+        Source::Rule {
+            pattern,
+            bus,
+            description,
+        } => {
+            let rule = event_rule(h, &function_name, bus.as_deref(), description);
+            plan.permissions
+                .push(permission(EVENTS_PRINCIPAL, rule.arn.clone(), false));
+            plan.rules.push(EventRule {
+                // Serialising a `Value` cannot fail (its keys are strings).
+                event_pattern: Some(pattern.to_string()),
+                ..rule
+            });
+        }
+        Source::Bucket {
+            bucket,
+            events,
+            prefix,
+            suffix,
+        } => {
+            let bucket_arn = Arn(format!("arn:{{partition}}:s3:::{bucket}"));
+            plan.permissions
+                .push(permission(S3_PRINCIPAL, bucket_arn, true));
+            plan.bucket_notifications.push(BucketNotification {
+                id: format!("notification.{h}"),
+                function: h.to_string(),
+                bucket: bucket.clone(),
+                // `<app>-<stage>-<handler>`: unique per app, stage and handler, so we only ever touch ours.
+                notification_id: function_name,
+                events: events.clone(),
+                prefix: prefix.clone(),
+                suffix: suffix.clone(),
+            });
+        }
+        Source::Topic { topic } => {
+            let topic_arn = name_or_arn(topic, "sns", "");
+            plan.permissions
+                .push(permission(SNS_PRINCIPAL, topic_arn.clone(), false));
+            plan.subscriptions.push(Subscription {
+                id: format!("subscription.{h}"),
+                function: h.to_string(),
+                topic_arn,
+            });
+        }
+        Source::Queue {
+            queue,
+            batch_size,
+            batching_window_s,
+            maximum_concurrency,
+            fifo: _,
+        } => {
+            let arn = queue_arn(queue);
+            add_statement(
+                &mut plan.role.statements,
+                "SqsConsume",
+                SQS_ACTIONS,
+                arn.clone(),
+            );
+            plan.event_source_mappings.push(EventSourceMapping {
+                maximum_concurrency: *maximum_concurrency,
+                ..mapping(
+                    h,
+                    MappingSource::Queue { arn },
+                    *batch_size,
+                    *batching_window_s,
+                )
+            });
+        }
+        Source::Stream {
+            stream,
+            batch_size,
+            starting_position,
+            batching_window_s,
+        } => {
+            let arn = name_or_arn(stream, "kinesis", "stream/");
+            add_statement(
+                &mut plan.role.statements,
+                "KinesisRead",
+                KINESIS_ACTIONS,
+                arn.clone(),
+            );
+            plan.event_source_mappings.push(EventSourceMapping {
+                starting_position: Some(starting_position.as_str().to_string()),
+                starting_position_timestamp: timestamp(starting_position),
+                ..mapping(
+                    h,
+                    MappingSource::Stream { arn },
+                    *batch_size,
+                    *batching_window_s,
+                )
+            });
+        }
+        Source::Table {
+            table,
+            batch_size,
+            starting_position,
+            batching_window_s,
+        } => {
+            let (source, stream_arn) = match table {
+                NameOrArn::Name(name) => (
+                    MappingSource::Table {
+                        table: name.clone(),
+                    },
+                    Arn::local("dynamodb", &format!("table/{name}/stream/*")),
+                ),
+                NameOrArn::Arn(arn) => {
+                    let arn = Arn(arn.clone());
+                    (MappingSource::TableStream { arn: arn.clone() }, arn)
+                }
+            };
+            add_statement(
+                &mut plan.role.statements,
+                "DynamodbStreamRead",
+                DYNAMODB_STREAM_ACTIONS,
+                stream_arn,
+            );
+            plan.event_source_mappings.push(EventSourceMapping {
+                starting_position: Some(starting_position.as_str().to_string()),
+                starting_position_timestamp: timestamp(starting_position),
+                ..mapping(h, source, *batch_size, *batching_window_s)
+            });
+        }
+    }
+}
+
+/// The role with its logs statement; pull sources add theirs as handlers are planned.
+fn role(model: &Model, stage: &str) -> Role {
+    let name = model.role_name(stage);
+    let mut statements = Vec::new();
+    for handler in &model.handlers {
+        let group = format!(
+            "log-group:/aws/lambda/{}",
+            model.function_name(stage, &handler.name)
+        );
+        add_statement(
+            &mut statements,
+            "Logs",
+            LOGS_ACTIONS,
+            Arn::local("logs", &group),
+        );
+        add_statement(
+            &mut statements,
+            "Logs",
+            LOGS_ACTIONS,
+            Arn::local("logs", &format!("{group}:*")),
+        );
+    }
+    Role {
+        id: "role".to_string(),
+        policy_name: name.clone(),
+        name,
+        trust_principal: LAMBDA_PRINCIPAL.to_string(),
+        statements,
+    }
+}
+
+/// Adds `resource` to the statement granting exactly `actions`, or starts one named `sid`.
+///
+/// Statements with the same actions merge, and a resource is listed once, so two handlers on one
+/// queue make one grant. Each action set has its own fixed sid, so sids are unique and stable.
+fn add_statement(statements: &mut Vec<Statement>, sid: &str, actions: &[&str], resource: Arn) {
+    match statements
+        .iter_mut()
+        .find(|s| s.actions.iter().eq(actions.iter()))
+    {
+        Some(s) => {
+            if !s.resources.contains(&resource) {
+                s.resources.push(resource);
+            }
+        }
+        None => statements.push(Statement {
+            sid: sid.to_string(),
+            actions: actions.iter().map(|a| (*a).to_string()).collect(),
+            resources: vec![resource],
+        }),
+    }
+}
+
+/// An EventBridge rule named after the function, on the default bus or `bus` (a name or an ARN).
+fn event_rule(
+    handler: &str,
+    function_name: &str,
+    bus: Option<&str>,
+    description: &Option<String>,
+) -> EventRule {
+    let arn = match bus {
+        None => Arn::local("events", &format!("rule/{function_name}")),
+        Some(bus) => match bus_arn_parts(bus) {
+            // A rule lives in its bus's region and account.
+            Some((region, account, bus_name)) => Arn(format!(
+                "arn:{{partition}}:events:{region}:{account}:rule/{bus_name}/{function_name}"
+            )),
+            None => Arn::local("events", &format!("rule/{bus}/{function_name}")),
+        },
+    };
+    EventRule {
+        id: format!("rule.{handler}"),
+        function: handler.to_string(),
+        name: function_name.to_string(),
+        arn,
+        schedule_expression: None,
+        event_pattern: None,
+        event_bus: bus.map(str::to_string),
+        description: description.clone(),
+        // The function name: unique, ours, and always within the target id's 64 characters
+        // (validation bounds function names to 64).
+        target_id: function_name.to_string(),
+    }
+}
+
+/// `(region, account, name)` of an event bus ARN `arn:PARTITION:events:REGION:ACCOUNT:event-bus/NAME`.
+fn bus_arn_parts(bus: &str) -> Option<(&str, &str, &str)> {
+    let mut parts = bus.splitn(6, ':');
+    let (arn, _partition, service) = (parts.next()?, parts.next()?, parts.next()?);
+    let (region, account, resource) = (parts.next()?, parts.next()?, parts.next()?);
+    let name = resource.strip_prefix("event-bus/")?;
+    (arn == "arn" && service == "events").then_some((region, account, name))
+}
+
+fn name_or_arn(r: &NameOrArn, service: &str, resource_prefix: &str) -> Arn {
+    match r {
+        NameOrArn::Name(name) => Arn::local(service, &format!("{resource_prefix}{name}")),
+        NameOrArn::Arn(arn) => Arn(arn.clone()),
+    }
+}
+
+/// A queue's ARN: local for a name, the URL's region and account for a URL, literal for an ARN.
+fn queue_arn(queue: &QueueRef) -> Arn {
+    match queue {
+        QueueRef::Name(name) => Arn::local("sqs", name),
+        QueueRef::Url {
+            region,
+            account,
+            name,
+            ..
+        } => Arn(format!("arn:{{partition}}:sqs:{region}:{account}:{name}")),
+        QueueRef::Arn { arn, .. } => Arn(arn.clone()),
+    }
+}
+
+fn timestamp(position: &crate::model::StartingPosition) -> Option<String> {
+    match position {
+        crate::model::StartingPosition::AtTimestamp(t) => Some(t.clone()),
+        _ => None,
+    }
+}
+
+fn mapping(
+    handler: &str,
+    source: MappingSource,
+    batch_size: u32,
+    batching_window_s: Option<u32>,
+) -> EventSourceMapping {
+    EventSourceMapping {
+        id: format!("mapping.{handler}"),
+        function: handler.to_string(),
+        source,
+        batch_size,
+        batching_window_s,
+        starting_position: None,
+        starting_position_timestamp: None,
+        maximum_concurrency: None,
+        report_batch_item_failures: true,
+    }
+}
+
+fn function_arn(function_name: &str) -> Arn {
+    Arn::local("lambda", &format!("function:{function_name}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{
+        Architecture, RateUnit, Schedule, Settings, SettingsPatch, StartingPosition,
+    };
+
+    fn handler(name: &str, source: Source) -> Handler {
+        Handler {
+            name: name.to_string(),
+            line: 1,
+            declaration: String::new(),
+            source,
+            settings: SettingsPatch::default(),
+        }
+    }
+
+    fn model(handlers: Vec<Handler>) -> Model {
+        Model {
+            app: "orders".to_string(),
+            defaults: Settings::default(),
+            stages: BTreeMap::from([(
+                "prod".to_string(),
+                SettingsPatch {
+                    memory_mb: Some(512),
+                    ..Default::default()
+                },
+            )]),
+            handlers,
+        }
+    }
+
+    fn queue(name: &str, queue: QueueRef) -> Handler {
+        handler(
+            name,
+            Source::Queue {
+                queue,
+                fifo: false,
+                batch_size: 10,
+                batching_window_s: None,
+                maximum_concurrency: Some(5),
+            },
+        )
+    }
+
+    fn hourly(name: &str) -> Handler {
+        handler(
+            name,
+            Source::Schedule {
+                expression: Schedule::Rate {
+                    value: 1,
+                    unit: RateUnit::Hour,
+                },
+                description: None,
+            },
+        )
+    }
+
+    fn table(name: &str, table: NameOrArn) -> Handler {
+        handler(
+            name,
+            Source::Table {
+                table,
+                batch_size: 100,
+                starting_position: StartingPosition::Latest,
+                batching_window_s: None,
+            },
+        )
+    }
+
+    #[test]
+    fn unknown_stage_lists_the_known_ones() {
+        let err = plan(&model(vec![]), "prd").unwrap_err();
+        assert_eq!(err.known, ["dev", "prod"]);
+        assert_eq!(err.suggestion.as_deref(), Some("prod"));
+        assert_eq!(
+            err.to_string(),
+            "unknown stage `prd` (did you mean `prod`?); known stages: dev, prod"
+        );
+        let far = plan(&model(vec![]), "zzz").unwrap_err();
+        assert_eq!(
+            far.to_string(),
+            "unknown stage `zzz`; known stages: dev, prod"
+        );
+    }
+
+    #[test]
+    fn dev_is_always_known_and_stage_settings_apply() {
+        let m = model(vec![hourly("tick")]);
+        assert_eq!(plan(&m, "dev").unwrap().functions[0].memory_mb, 128);
+        let prod = plan(&m, "prod").unwrap();
+        assert_eq!(prod.functions[0].memory_mb, 512);
+        assert_eq!(prod.functions[0].name, "orders-prod-tick");
+        assert_eq!(prod.role.name, "orders-prod");
+        assert_eq!(prod.role.trust_principal, "lambda.amazonaws.com");
+    }
+
+    #[test]
+    fn ownership_tags_are_on_every_function_and_win() {
+        let mut h = hourly("tick");
+        h.settings.tags.insert("team".into(), "a".into());
+        h.settings.tags.insert(TAG_APP.into(), "spoofed".into());
+        let p = plan(&model(vec![h]), "dev").unwrap();
+        assert_eq!(p.tags.get(TAG_APP).map(String::as_str), Some("orders"));
+        let tags = &p.functions[0].tags;
+        assert_eq!(tags.get(TAG_APP).map(String::as_str), Some("orders"));
+        assert_eq!(tags.get(TAG_STAGE).map(String::as_str), Some("dev"));
+        assert_eq!(tags.get("team").map(String::as_str), Some("a"));
+    }
+
+    #[test]
+    fn logs_grant_exactly_each_functions_log_group() {
+        let p = plan(&model(vec![hourly("a"), hourly("b")]), "dev").unwrap();
+        assert_eq!(p.role.statements.len(), 1);
+        let logs = &p.role.statements[0];
+        assert_eq!(logs.sid, "Logs");
+        let resources: Vec<&str> = logs.resources.iter().map(Arn::as_str).collect();
+        assert_eq!(
+            resources,
+            [
+                "arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/orders-dev-a",
+                "arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/orders-dev-a:*",
+                "arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/orders-dev-b",
+                "arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/orders-dev-b:*",
+            ]
+        );
+    }
+
+    #[test]
+    fn same_source_twice_is_granted_once() {
+        let m = model(vec![
+            queue("a", QueueRef::Name("q".into())),
+            queue("b", QueueRef::Name("q".into())),
+            queue("c", QueueRef::Name("r".into())),
+        ]);
+        let p = plan(&m, "dev").unwrap();
+        let sqs: Vec<_> = p
+            .role
+            .statements
+            .iter()
+            .filter(|s| s.sid == "SqsConsume")
+            .collect();
+        assert_eq!(sqs.len(), 1);
+        assert_eq!(
+            sqs[0].resources,
+            [Arn::local("sqs", "q"), Arn::local("sqs", "r")]
+        );
+        let mut sids: Vec<_> = p.role.statements.iter().map(|s| s.sid.as_str()).collect();
+        assert!(
+            sids.iter()
+                .all(|s| s.chars().all(|c| c.is_ascii_alphanumeric()))
+        );
+        sids.dedup();
+        assert_eq!(sids, ["Logs", "SqsConsume"]);
+    }
+
+    #[test]
+    fn queue_arn_follows_how_the_queue_was_written() {
+        let url = QueueRef::Url {
+            url: "https://sqs.eu-west-1.amazonaws.com/111122223333/jobs".into(),
+            region: "eu-west-1".into(),
+            account: "111122223333".into(),
+            name: "jobs".into(),
+        };
+        let literal = "arn:aws:sqs:us-east-2:444455556666:other";
+        let m = model(vec![
+            queue("by_name", QueueRef::Name("orders".into())),
+            queue("by_url", url),
+            queue(
+                "by_arn",
+                QueueRef::Arn {
+                    arn: literal.into(),
+                    name: "other".into(),
+                },
+            ),
+        ]);
+        let p = plan(&m, "dev").unwrap();
+        let arns: Vec<_> = p
+            .event_source_mappings
+            .iter()
+            .map(|m| match &m.source {
+                MappingSource::Queue { arn } => arn.as_str().to_string(),
+                other => panic!("not a queue: {other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            arns,
+            [
+                "arn:{partition}:sqs:{region}:{account}:orders",
+                "arn:{partition}:sqs:eu-west-1:111122223333:jobs",
+                literal,
+            ]
+        );
+        let mapping = &p.event_source_mappings[0];
+        assert_eq!(mapping.maximum_concurrency, Some(5));
+        assert_eq!(mapping.starting_position, None);
+        assert!(mapping.report_batch_item_failures);
+    }
+
+    #[test]
+    fn rules_on_custom_buses_name_the_bus_in_their_arn() {
+        let rule = |name: &str, bus: Option<&str>| {
+            handler(
+                name,
+                Source::Rule {
+                    pattern: serde_json::json!({"source": ["aws.s3"]}),
+                    bus: bus.map(str::to_string),
+                    description: None,
+                },
+            )
+        };
+        let m = model(vec![
+            rule("default_bus", None),
+            rule("named_bus", Some("audit")),
+            rule(
+                "arn_bus",
+                Some("arn:aws:events:eu-west-1:111122223333:event-bus/audit"),
+            ),
+        ]);
+        let p = plan(&m, "dev").unwrap();
+        let arns: Vec<&str> = p.rules.iter().map(|r| r.arn.as_str()).collect();
+        assert_eq!(
+            arns,
+            [
+                "arn:{partition}:events:{region}:{account}:rule/orders-dev-default_bus",
+                "arn:{partition}:events:{region}:{account}:rule/audit/orders-dev-named_bus",
+                "arn:{partition}:events:eu-west-1:111122223333:rule/audit/orders-dev-arn_bus",
+            ]
+        );
+        assert_eq!(
+            p.rules[0].event_pattern.as_deref(),
+            Some(r#"{"source":["aws.s3"]}"#)
+        );
+        assert_eq!(
+            p.rules[2].event_bus.as_deref(),
+            Some("arn:aws:events:eu-west-1:111122223333:event-bus/audit")
+        );
+        for (rule, permission) in p.rules.iter().zip(&p.permissions) {
+            assert_eq!(permission.source_arn, rule.arn);
+            assert_eq!(permission.principal, "events.amazonaws.com");
+            assert!(!permission.source_account);
+        }
+    }
+
+    #[test]
+    fn tables_by_name_resolve_later_and_stream_arns_stay_literal() {
+        let stream =
+            "arn:aws:dynamodb:us-east-1:111122223333:table/audit/stream/2024-01-01T00:00:00.000";
+        let m = model(vec![
+            table("by_name", NameOrArn::Name("orders".into())),
+            table("by_arn", NameOrArn::Arn(stream.into())),
+        ]);
+        let p = plan(&m, "dev").unwrap();
+        assert_eq!(
+            p.event_source_mappings[0].source,
+            MappingSource::Table {
+                table: "orders".into()
+            }
+        );
+        assert_eq!(
+            p.event_source_mappings[1].source,
+            MappingSource::TableStream {
+                arn: Arn(stream.into())
+            }
+        );
+        assert_eq!(
+            p.event_source_mappings[0].starting_position.as_deref(),
+            Some("LATEST")
+        );
+        assert_eq!(p.event_source_mappings[0].maximum_concurrency, None);
+        let ddb = p
+            .role
+            .statements
+            .iter()
+            .find(|s| s.sid == "DynamodbStreamRead")
+            .unwrap();
+        assert_eq!(
+            ddb.resources,
+            [
+                Arn::local("dynamodb", "table/orders/stream/*"),
+                Arn(stream.into())
+            ]
+        );
+    }
+
+    #[test]
+    fn at_timestamp_carries_its_time() {
+        let m = model(vec![handler(
+            "clicks",
+            Source::Stream {
+                stream: NameOrArn::Name("clicks".into()),
+                batch_size: 100,
+                starting_position: StartingPosition::AtTimestamp("2026-01-01T00:00:00Z".into()),
+                batching_window_s: Some(3),
+            },
+        )]);
+        let p = plan(&m, "dev").unwrap();
+        let mapping = &p.event_source_mappings[0];
+        assert_eq!(mapping.starting_position.as_deref(), Some("AT_TIMESTAMP"));
+        assert_eq!(
+            mapping.starting_position_timestamp.as_deref(),
+            Some("2026-01-01T00:00:00Z")
+        );
+        assert_eq!(mapping.batching_window_s, Some(3));
+        let kinesis = p
+            .role
+            .statements
+            .iter()
+            .find(|s| s.sid == "KinesisRead")
+            .unwrap();
+        assert_eq!(kinesis.resources, [Arn::local("kinesis", "stream/clicks")]);
+    }
+
+    #[test]
+    fn bucket_permission_names_bucket_and_account() {
+        let m = model(vec![handler(
+            "upload",
+            Source::Bucket {
+                bucket: "pics".into(),
+                events: vec!["s3:ObjectCreated:*".into()],
+                prefix: Some("images/".into()),
+                suffix: None,
+            },
+        )]);
+        let p = plan(&m, "prod").unwrap();
+        let permission = &p.permissions[0];
+        assert_eq!(permission.source_arn.as_str(), "arn:{partition}:s3:::pics");
+        assert!(permission.source_account);
+        assert_eq!(permission.principal, "s3.amazonaws.com");
+        assert_eq!(
+            p.bucket_notifications[0].notification_id,
+            "orders-prod-upload"
+        );
+        // Push sources need nothing on the role beyond logs.
+        assert_eq!(p.role.statements.len(), 1);
+    }
+
+    #[test]
+    fn functions_run_the_shared_bootstrap() {
+        let mut h = hourly("tick");
+        h.settings.architecture = Some(Architecture::Arm64);
+        h.settings.reserved_concurrency = Some(2);
+        let p = plan(&model(vec![h]), "dev").unwrap();
+        let f = &p.functions[0];
+        assert_eq!(f.runtime, RUNTIME);
+        assert_eq!(f.architecture, Architecture::Arm64);
+        assert_eq!(f.reserved_concurrency, Some(2));
+        assert_eq!(
+            f.arn.as_str(),
+            "arn:{partition}:lambda:{region}:{account}:function:orders-dev-tick"
+        );
+        assert_eq!(
+            p.rules[0].schedule_expression.as_deref(),
+            Some("rate(1 hour)")
+        );
+    }
+}

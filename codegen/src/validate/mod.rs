@@ -1,0 +1,384 @@
+//! Semantic checks of `events.chalice`: everything AWS would refuse, found at build time, all at once.
+//!
+//! Each submodule has one job; this one walks the file, checks its structure (one app, unique stages and
+//! handlers) and assembles the [`Model`] when nothing is wrong.
+
+mod keys;
+mod names;
+mod pattern;
+mod s3;
+mod schedule;
+mod settings;
+mod sources;
+mod values;
+
+use std::collections::BTreeMap;
+
+use crate::ast::{Binding, File, Item, Spanned};
+use crate::diag::{Diagnostic, ErrorKind, Span, line_col};
+use crate::model::{DEFAULT_STAGE, Handler, Model, Settings, Source};
+
+use keys::Scope;
+use settings::Layer;
+
+/// Checks a parsed file against AWS's rules; every problem is reported, sorted by position.
+pub fn validate(file: &File, source: &str) -> Result<Model, Vec<Diagnostic>> {
+    let mut diags = Vec::new();
+    let mut app: Option<&Spanned<String>> = None;
+    let mut app_ok = false;
+    let mut defaults: Option<Layer> = None;
+    let mut stages: Vec<(&Spanned<String>, Layer, bool)> = Vec::new();
+    let mut drafts: Vec<Draft<'_>> = Vec::new();
+
+    for item in &file.items {
+        match item {
+            Item::App { name, .. } => match app {
+                Some(first) => diags.push(duplicate(
+                    "app",
+                    name.span,
+                    first.span,
+                    "a file declares one app",
+                )),
+                None => {
+                    app = Some(name);
+                    match names::app_or_stage(name, "app") {
+                        Some(d) => diags.push(d),
+                        None => app_ok = true,
+                    }
+                }
+            },
+            Item::Defaults { block, span } => {
+                let keyword = Span::new(
+                    span.start,
+                    (span.start + "defaults".len()).min(span.end.max(span.start)),
+                );
+                let entries = keys::check(Some(block), Scope::Defaults, &mut diags);
+                let layer = settings::read(&entries, keyword, &mut diags);
+                match &defaults {
+                    Some(first) => diags.push(duplicate(
+                        "defaults",
+                        keyword,
+                        first.anchor,
+                        "merge the two `defaults` blocks into one",
+                    )),
+                    None => defaults = Some(layer),
+                }
+            }
+            Item::Stage { name, block, .. } => {
+                let name_error = names::app_or_stage(name, "stage");
+                let ok = name_error.is_none();
+                diags.extend(name_error);
+                let entries = keys::check(block.as_ref(), Scope::Stage, &mut diags);
+                let layer = settings::read(&entries, name.span, &mut diags);
+                match stages.iter().find(|(first, _, _)| first.node == name.node) {
+                    Some((first, _, _)) => diags.push(duplicate(
+                        &format!("stage `{}`", name.node),
+                        name.span,
+                        first.span,
+                        "merge the two stage blocks into one",
+                    )),
+                    None => stages.push((name, layer, ok)),
+                }
+            }
+            Item::Binding(b) => drafts.push(draft(b, source, &mut diags)),
+        }
+    }
+
+    for (i, d) in drafts.iter().enumerate() {
+        let name = &d.binding.handler;
+        if let Some(first) = drafts[..i]
+            .iter()
+            .find(|f| f.binding.handler.node == name.node)
+        {
+            diags.push(
+                Diagnostic::new(
+                    ErrorKind::DuplicateHandler,
+                    name.span,
+                    format!("handler `{}` is bound twice", name.node),
+                )
+                .label("second binding")
+                .related(first.binding.handler.span, "first bound here")
+                .help("each binding makes its own function; give this one another name"),
+            );
+        }
+    }
+
+    match app {
+        None => diags.push(
+            Diagnostic::new(
+                ErrorKind::MissingApp,
+                Span::new(0, 0),
+                "no `app` declaration",
+            )
+            .label("expected `app NAME`")
+            .help("add `app my_app` at the top of the file (it prefixes every resource name)"),
+        ),
+        Some(app) if app_ok => {
+            let stage_names: Vec<&Spanned<String>> =
+                stages.iter().filter(|s| s.2).map(|s| s.0).collect();
+            let handlers: Vec<&Spanned<String>> = drafts
+                .iter()
+                .filter(|d| d.name_ok)
+                .map(|d| &d.binding.handler)
+                .collect();
+            names::check_lengths(app, &stage_names, &handlers, &mut diags);
+        }
+        Some(_) => {}
+    }
+
+    let defaults = defaults.unwrap_or_default();
+    let dev = Layer {
+        anchor: app.map_or(Span::default(), |a| a.span),
+        ..Layer::default()
+    };
+    let mut stage_layers: Vec<(&str, &Layer)> = stages
+        .iter()
+        .map(|(n, l, _)| (n.node.as_str(), l))
+        .collect();
+    if !stage_layers.iter().any(|(n, _)| *n == DEFAULT_STAGE) {
+        stage_layers.insert(0, (DEFAULT_STAGE, &dev));
+    }
+    let binding_layers: Vec<(&str, &Layer)> = drafts
+        .iter()
+        .map(|d| (d.binding.handler.node.as_str(), &d.layer))
+        .collect();
+    settings::check_merged(&defaults, &stage_layers, &binding_layers, &mut diags);
+
+    let notifications: Vec<s3::Notification<'_>> = drafts
+        .iter()
+        .filter_map(|d| match (&d.source, &d.binding.source) {
+            (
+                Some(Source::Bucket {
+                    bucket,
+                    events,
+                    prefix,
+                    suffix,
+                }),
+                Some(src),
+            ) => Some(s3::Notification {
+                handler: &d.binding.handler.node,
+                bucket,
+                events,
+                prefix: prefix.as_deref(),
+                suffix: suffix.as_deref(),
+                span: src.span,
+            }),
+            _ => None,
+        })
+        .collect();
+    s3::check_overlaps(&notifications, &mut diags);
+
+    if !diags.is_empty() {
+        diags.sort_by_key(|d| (d.span.start, d.span.end));
+        return Err(diags);
+    }
+    let handlers = drafts
+        .into_iter()
+        .filter_map(|d| {
+            Some(Handler {
+                name: d.binding.handler.node.clone(),
+                line: d.line,
+                declaration: d.declaration,
+                source: d.source?,
+                settings: d.layer.patch,
+            })
+        })
+        .collect();
+    Ok(Model {
+        app: app.map(|a| a.node.clone()).unwrap_or_default(),
+        defaults: Settings::default().apply(&defaults.patch),
+        stages: stages
+            .into_iter()
+            .map(|(n, l, _)| (n.node.clone(), l.patch))
+            .collect::<BTreeMap<_, _>>(),
+        handlers,
+    })
+}
+
+/// A binding checked on its own, before the checks across bindings.
+struct Draft<'a> {
+    binding: &'a Binding,
+    name_ok: bool,
+    layer: Layer,
+    source: Option<Source>,
+    line: usize,
+    declaration: String,
+}
+
+fn draft<'a>(b: &'a Binding, source: &str, diags: &mut Vec<Diagnostic>) -> Draft<'a> {
+    let name_error = names::handler(&b.handler);
+    let name_ok = name_error.is_none();
+    diags.extend(name_error);
+    let entries = keys::check(b.block.as_ref(), Scope::Binding(b.kind.node), diags);
+    let layer = settings::read(&entries, b.handler.span, diags);
+    let src = sources::read(b, &entries, diags);
+    Draft {
+        binding: b,
+        name_ok,
+        layer,
+        source: src,
+        line: line_col(source, b.span.start).0,
+        declaration: first_line(source, b),
+    }
+}
+
+/// The binding's text up to the end of its first line, without a trailing comment, trimmed.
+fn first_line(source: &str, b: &Binding) -> String {
+    // The binding's span may run over the white space and comments after it: stop at its last part.
+    let end = [
+        Some(b.handler.span),
+        b.source.as_ref().map(|s| s.span),
+        b.block.as_ref().map(|k| k.span),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|s| s.end)
+    .max()
+    .unwrap_or(b.span.end);
+    let start = b.span.start.min(source.len());
+    let end = end.clamp(start, source.len());
+    let line = source
+        .get(start..end)
+        .and_then(|text| text.lines().next())
+        .unwrap_or_default();
+    strip_comment(line).trim().to_string()
+}
+
+/// `line` up to a `#` that is not inside a string.
+fn strip_comment(line: &str) -> &str {
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, c) in line.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if in_string => escaped = true,
+            '"' => in_string = !in_string,
+            '#' if !in_string => return &line[..i],
+            _ => {}
+        }
+    }
+    line
+}
+
+fn duplicate(what: &str, span: Span, first: Span, help: &str) -> Diagnostic {
+    Diagnostic::new(
+        ErrorKind::DuplicateDeclaration,
+        span,
+        format!("{what} is declared twice"),
+    )
+    .label("declared again here")
+    .related(first, "first declared here")
+    .help(help)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ast::{Block, Entry, Kind, ScheduleFn, Source as AstSource, Value};
+
+    fn sp<T>(node: T, start: usize, end: usize) -> Spanned<T> {
+        Spanned::new(node, Span::new(start, end))
+    }
+
+    /// `app orders\nqueue on_order "my-queue" { batch_size = 5 }\nschedule every_hour rate(1 hour)`
+    fn file() -> (File, &'static str) {
+        let src = "app orders\nqueue on_order \"my-queue\" { batch_size = 5 }\nschedule every_hour rate(1 hour)\n";
+        let q = 11;
+        let s = src.find("schedule").unwrap();
+        let items = vec![
+            Item::App {
+                name: sp("orders".into(), 4, 10),
+                span: Span::new(0, 10),
+            },
+            Item::Binding(Binding {
+                kind: sp(Kind::Queue, q, q + 5),
+                handler: sp("on_order".into(), q + 6, q + 14),
+                source: Some(sp(AstSource::Str("my-queue".into()), q + 15, q + 25)),
+                block: Some(Block {
+                    entries: vec![Entry {
+                        key: sp("batch_size".into(), q + 28, q + 38),
+                        value: sp(Value::Int(5), q + 41, q + 42),
+                        span: Span::new(q + 28, q + 42),
+                    }],
+                    span: Span::new(q + 26, q + 44),
+                }),
+                span: Span::new(q, q + 44),
+            }),
+            Item::Binding(Binding {
+                kind: sp(Kind::Schedule, s, s + 8),
+                handler: sp("every_hour".into(), s + 9, s + 19),
+                source: Some(sp(
+                    AstSource::Schedule {
+                        function: ScheduleFn::Rate,
+                        body: "1 hour".into(),
+                        body_span: Span::new(s + 25, s + 31),
+                    },
+                    s + 20,
+                    s + 32,
+                )),
+                block: None,
+                span: Span::new(s, s + 32),
+            }),
+        ];
+        (File { items }, src)
+    }
+
+    #[test]
+    fn builds_the_model() {
+        let (f, src) = file();
+        let model = validate(&f, src).unwrap();
+        assert_eq!(model.app, "orders");
+        assert_eq!(model.handlers.len(), 2);
+        let q = &model.handlers[0];
+        assert_eq!(
+            (q.line, q.declaration.as_str()),
+            (2, "queue on_order \"my-queue\" { batch_size = 5 }")
+        );
+        assert!(matches!(
+            q.source,
+            Source::Queue {
+                batch_size: 5,
+                fifo: false,
+                ..
+            }
+        ));
+        assert_eq!(model.handlers[1].line, 3);
+        assert_eq!(model.defaults, Settings::default());
+    }
+
+    #[test]
+    fn reports_everything_at_once() {
+        let (mut f, src) = file();
+        f.items.remove(0);
+        let Item::Binding(b) = &mut f.items[0] else {
+            panic!()
+        };
+        b.handler.node = "every_hour".into();
+        let Some(block) = &mut b.block else { panic!() };
+        block.entries[0].value.node = Value::Int(0);
+        let d = validate(&f, src).unwrap_err();
+        let kinds: Vec<_> = d.iter().map(|d| d.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                ErrorKind::MissingApp,
+                ErrorKind::OutOfRange,
+                ErrorKind::DuplicateHandler
+            ]
+        );
+    }
+
+    #[test]
+    fn never_panics_on_odd_spans() {
+        let (mut f, _) = file();
+        if let Item::Binding(b) = &mut f.items[1] {
+            b.span = Span::new(500, 400);
+        }
+        assert!(validate(&f, "").is_ok());
+        assert_eq!(
+            strip_comment(r##"topic t "a#b\"#" # c"##),
+            r##"topic t "a#b\"#" "##
+        );
+        assert_eq!(strip_comment("queue q { # c"), "queue q { ");
+    }
+}

@@ -1,0 +1,890 @@
+//! Invalid `events.chalice` files: each is refused with the right error kind, at the right place, with help.
+
+use chalice_codegen::{Diagnostics, ErrorKind};
+
+use ErrorKind::*;
+
+fn load_err(src: &str) -> Diagnostics {
+    match chalice_codegen::load("events.chalice", src) {
+        Ok(model) => panic!("accepted:\n{src}\n{model:#?}"),
+        Err(d) => d,
+    }
+}
+
+/// `(what, source, expected kind, 1-based line and column of the primary span)`.
+fn cases() -> Vec<(&'static str, String, ErrorKind, (usize, usize))> {
+    let s = |x: &str| x.to_string();
+    let long_handler = "h".repeat(54);
+    let stage_handler = "h".repeat(50);
+    let many_tags: Vec<String> = (0..49).map(|i| format!("t{i} = \"v\"")).collect();
+    let patterns: Vec<String> = (0..400).map(|i| format!("\"value-{i}\"")).collect();
+    vec![
+        // Structure
+        ("no app", s("topic t \"x\"\n"), MissingApp, (1, 1)),
+        ("empty file", s(""), MissingApp, (1, 1)),
+        (
+            "second app",
+            s("app a\napp b\n"),
+            DuplicateDeclaration,
+            (2, 5),
+        ),
+        (
+            "second defaults",
+            s("app a\ndefaults { memory = 256 }\ndefaults { timeout = 5s }\n"),
+            DuplicateDeclaration,
+            (3, 1),
+        ),
+        (
+            "duplicate stage",
+            s("app a\nstage prod\nstage prod { memory = 512 }\n"),
+            DuplicateDeclaration,
+            (3, 7),
+        ),
+        (
+            "duplicate handler",
+            s("app a\ntopic t \"x\"\nqueue t \"y\"\n"),
+            DuplicateHandler,
+            (3, 7),
+        ),
+        (
+            "duplicate key",
+            s("app a\nqueue q \"x\" {\n  batch_size = 5\n  batch_size = 6\n}\n"),
+            DuplicateKey,
+            (4, 3),
+        ),
+        (
+            "duplicate key in defaults",
+            s("app a\ndefaults { memory = 256, memory = 512 }\n"),
+            DuplicateKey,
+            (2, 26),
+        ),
+        (
+            "duplicate env key",
+            s("app a\ntopic t \"x\" { env { A1 = \"1\", A1 = \"2\" } }\n"),
+            DuplicateKey,
+            (2, 31),
+        ),
+        (
+            "duplicate pattern key",
+            s("app a\nrule r { pattern = { \"source\": [\"a\"], \"source\": [\"b\"] } }\n"),
+            DuplicateKey,
+            (2, 39),
+        ),
+        // Names
+        (
+            "app name starting with _",
+            s("app _orders\n"),
+            InvalidName,
+            (1, 5),
+        ),
+        (
+            "stage name starting with -",
+            s("app a\nstage -prod\n"),
+            InvalidName,
+            (2, 7),
+        ),
+        (
+            "camelCase handler",
+            s("app a\ntopic onNotice \"x\"\n"),
+            InvalidHandlerName,
+            (2, 7),
+        ),
+        (
+            "kebab-case handler",
+            s("app a\ntopic on-notice \"x\"\n"),
+            InvalidHandlerName,
+            (2, 7),
+        ),
+        (
+            "keyword handler",
+            s("app a\ntopic type \"x\"\n"),
+            InvalidHandlerName,
+            (2, 7),
+        ),
+        (
+            "2024 keyword handler",
+            s("app a\ntopic gen \"x\"\n"),
+            InvalidHandlerName,
+            (2, 7),
+        ),
+        (
+            "underscore handler",
+            s("app a\ntopic _ \"x\"\n"),
+            InvalidHandlerName,
+            (2, 7),
+        ),
+        (
+            "handler starting with a digit",
+            s("app a\ntopic 9lives \"x\"\n"),
+            InvalidHandlerName,
+            (2, 7),
+        ),
+        (
+            "function name too long in dev",
+            format!("app orders\ntopic {long_handler} \"x\"\n"),
+            NameTooLong,
+            (2, 7),
+        ),
+        (
+            "function name too long in a stage",
+            format!("app orders\nstage production\ntopic {stage_handler} \"x\"\n"),
+            NameTooLong,
+            (3, 7),
+        ),
+        (
+            "role name too long",
+            format!("app {}\n", "a".repeat(61)),
+            NameTooLong,
+            (1, 5),
+        ),
+        // Keys
+        (
+            "misspelt key",
+            s("app a\nqueue q \"x\" { batchsize = 5 }\n"),
+            UnknownKey,
+            (2, 15),
+        ),
+        (
+            "key of another kind",
+            s("app a\nqueue q \"x\" { prefix = \"a/\" }\n"),
+            UnknownKey,
+            (2, 15),
+        ),
+        (
+            "kind option in a stage",
+            s("app a\nstage prod { batch_size = 5 }\n"),
+            UnknownKey,
+            (2, 14),
+        ),
+        (
+            "misspelt setting in defaults",
+            s("app a\ndefaults { memroy = 256 }\n"),
+            UnknownKey,
+            (2, 12),
+        ),
+        (
+            "kind option in defaults",
+            s("app a\ndefaults { description = \"x\" }\n"),
+            UnknownKey,
+            (2, 12),
+        ),
+        (
+            "option on a topic",
+            s("app a\ntopic t \"x\" { batch_size = 1 }\n"),
+            UnknownKey,
+            (2, 15),
+        ),
+        // Sources
+        (
+            "queue without source",
+            s("app a\nqueue q\n"),
+            MissingSource,
+            (2, 7),
+        ),
+        (
+            "bucket without source",
+            s("app a\nbucket b { prefix = \"x\" }\n"),
+            MissingSource,
+            (2, 8),
+        ),
+        (
+            "schedule without source",
+            s("app a\nschedule s { description = \"x\" }\n"),
+            MissingSource,
+            (2, 10),
+        ),
+        (
+            "rule with a source",
+            s("app a\nrule r \"x\" { pattern = { \"source\": [\"a\"] } }\n"),
+            UnexpectedSource,
+            (2, 8),
+        ),
+        (
+            "rule without pattern",
+            s("app a\nrule r { description = \"d\" }\n"),
+            MissingKey,
+            (2, 6),
+        ),
+        // Types
+        (
+            "quoted schedule",
+            s("app a\nschedule s \"rate(1 hour)\"\n"),
+            WrongType,
+            (2, 12),
+        ),
+        (
+            "schedule source on a queue",
+            s("app a\nqueue q rate(1 hour)\n"),
+            WrongType,
+            (2, 9),
+        ),
+        (
+            "quoted memory",
+            s("app a\ndefaults { memory = \"256\" }\n"),
+            WrongType,
+            (2, 21),
+        ),
+        (
+            "number in env",
+            s("app a\ndefaults { env { PORT = 8080 } }\n"),
+            WrongType,
+            (2, 25),
+        ),
+        (
+            "events as a string",
+            s("app a\nbucket b \"bkt\" { events = \"s3:ObjectCreated:*\" }\n"),
+            WrongType,
+            (2, 27),
+        ),
+        (
+            "pattern as a block",
+            s("app a\nrule r { pattern { source = \"x\" } }\n"),
+            WrongType,
+            (2, 18),
+        ),
+        (
+            "quoted architecture",
+            s("app a\ndefaults { architecture = \"arm64\" }\n"),
+            WrongType,
+            (2, 27),
+        ),
+        (
+            "quoted starting position",
+            s("app a\nstream s \"x\" { starting_position = \"latest\" }\n"),
+            WrongType,
+            (2, 36),
+        ),
+        (
+            "env as a list",
+            s("app a\ndefaults { env = [\"A=1\"] }\n"),
+            WrongType,
+            (2, 18),
+        ),
+        // Settings
+        (
+            "timeout without unit",
+            s("app a\ndefaults { timeout = 60 }\n"),
+            InvalidDuration,
+            (2, 22),
+        ),
+        (
+            "timeout in milliseconds",
+            s("app a\ndefaults { timeout = 1500ms }\n"),
+            InvalidDuration,
+            (2, 22),
+        ),
+        (
+            "memory too small",
+            s("app a\ndefaults { memory = 64 }\n"),
+            OutOfRange,
+            (2, 21),
+        ),
+        (
+            "memory too large",
+            s("app a\nstage prod { memory = 20000 }\n"),
+            OutOfRange,
+            (2, 23),
+        ),
+        (
+            "timeout too long",
+            s("app a\ndefaults { timeout = 16m }\n"),
+            OutOfRange,
+            (2, 22),
+        ),
+        (
+            "zero timeout",
+            s("app a\ntopic t \"x\" { timeout = 0s }\n"),
+            OutOfRange,
+            (2, 25),
+        ),
+        (
+            "negative reserved concurrency",
+            s("app a\ndefaults { reserved_concurrency = -1 }\n"),
+            OutOfRange,
+            (2, 35),
+        ),
+        (
+            "unknown architecture",
+            s("app a\ndefaults { architecture = aarch64 }\n"),
+            InvalidValue,
+            (2, 27),
+        ),
+        (
+            "reserved env var",
+            s("app a\ndefaults { env { AWS_REGION = \"x\" } }\n"),
+            InvalidEnvironment,
+            (2, 18),
+        ),
+        (
+            "bad env var name",
+            s("app a\ndefaults { env = { \"1ABC\": \"x\" } }\n"),
+            InvalidEnvironment,
+            (2, 20),
+        ),
+        (
+            "one-letter env var",
+            s("app a\ntopic t \"x\" { env { A = \"x\" } }\n"),
+            InvalidEnvironment,
+            (2, 21),
+        ),
+        (
+            "env over 4 KB in defaults",
+            format!(
+                "app a\ndefaults {{ env {{ BIG = \"{}\" }} }}\n",
+                "x".repeat(4100)
+            ),
+            InvalidEnvironment,
+            (2, 12),
+        ),
+        (
+            "env over 4 KB once merged",
+            format!(
+                "app a\ndefaults {{ env {{ A1 = \"{}\" }} }}\ntopic t \"x\" {{ env {{ B1 = \"{}\" }} }}\n",
+                "x".repeat(3000),
+                "y".repeat(2000)
+            ),
+            InvalidEnvironment,
+            (3, 15),
+        ),
+        (
+            "aws: tag",
+            s("app a\ndefaults { tags { \"aws:x\" = \"1\" } }\n"),
+            InvalidTag,
+            (2, 19),
+        ),
+        (
+            "chalice: tag",
+            s("app a\ndefaults { tags { \"chalice:app\" = \"1\" } }\n"),
+            InvalidTag,
+            (2, 19),
+        ),
+        (
+            "tag value with |",
+            s("app a\ndefaults { tags { team = \"a|b\" } }\n"),
+            InvalidTag,
+            (2, 26),
+        ),
+        (
+            "too many tags",
+            format!(
+                "app a\ndefaults {{ tags {{ {} }} }}\n",
+                many_tags.join(", ")
+            ),
+            InvalidTag,
+            (2, 12),
+        ),
+        // Schedules
+        (
+            "description too long",
+            format!(
+                "app a\nschedule s rate(1 hour) {{ description = \"{}\" }}\n",
+                "d".repeat(513)
+            ),
+            TooLong,
+            (2, 41),
+        ),
+        (
+            "plural rate of 1",
+            s("app a\nschedule s rate(1 hours)\n"),
+            InvalidRate,
+            (2, 19),
+        ),
+        (
+            "singular rate of 5",
+            s("app a\nschedule s rate(5 minute)\n"),
+            InvalidRate,
+            (2, 19),
+        ),
+        (
+            "zero rate",
+            s("app a\nschedule s rate(0 minutes)\n"),
+            InvalidRate,
+            (2, 17),
+        ),
+        (
+            "rate in weeks",
+            s("app a\nschedule s rate(2 weeks)\n"),
+            InvalidRate,
+            (2, 19),
+        ),
+        (
+            "rate in seconds",
+            s("app a\nschedule s rate(30 seconds)\n"),
+            InvalidRate,
+            (2, 20),
+        ),
+        (
+            "cron with 5 fields",
+            s("app a\nschedule s cron(0 2 * * ?)\n"),
+            InvalidCron,
+            (2, 17),
+        ),
+        (
+            "cron with both days *",
+            s("app a\nschedule s cron(0 2 * * * *)\n"),
+            InvalidCron,
+            (2, 25),
+        ),
+        (
+            "cron with both days ?",
+            s("app a\nschedule s cron(0 2 ? * ? *)\n"),
+            InvalidCron,
+            (2, 25),
+        ),
+        (
+            "cron minute 60",
+            s("app a\nschedule s cron(60 2 * * ? *)\n"),
+            InvalidCron,
+            (2, 17),
+        ),
+        (
+            "cron hour 24",
+            s("app a\nschedule s cron(0 24 * * ? *)\n"),
+            InvalidCron,
+            (2, 19),
+        ),
+        (
+            "cron day 32",
+            s("app a\nschedule s cron(0 2 32 * ? *)\n"),
+            InvalidCron,
+            (2, 21),
+        ),
+        (
+            "cron month 13",
+            s("app a\nschedule s cron(0 2 * 13 ? *)\n"),
+            InvalidCron,
+            (2, 23),
+        ),
+        (
+            "cron weekday 8",
+            s("app a\nschedule s cron(0 2 ? * 8 *)\n"),
+            InvalidCron,
+            (2, 25),
+        ),
+        (
+            "cron year 2200",
+            s("app a\nschedule s cron(0 2 * * ? 2200)\n"),
+            InvalidCron,
+            (2, 27),
+        ),
+        (
+            "cron with two #",
+            s("app a\nschedule s cron(0 2 ? * 2#1,3#2 *)\n"),
+            InvalidCron,
+            (2, 25),
+        ),
+        (
+            "cron ? in minutes",
+            s("app a\nschedule s cron(? 2 * * ? *)\n"),
+            InvalidCron,
+            (2, 17),
+        ),
+        (
+            "cron W in hours",
+            s("app a\nschedule s cron(0 2W * * ? *)\n"),
+            InvalidCron,
+            (2, 19),
+        ),
+        // Rules
+        (
+            "empty pattern",
+            s("app a\nrule r { pattern = {} }\n"),
+            InvalidPattern,
+            (2, 20),
+        ),
+        (
+            "pattern value not an array",
+            s("app a\nrule r { pattern = { \"source\": \"aws.s3\" } }\n"),
+            InvalidPattern,
+            (2, 32),
+        ),
+        (
+            "empty match array",
+            s("app a\nrule r { pattern = { \"source\": [] } }\n"),
+            InvalidPattern,
+            (2, 32),
+        ),
+        (
+            "unknown content filter",
+            s("app a\nrule r { pattern = { \"detail\": { \"key\": [{ \"prefx\": \"a\" }] } } }\n"),
+            InvalidPattern,
+            (2, 44),
+        ),
+        (
+            "$or with one branch",
+            s("app a\nrule r { pattern = { \"$or\": [{ \"a\": [1] }] } }\n"),
+            InvalidPattern,
+            (2, 29),
+        ),
+        (
+            "numeric with a string",
+            s("app a\nrule r { pattern = { \"n\": [{ \"numeric\": [\">\", \"0\"] }] } }\n"),
+            InvalidPattern,
+            (2, 47),
+        ),
+        (
+            "pattern over 4096 characters",
+            format!(
+                "app a\nrule r {{ pattern = {{ \"source\": [{}] }} }}\n",
+                patterns.join(",")
+            ),
+            TooLong,
+            (2, 20),
+        ),
+        (
+            "bus with a space",
+            s("app a\nrule r { pattern = { \"source\": [\"a\"] }, bus = \"my bus\" }\n"),
+            InvalidEventBus,
+            (2, 47),
+        ),
+        // Buckets
+        (
+            "uppercase bucket",
+            s("app a\nbucket b \"My-Bucket\"\n"),
+            InvalidBucket,
+            (2, 11),
+        ),
+        (
+            "short bucket",
+            s("app a\nbucket b \"ab\"\n"),
+            InvalidBucket,
+            (2, 10),
+        ),
+        (
+            "IP bucket",
+            s("app a\nbucket b \"192.168.5.4\"\n"),
+            InvalidBucket,
+            (2, 10),
+        ),
+        (
+            "bucket with -s3alias",
+            s("app a\nbucket b \"abc-s3alias\"\n"),
+            InvalidBucket,
+            (2, 14),
+        ),
+        (
+            "bucket with ..",
+            s("app a\nbucket b \"a..b\"\n"),
+            InvalidBucket,
+            (2, 12),
+        ),
+        (
+            "misspelt S3 event",
+            s("app a\nbucket b \"bkt\" { events = [\"s3:ObjectCreated:Putt\"] }\n"),
+            UnknownS3Event,
+            (2, 28),
+        ),
+        (
+            "test event",
+            s("app a\nbucket b \"bkt\" { events = [\"s3:TestEvent\"] }\n"),
+            UnknownS3Event,
+            (2, 28),
+        ),
+        (
+            "no events",
+            s("app a\nbucket b \"bkt\" { events = [] }\n"),
+            InvalidValue,
+            (2, 27),
+        ),
+        (
+            "empty prefix",
+            s("app a\nbucket b \"bkt\" { prefix = \"\" }\n"),
+            InvalidValue,
+            (2, 27),
+        ),
+        (
+            "overlapping notifications",
+            s(
+                "app a\nbucket b1 \"bkt\"\nbucket b2 \"bkt\" { events = [\"s3:ObjectCreated:Put\"] }\n",
+            ),
+            OverlappingNotification,
+            (3, 11),
+        ),
+        (
+            "overlapping prefixes",
+            s(
+                "app a\nbucket b1 \"bkt\" { prefix = \"img/\" }\nbucket b2 \"bkt\" { prefix = \"img/thumbs/\" }\n",
+            ),
+            OverlappingNotification,
+            (3, 11),
+        ),
+        // Topics and queues
+        (
+            "topic with a space",
+            s("app a\ntopic t \"my topic\"\n"),
+            InvalidTopic,
+            (2, 9),
+        ),
+        (
+            "topic ARN with a short account",
+            s("app a\ntopic t \"arn:aws:sns:us-east-1:1234:t\"\n"),
+            InvalidTopic,
+            (2, 9),
+        ),
+        (
+            "FIFO topic",
+            s("app a\ntopic t \"t.fifo\"\n"),
+            FifoConstraint,
+            (2, 9),
+        ),
+        (
+            "queue name too long",
+            format!("app a\nqueue q \"{}\"\n", "q".repeat(81)),
+            InvalidQueue,
+            (2, 9),
+        ),
+        (
+            "queue URL on another host",
+            s("app a\nqueue q \"https://example.com/123456789012/q\"\n"),
+            InvalidQueue,
+            (2, 9),
+        ),
+        (
+            "FIFO batch over 10",
+            s("app a\nqueue q \"q.fifo\" { batch_size = 11 }\n"),
+            FifoConstraint,
+            (2, 33),
+        ),
+        (
+            "FIFO batching window",
+            s("app a\nqueue q \"q.fifo\" { batching_window = 5s }\n"),
+            FifoConstraint,
+            (2, 20),
+        ),
+        (
+            "big batch without window",
+            s("app a\nqueue q \"x\" { batch_size = 100 }\n"),
+            MissingKey,
+            (2, 28),
+        ),
+        (
+            "big batch with a zero window",
+            s("app a\nqueue q \"x\" { batch_size = 100, batching_window = 0s }\n"),
+            OutOfRange,
+            (2, 51),
+        ),
+        (
+            "zero batch",
+            s("app a\nqueue q \"x\" { batch_size = 0 }\n"),
+            OutOfRange,
+            (2, 28),
+        ),
+        (
+            "batch over 10000",
+            s("app a\nqueue q \"x\" { batch_size = 10001, batching_window = 1s }\n"),
+            OutOfRange,
+            (2, 28),
+        ),
+        (
+            "maximum concurrency of 1",
+            s("app a\nqueue q \"x\" { maximum_concurrency = 1 }\n"),
+            OutOfRange,
+            (2, 37),
+        ),
+        (
+            "window over 300s",
+            s("app a\nqueue q \"x\" { batching_window = 301s }\n"),
+            OutOfRange,
+            (2, 33),
+        ),
+        // Streams and tables
+        (
+            "stream with a slash",
+            s("app a\nstream s \"a/b\"\n"),
+            InvalidStream,
+            (2, 10),
+        ),
+        (
+            "stream ARN without stream/",
+            s("app a\nstream s \"arn:aws:kinesis:us-east-1:123456789012:s\"\n"),
+            InvalidStream,
+            (2, 10),
+        ),
+        (
+            "unknown starting position",
+            s("app a\nstream s \"x\" { starting_position = earliest }\n"),
+            InvalidValue,
+            (2, 36),
+        ),
+        (
+            "bad timestamp",
+            s(
+                "app a\nstream s \"x\" { starting_position = at_timestamp(\"2026-13-01T00:00:00Z\") }\n",
+            ),
+            InvalidValue,
+            (2, 49),
+        ),
+        (
+            "stream batch of 0",
+            s("app a\nstream s \"x\" { batch_size = 0 }\n"),
+            OutOfRange,
+            (2, 29),
+        ),
+        (
+            "short table name",
+            s("app a\ntable t \"ab\"\n"),
+            InvalidTable,
+            (2, 9),
+        ),
+        (
+            "table ARN instead of stream ARN",
+            s("app a\ntable t \"arn:aws:dynamodb:us-east-1:123456789012:table/orders\"\n"),
+            InvalidTable,
+            (2, 9),
+        ),
+        (
+            "table at a timestamp",
+            s(
+                "app a\ntable t \"orders\" { starting_position = at_timestamp(\"2026-01-01T00:00:00Z\") }\n",
+            ),
+            InvalidStartingPosition,
+            (2, 40),
+        ),
+        (
+            "table window over 300s",
+            s("app a\ntable t \"orders\" { batching_window = 301s }\n"),
+            OutOfRange,
+            (2, 38),
+        ),
+    ]
+}
+
+#[test]
+fn each_bad_input_is_refused_at_the_right_place() {
+    let cases = cases();
+    assert!(cases.len() >= 70, "{} cases", cases.len());
+    let mut failures = Vec::new();
+    for (what, src, kind, at) in &cases {
+        let d = load_err(src);
+        let got: Vec<(ErrorKind, (usize, usize))> = d
+            .items
+            .iter()
+            .map(|i| (i.kind, d.line_col(i.span.start)))
+            .collect();
+        if got != [(*kind, *at)] {
+            failures.push(format!(
+                "{what}: expected {kind:?} at {at:?}, got {got:?}\n{}",
+                d.render(false)
+            ));
+            continue;
+        }
+        let item = &d.items[0];
+        if item.label.is_empty()
+            || item.help.as_deref().is_none_or(str::is_empty)
+            || item.message.is_empty()
+        {
+            failures.push(format!("{what}: message, label or help missing: {item:?}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn every_error_in_a_file_is_reported_in_order() {
+    let src = r#"app orders
+defaults { memory = 64, timeout = 60 }
+schedule hourly rate(1 hours)
+queue onOrder "my-queue" { batchsize = 5 }
+bucket up "Bad_Bucket" { events = ["s3:ObjectCreated:Putt"] }
+topic hourly "t"
+"#;
+    let d = load_err(src);
+    let got: Vec<(ErrorKind, (usize, usize))> = d
+        .items
+        .iter()
+        .map(|i| (i.kind, d.line_col(i.span.start)))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (OutOfRange, (2, 21)),
+            (InvalidDuration, (2, 35)),
+            (InvalidRate, (3, 24)),
+            (InvalidHandlerName, (4, 7)),
+            (UnknownKey, (4, 28)),
+            (InvalidBucket, (5, 12)),
+            (UnknownS3Event, (5, 36)),
+            (DuplicateHandler, (6, 7)),
+        ]
+    );
+}
+
+#[test]
+fn rendered_output_points_at_the_file_and_helps() {
+    let d = load_err("app a\nqueue q \"x\" { batchsize = 5 }\n");
+    let out = d.render(false);
+    assert!(out.contains("events.chalice:2:15"), "{out}");
+    assert!(out.contains("^^^^^^^^^"), "{out}");
+    assert!(out.contains("help: did you mean `batch_size`?"), "{out}");
+    assert!(
+        out.contains("error[E014]: unknown key `batchsize` for a queue binding"),
+        "{out}"
+    );
+    assert!(out.contains("due to 1 previous error"), "{out}");
+}
+
+#[test]
+fn rendered_output_of_several_errors() {
+    let d = load_err("app a\nschedule s rate(1 hours)\ntopic t \"t.fifo\"\ntopic t \"u\"\n");
+    let out = d.render(false);
+    for needle in [
+        "events.chalice:2:19",
+        "events.chalice:3:9",
+        "events.chalice:4:7",
+        "help: write `rate(1 hour)`",
+        "first bound here",
+    ] {
+        assert!(out.contains(needle), "missing {needle:?} in\n{out}");
+    }
+    assert!(out.contains("due to 3 previous errors"), "{out}");
+}
+
+#[test]
+fn messages_say_what_and_how() {
+    let one = |src: &str| load_err(src).items.remove(0);
+    let d = one("app a\nqueue q \"x\" { prefix = \"a\" }\n");
+    assert_eq!(
+        d.help.as_deref(),
+        Some("`prefix` is an option of bucket bindings")
+    );
+    let d = one("app a\ndefaults { timeout = 60 }\n");
+    assert_eq!(d.help.as_deref(), Some("add a unit: `60s`"));
+    let d = one("app a\ndefaults { memory = \"256\" }\n");
+    assert_eq!(d.message, "expected a number, found a string");
+    let d = one("app a\nschedule s \"rate(1 hour)\"\n");
+    assert_eq!(d.help.as_deref(), Some("drop the quotes: `rate(1 hour)`"));
+    let d = one("app a\nschedule s rate(5 minute)\n");
+    assert_eq!(d.help.as_deref(), Some("write `rate(5 minutes)`"));
+    let d = one("app a\ndefaults { memory = 64 }\n");
+    assert!(d.message.contains("128 MB and 10240 MB"), "{}", d.message);
+    let d = one(&format!(
+        "app orders\nstage production\ntopic {} \"x\"\n",
+        "h".repeat(50)
+    ));
+    assert!(d.message.contains("stage `production`"), "{}", d.message);
+    assert!(
+        d.message
+            .contains(&format!("`orders-production-{}`", "h".repeat(50))),
+        "{}",
+        d.message
+    );
+    let d = one("app a\nbucket b1 \"bkt\"\nbucket b2 \"bkt\"\n");
+    assert_eq!(d.related.len(), 1);
+    let d = one("app a\nrule r { pattern = { \"k\": [{ \"anything_but\": \"x\" }] } }\n");
+    assert_eq!(d.help.as_deref(), Some("did you mean `anything-but`?"));
+    let d = one("app a\nbucket b \"bkt\" { events = [\"s3:objectcreated:put\"] }\n");
+    assert_eq!(
+        d.help.as_deref(),
+        Some("did you mean `s3:ObjectCreated:Put`?")
+    );
+    let d = one("app a\nstream s \"x\" { starting_position = earliest }\n");
+    assert_eq!(d.help.as_deref(), Some("did you mean `trim_horizon`?"));
+    let d = one("app a\ntopic onUpload \"x\"\n");
+    assert!(d.help.as_deref().unwrap().contains("`on_upload`"), "{d:?}");
+}

@@ -1,0 +1,253 @@
+//! Counts every AWS call the clients make, through an SDK interceptor.
+//!
+//! One [`Call`] is one SDK operation (an execution), however many HTTP attempts its retries took. Tests
+//! use it to assert that a no-op redeploy makes zero write calls; the bench reports the totals.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+    FinalizerInterceptorContextRef,
+};
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
+
+/// Whether an operation only reads (`Get*`, `List*`, `Describe*`, `Head*`) or may change something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CallKind {
+    Read,
+    Write,
+}
+
+impl CallKind {
+    /// Classifies an operation by its name: reads start with `Get`, `List`, `Describe` or `Head`.
+    pub fn of(operation: &str) -> CallKind {
+        const READ_PREFIXES: [&str; 4] = ["Get", "List", "Describe", "Head"];
+        if READ_PREFIXES.iter().any(|p| operation.starts_with(p)) {
+            CallKind::Read
+        } else {
+            CallKind::Write
+        }
+    }
+}
+
+/// One SDK operation as the interceptor saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Call {
+    /// The SDK's service name, e.g. `SQS`, `Lambda`, `STS`.
+    pub service: String,
+    /// The operation name, e.g. `CreateQueue`.
+    pub operation: String,
+    pub kind: CallKind,
+    /// HTTP attempts sent (more than 1 when retried; 0 when it failed before sending).
+    pub attempts: u32,
+    /// `None` while in flight; `Some(true)` when the operation returned an output.
+    pub succeeded: Option<bool>,
+}
+
+impl fmt::Display for Call {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.service, self.operation)
+    }
+}
+
+/// Shared, cloneable record of the calls made by every client it is attached to.
+#[derive(Debug, Clone, Default)]
+pub struct CallCounter {
+    calls: Arc<Mutex<Vec<Call>>>,
+}
+
+/// Where this execution's [`Call`] sits in the counter (stored in the execution's config bag).
+#[derive(Debug, Clone, Copy)]
+struct CallIndex(usize);
+
+impl Storable for CallIndex {
+    type Storer = StoreReplace<Self>;
+}
+
+impl CallCounter {
+    pub fn new() -> CallCounter {
+        CallCounter::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Vec<Call>> {
+        // A panic while holding the lock cannot leave the Vec half-updated: recover it.
+        self.calls.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every call so far, in the order they started.
+    pub fn calls(&self) -> Vec<Call> {
+        self.lock().clone()
+    }
+
+    /// Number of calls so far.
+    pub fn total(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Number of read calls so far.
+    pub fn reads(&self) -> usize {
+        self.count(CallKind::Read)
+    }
+
+    /// Number of write calls so far.
+    pub fn writes(&self) -> usize {
+        self.count(CallKind::Write)
+    }
+
+    fn count(&self, kind: CallKind) -> usize {
+        self.lock().iter().filter(|c| c.kind == kind).count()
+    }
+
+    /// The write calls so far as `Service.Operation` strings (for assertion messages).
+    pub fn write_names(&self) -> Vec<String> {
+        self.lock()
+            .iter()
+            .filter(|c| c.kind == CallKind::Write)
+            .map(Call::to_string)
+            .collect()
+    }
+
+    /// Calls per `Service.Operation`, sorted by name.
+    pub fn by_operation(&self) -> BTreeMap<String, usize> {
+        let mut counts = BTreeMap::new();
+        for call in self.lock().iter() {
+            *counts.entry(call.to_string()).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    /// Forgets every call so far (e.g. between a deploy and the redeploy a test checks).
+    pub fn reset(&self) {
+        self.lock().clear();
+    }
+
+    /// Takes every call so far, leaving the counter empty.
+    pub fn take(&self) -> Vec<Call> {
+        std::mem::take(&mut *self.lock())
+    }
+}
+
+impl Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "chalice-deployer call counter"
+    }
+
+    // Not `read_before_execution`: client interceptors see that before the operation's config
+    // (holding its `Metadata`) is in the bag.
+    fn read_before_serialization(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let (service, operation) = match cfg.load::<Metadata>() {
+            Some(m) => (m.service().to_owned(), m.name().to_owned()),
+            None => ("unknown".to_owned(), "unknown".to_owned()),
+        };
+        let kind = CallKind::of(&operation);
+        let index = {
+            let mut calls = self.lock();
+            calls.push(Call {
+                service,
+                operation,
+                kind,
+                attempts: 0,
+                succeeded: None,
+            });
+            calls.len() - 1
+        };
+        cfg.interceptor_state().store_put(CallIndex(index));
+        Ok(())
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(&CallIndex(i)) = cfg.load::<CallIndex>() {
+            // `reset` may have emptied the list while this call was in flight.
+            if let Some(call) = self.lock().get_mut(i) {
+                call.attempts += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(&CallIndex(i)) = cfg.load::<CallIndex>() {
+            let ok = matches!(context.output_or_error(), Some(Ok(_)));
+            if let Some(call) = self.lock().get_mut(i) {
+                call.succeeded = Some(ok);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_are_get_list_describe_head() {
+        for op in [
+            "GetFunction",
+            "ListEventSourceMappings",
+            "DescribeTable",
+            "HeadBucket",
+            "GetCallerIdentity",
+        ] {
+            assert_eq!(CallKind::of(op), CallKind::Read, "{op}");
+        }
+        for op in [
+            "CreateFunction",
+            "PutBucketNotificationConfiguration",
+            "AddPermission",
+            "Subscribe",
+            "DeleteRole",
+            "Invoke",
+            "TagResource",
+            "UpdateFunctionConfiguration",
+        ] {
+            assert_eq!(CallKind::of(op), CallKind::Write, "{op}");
+        }
+    }
+
+    #[test]
+    fn counts_and_reset() {
+        let counter = CallCounter::new();
+        {
+            let mut calls = counter.lock();
+            for op in ["GetQueueUrl", "CreateQueue", "ListQueues", "CreateQueue"] {
+                calls.push(Call {
+                    service: "SQS".into(),
+                    operation: op.into(),
+                    kind: CallKind::of(op),
+                    attempts: 1,
+                    succeeded: Some(true),
+                });
+            }
+        }
+        let clone = counter.clone();
+        assert_eq!(clone.total(), 4);
+        assert_eq!(clone.reads(), 2);
+        assert_eq!(clone.writes(), 2);
+        assert_eq!(clone.write_names(), ["SQS.CreateQueue", "SQS.CreateQueue"]);
+        assert_eq!(clone.by_operation().get("SQS.CreateQueue"), Some(&2));
+        counter.reset();
+        assert_eq!(clone.total(), 0);
+    }
+}

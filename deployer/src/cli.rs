@@ -1,0 +1,383 @@
+//! The `deployer` command line: arguments, dispatch to [`crate::commands`], error reporting, exit codes.
+
+use std::error::Error as _;
+use std::io::{self, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::app_file::{DEFAULT_APP_FILE, LoadError};
+use crate::commands::{self, CommandError};
+use crate::session::LiveOptions;
+
+/// Success (for `check`: the app file is valid).
+pub const EXIT_OK: u8 = 0;
+/// The app file has errors, or the command failed (file not found, unknown stage, ...).
+pub const EXIT_FAILURE: u8 = 1;
+/// The command line itself is wrong (unknown flag, missing value); clap's own code.
+pub const EXIT_USAGE: u8 = 2;
+
+const AFTER_HELP: &str = "\
+Examples:
+  deployer check                                 validate ./events.chalice
+  deployer check --app path/to/events.chalice
+  deployer plan --offline                        what stage `dev` would create
+  deployer plan --offline --stage prod --json > plan.json
+  deployer plan                                  what deploying `dev` would change in AWS
+  deployer deploy                                build, plan, confirm, apply
+  deployer deploy --yes --bootstrap target/x86_64-unknown-linux-musl/release/bootstrap
+  deployer delete --yes                          remove everything stage `dev` deployed
+
+Exit status:
+  0  success (check: the app file is valid)
+  1  the app file has errors, or the command failed (file not found, unknown stage, ...)
+  2  the command line is wrong (unknown subcommand or flag, missing value)";
+
+/// Plans, deploys and deletes a chalice-rs app's Lambda functions and event sources.
+#[derive(Debug, Parser)]
+#[command(
+    name = "deployer",
+    version,
+    long_about = "Plans, deploys and deletes a chalice-rs app's Lambda functions and event sources.\n\n\
+        The app is described by `events.chalice` (one line per handler and the event source that \
+        invokes it). `check` validates it, `plan` shows what deploying a stage would change, `deploy` \
+        makes it so, `delete` removes it. AWS settings (region, credentials, endpoint) come from the \
+        standard AWS configuration chain.",
+    after_help = AFTER_HELP
+)]
+pub struct Cli {
+    /// When to colour the output.
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate the app file and summarise it.
+    #[command(
+        long_about = "Validate the app file and summarise it.\n\n\
+            Every problem is reported with its place in the file and a hint, on stderr. \
+            On success one line on stdout names the app, its handlers by kind and its stages.",
+        after_help = "Examples:\n  deployer check\n  deployer check --app services/orders/events.chalice\n\n\
+            Exit status: 0 when the file is valid, 1 when it has errors or cannot be read."
+    )]
+    Check(CheckArgs),
+    /// Show what deploying a stage would change (or, offline, every resource it needs).
+    #[command(
+        long_about = "Show what deploying a stage would change.\n\n\
+            Reads what is deployed (and the deploy record in .chalice/deployed/<stage>.json) and prints \
+            `+ create`, `~ update` (with `field: old → new` lines) and `- delete` per resource, then \
+            `Plan: A to create, U to update, D to delete.` or `No changes. Everything is up to date.` \
+            Nothing is written. The code is compared only with --bootstrap FILE.\n\n\
+            With --offline nothing is read from AWS: every resource shows as `+ create`, and ARNs keep \
+            their {partition}, {region} and {account} placeholders (filled in at deploy time).",
+        after_help = "Examples:\n  deployer plan\n  deployer plan --json\n  deployer plan --offline\n  \
+            deployer plan --offline --stage prod\n  deployer plan --offline --json | jq '.functions[].name'\n\n\
+            Exit status: 0 on success, 1 when the app file has errors, the stage is unknown, or AWS cannot be read."
+    )]
+    Plan(PlanArgs),
+    /// Build the bootstrap, plan against what is deployed, confirm, and apply.
+    #[command(
+        long_about = "Build the bootstrap, plan against what is deployed, confirm, and apply.\n\n\
+            The bootstrap is built in release mode for each architecture the app uses (or taken from \
+            --bootstrap FILE), zipped deterministically and uploaded once to the artifacts bucket \
+            chalice-rs-artifacts-<account>-<region>, only when its hash changed. The plan is shown; on a \
+            terminal you are asked to confirm (pass --yes elsewhere). Progress goes to stderr. Every \
+            resource is recorded in .chalice/deployed/<stage>.json as soon as it exists, so an interrupted \
+            deploy is resumed by running it again. A deploy with nothing changed makes no write call.",
+        after_help = "Examples:\n  deployer deploy\n  deployer deploy --stage prod --yes\n  \
+            deployer deploy --yes --bootstrap target/x86_64-unknown-linux-musl/release/bootstrap\n\n\
+            Exit status: 0 on success (or nothing to do), 1 on any failure (what was done is said; run it again to resume)."
+    )]
+    Deploy(DeployArgs),
+    /// Remove everything a stage deployed, and nothing else.
+    #[command(
+        long_about = "Remove everything a stage deployed, and nothing else.\n\n\
+            Deletes what the deploy record lists and what the plan's names find in AWS: functions, their \
+            rules, permissions, subscriptions, mappings, this app's bucket notification entries (others' \
+            entries are kept), the role, the stage's code zips (and the artifacts bucket, if this stage \
+            made it and it is empty). Running it again finds nothing and says so.",
+        after_help = "Examples:\n  deployer delete\n  deployer delete --stage prod --yes\n\n\
+            Exit status: 0 on success (or nothing to delete), 1 on any failure."
+    )]
+    Delete(DeleteArgs),
+}
+
+/// Which app file to read.
+#[derive(Debug, Args)]
+pub struct AppArg {
+    /// The app file (relative to the current directory).
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_APP_FILE)]
+    pub app: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub app: AppArg,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub app: AppArg,
+    /// The stage to plan: `dev` or one the app file declares.
+    #[arg(long, value_name = "NAME", default_value = chalice_codegen::model::DEFAULT_STAGE)]
+    pub stage: String,
+    /// Plan without contacting AWS (everything shows as a creation).
+    #[arg(long)]
+    pub offline: bool,
+    /// Print the plan as JSON on stdout (and nothing else there).
+    #[arg(long)]
+    pub json: bool,
+    /// Compare the deployed code with this bootstrap binary (live plan; otherwise code is not compared).
+    #[arg(long, value_name = "FILE", conflicts_with = "offline")]
+    pub bootstrap: Option<PathBuf>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// Options of every command that talks to AWS.
+#[derive(Debug, Args)]
+pub struct AwsArgs {
+    /// Attempts per AWS call, with backoff (default: AWS_MAX_ATTEMPTS, else 3).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub max_attempts: Option<u32>,
+    /// Write how many AWS calls were made (total, reads, writes, per phase) as JSON to FILE (`-`: stderr).
+    #[arg(long, value_name = "FILE")]
+    pub calls: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub app: AppArg,
+    /// The stage to deploy: `dev` or one the app file declares.
+    #[arg(long, value_name = "NAME", default_value = chalice_codegen::model::DEFAULT_STAGE)]
+    pub stage: String,
+    /// Apply without asking for confirmation (needed when stdin is not a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Use this prebuilt bootstrap binary instead of building one.
+    #[arg(long, value_name = "FILE")]
+    pub bootstrap: Option<PathBuf>,
+    /// Build for this target instead of <arch>-unknown-linux-musl.
+    #[arg(long, value_name = "TRIPLE", conflicts_with = "bootstrap")]
+    pub target: Option<String>,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    #[command(flatten)]
+    pub app: AppArg,
+    /// The stage to delete.
+    #[arg(long, value_name = "NAME", default_value = chalice_codegen::model::DEFAULT_STAGE)]
+    pub stage: String,
+    /// Delete without asking for confirmation (needed when stdin is not a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    /// When writing to a terminal and `NO_COLOR` is not set.
+    Auto,
+    /// Always, even into a pipe or file.
+    Always,
+    /// Never.
+    Never,
+}
+
+impl ColorWhen {
+    /// Whether to colour a stream that is (or is not) a terminal.
+    pub fn enabled(self, is_terminal: bool) -> bool {
+        match self {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto => {
+                is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        }
+    }
+}
+
+/// Parses the process's arguments, runs the command, reports any error on stderr.
+pub fn main() -> ExitCode {
+    match Cli::try_parse() {
+        Ok(cli) => run(cli),
+        Err(e) => {
+            // Help and version go to stdout with code 0; usage errors to stderr with code 2.
+            let _ = e.print();
+            ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(EXIT_USAGE))
+        }
+    }
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> ExitCode {
+    let stderr_color = cli.color.enabled(io::stderr().is_terminal());
+    let stdout_color = cli.color.enabled(io::stdout().is_terminal());
+    let mut out = io::stdout().lock();
+    let result = match cli.command {
+        Command::Check(args) => commands::check::run(&args.app.app, &mut out),
+        Command::Plan(args) => {
+            let opts = commands::plan::PlanOptions {
+                app: args.app.app,
+                stage: args.stage,
+                offline: args.offline,
+                json: args.json,
+                color: stdout_color && !args.json,
+                bootstrap: args.bootstrap,
+                max_attempts: args.aws.max_attempts,
+                calls: args.aws.calls,
+            };
+            commands::plan::run(&opts, &mut out)
+        }
+        Command::Deploy(args) => {
+            let opts = commands::deploy::DeployOptions {
+                live: LiveOptions {
+                    app: args.app.app,
+                    stage: args.stage,
+                    max_attempts: args.aws.max_attempts,
+                    calls: args.aws.calls,
+                },
+                yes: args.yes,
+                bootstrap: args.bootstrap,
+                target: args.target,
+                color: stdout_color,
+            };
+            commands::deploy::run(&opts, &mut out)
+        }
+        Command::Delete(args) => {
+            let opts = commands::delete::DeleteOptions {
+                live: LiveOptions {
+                    app: args.app.app,
+                    stage: args.stage,
+                    max_attempts: args.aws.max_attempts,
+                    calls: args.aws.calls,
+                },
+                yes: args.yes,
+                color: stdout_color,
+            };
+            commands::delete::run(&opts, &mut out)
+        }
+    };
+    let result = result.and_then(|()| out.flush().map_err(CommandError::from));
+    match result {
+        Ok(()) => ExitCode::from(EXIT_OK),
+        Err(e) => {
+            report(&e, stderr_color);
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
+/// Writes `e` to stderr: an invalid app file as rendered diagnostics, anything else as
+/// `error: ...` with its causes.
+fn report(e: &CommandError, color: bool) {
+    let mut err = io::stderr().lock();
+    if let CommandError::Output(io) = e
+        && io.kind() == io::ErrorKind::BrokenPipe
+    {
+        // The reader went away (`deployer plan --offline | head`): nothing left to tell.
+        return;
+    }
+    if let CommandError::Load(LoadError::Invalid { diagnostics, .. }) = e {
+        let _ = err.write_all(diagnostics.render(color).as_bytes());
+        return;
+    }
+    let label = if color {
+        "\x1b[1;31merror\x1b[0m"
+    } else {
+        "error"
+    };
+    let _ = writeln!(err, "{label}: {e}");
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let _ = writeln!(err, "  caused by: {cause}");
+        source = cause.source();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::*;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn plan_defaults_to_events_chalice_and_dev() {
+        let cli = Cli::try_parse_from(["deployer", "plan", "--offline"]).unwrap();
+        let Command::Plan(args) = cli.command else {
+            panic!("not plan: {cli:?}");
+        };
+        assert_eq!(args.app.app, PathBuf::from("events.chalice"));
+        assert_eq!(args.stage, "dev");
+        assert!(args.offline && !args.json);
+    }
+
+    #[test]
+    fn deploy_and_delete_take_the_contract_flags() {
+        let cli = Cli::try_parse_from([
+            "deployer",
+            "deploy",
+            "--yes",
+            "--bootstrap",
+            "b",
+            "--calls",
+            "c.json",
+        ])
+        .unwrap();
+        let Command::Deploy(args) = cli.command else {
+            panic!("not deploy: {cli:?}");
+        };
+        assert!(args.yes);
+        assert_eq!(args.bootstrap, Some(PathBuf::from("b")));
+        assert_eq!(args.aws.calls, Some(PathBuf::from("c.json")));
+        assert_eq!(
+            (args.stage.as_str(), args.app.app.to_str()),
+            ("dev", Some("events.chalice"))
+        );
+        let cli = Cli::try_parse_from([
+            "deployer",
+            "delete",
+            "--stage",
+            "prod",
+            "--max-attempts",
+            "5",
+        ])
+        .unwrap();
+        let Command::Delete(args) = cli.command else {
+            panic!("not delete: {cli:?}");
+        };
+        assert!(!args.yes);
+        assert_eq!(args.aws.max_attempts, Some(5));
+        assert!(
+            Cli::try_parse_from(["deployer", "deploy", "--bootstrap", "b", "--target", "t"])
+                .is_err()
+        );
+        assert!(
+            Cli::try_parse_from(["deployer", "plan", "--offline", "--bootstrap", "b"]).is_err()
+        );
+    }
+
+    #[test]
+    fn color_never_and_always_ignore_the_terminal() {
+        assert!(!ColorWhen::Never.enabled(true));
+        assert!(ColorWhen::Always.enabled(false));
+        assert!(!ColorWhen::Auto.enabled(false));
+    }
+}

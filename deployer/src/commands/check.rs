@@ -1,0 +1,85 @@
+//! `deployer check`: validate the app file and summarise it.
+
+use std::io::Write;
+use std::path::Path;
+
+use chalice_codegen::Model;
+use chalice_codegen::ast::Kind;
+
+use super::CommandError;
+use crate::app_file;
+
+/// Loads `app`; on success writes a one-line summary to `out`.
+pub fn run(app: &Path, out: &mut dyn Write) -> Result<(), CommandError> {
+    let model = app_file::load(app)?;
+    writeln!(out, "{}: {}", app.display(), summary(&model))?;
+    Ok(())
+}
+
+/// `app `orders` is valid: 3 handlers (2 schedules, 1 queue); stages: dev, prod`
+pub fn summary(model: &Model) -> String {
+    let by_kind: Vec<String> = Kind::ALL
+        .iter()
+        .filter_map(|&kind| {
+            let n = model.handlers.iter().filter(|h| h.kind() == kind).count();
+            (n > 0).then(|| format!("{n} {}{}", kind.keyword(), if n == 1 { "" } else { "s" }))
+        })
+        .collect();
+    let n = model.handlers.len();
+    let handlers = if by_kind.is_empty() {
+        format!("{n} handlers")
+    } else {
+        format!(
+            "{n} handler{} ({})",
+            if n == 1 { "" } else { "s" },
+            by_kind.join(", ")
+        )
+    };
+    format!(
+        "app `{}` is valid: {handlers}; stages: {}",
+        model.app,
+        model.stage_names().join(", ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use chalice_codegen::model::{Handler, NameOrArn, Settings, SettingsPatch, Source};
+
+    use super::*;
+
+    #[test]
+    fn summary_counts_handlers_by_kind() {
+        let topic = |name: &str| Handler {
+            name: name.into(),
+            line: 1,
+            declaration: String::new(),
+            source: Source::Topic {
+                topic: NameOrArn::Name("t".into()),
+            },
+            settings: SettingsPatch::default(),
+        };
+        let mut model = Model {
+            app: "shop".into(),
+            defaults: Settings::default(),
+            stages: BTreeMap::from([("prod".to_string(), SettingsPatch::default())]),
+            handlers: vec![topic("a")],
+        };
+        assert_eq!(
+            summary(&model),
+            "app `shop` is valid: 1 handler (1 topic); stages: dev, prod"
+        );
+        model.handlers.push(topic("b"));
+        assert_eq!(
+            summary(&model),
+            "app `shop` is valid: 2 handlers (2 topics); stages: dev, prod"
+        );
+        model.handlers.clear();
+        assert_eq!(
+            summary(&model),
+            "app `shop` is valid: 0 handlers; stages: dev, prod"
+        );
+    }
+}

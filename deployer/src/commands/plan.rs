@@ -1,0 +1,94 @@
+//! `deployer plan`: what deploying a stage would do.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use super::CommandError;
+use crate::diff;
+use crate::package::CodePackage;
+use crate::resolve::{CodeDigest, CodeSet};
+use crate::session::{self, LiveOptions, Session};
+use crate::{app_file, plan_view};
+
+/// What `deployer plan` was asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanOptions {
+    pub app: PathBuf,
+    pub stage: String,
+    /// Plan without reading AWS: everything shows as a creation.
+    pub offline: bool,
+    /// Print the plan as JSON (and nothing else) instead of text.
+    pub json: bool,
+    /// Colour the text output.
+    pub color: bool,
+    /// A bootstrap binary to compare the deployed code with (live plan only; without it code is not
+    /// compared).
+    pub bootstrap: Option<PathBuf>,
+    /// SDK attempts per call (live plan only).
+    pub max_attempts: Option<u32>,
+    /// Where to write the `--calls` report (live plan only).
+    pub calls: Option<PathBuf>,
+}
+
+/// Loads the app, plans the stage and writes the plan to `out`.
+pub fn run(opts: &PlanOptions, out: &mut dyn Write) -> Result<(), CommandError> {
+    if !opts.offline {
+        return run_live(opts, out);
+    }
+    let model = app_file::load(&opts.app)?;
+    let plan = chalice_codegen::emit_plan::plan(&model, &opts.stage)?;
+    if opts.json {
+        serde_json::to_writer_pretty(&mut *out, &plan).map_err(std::io::Error::from)?;
+        writeln!(out)?;
+    } else {
+        out.write_all(plan_view::render_create(&plan, opts.color).as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Resolve ∥ read live → diff against what is deployed; writes nothing anywhere but `out`.
+fn run_live(opts: &PlanOptions, out: &mut dyn Write) -> Result<(), CommandError> {
+    let live = LiveOptions {
+        app: opts.app.clone(),
+        stage: opts.stage.clone(),
+        max_attempts: opts.max_attempts,
+        calls: opts.calls.clone(),
+    };
+    let code = match &opts.bootstrap {
+        Some(path) => Some(CodePackage::from_file(path)?),
+        None => None,
+    };
+    let runtime = session::runtime()?;
+    runtime.block_on(async {
+        let mut s = Session::open("plan", &live).await?;
+        let result = async {
+            let mut set = CodeSet::new();
+            if let Some(p) = &code {
+                for f in &s.plan.functions {
+                    set.insert(
+                        f.architecture.as_str().to_string(),
+                        CodeDigest {
+                            sha256: p.code_sha256.clone(),
+                            sha256_hex: p.sha256_hex.clone(),
+                            size: p.zip.len(),
+                        },
+                    );
+                }
+            } else {
+                eprintln!("note: code is not compared (pass --bootstrap FILE to compare it too)");
+            }
+            let planned = s.read_for_deploy(&set).await?;
+            if opts.json {
+                serde_json::to_writer_pretty(&mut *out, &diff::to_json(&planned.changes))
+                    .map_err(std::io::Error::from)?;
+                writeln!(out)?;
+            } else {
+                out.write_all(diff::render(&planned.changes, opts.color).as_bytes())?;
+            }
+            Ok(())
+        }
+        .await;
+        s.finish();
+        result
+    })
+}

@@ -1,0 +1,429 @@
+//! Reads what exists in AWS for every desired and recorded identity, in parallel (bounded), batching
+//! where an API allows: one GetFunction per function (configuration, tags, concurrency), one GetPolicy per
+//! function with permissions, one ListEventSourceMappings per function with mappings, one ListRules per
+//! bus plus one ListTargetsByRule per rule, one GetBucketNotificationConfiguration per bucket, one
+//! ListSubscriptionsByTopic per topic, and one ListObjectsV2 for the code only when code must be uploaded.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures_util::StreamExt;
+use futures_util::future::BoxFuture;
+use futures_util::stream;
+
+use crate::aws::Clients;
+use crate::resources::{CallError, events, iam, lambda, mappings, permissions, s3, sns};
+use crate::spec::{
+    Desired, Identity, Live, LiveArtifacts, LiveFunction, LiveMapping, LiveRole, LiveRule,
+    LiveSubscription, NotificationSpec, PermissionSpec, Recorded, Spec,
+};
+
+/// How many reads run at once.
+pub const READ_CONCURRENCY: usize = 16;
+
+/// Where the stage's code zips live (the artifacts bucket and the stage's key prefix).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtifactsLocation {
+    pub bucket: String,
+    pub prefix: String,
+}
+
+/// What to read, derived from the desired and recorded identities.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct ReadSet {
+    /// Role name → inline policy name.
+    roles: BTreeMap<String, String>,
+    functions: BTreeSet<String>,
+    /// Functions whose resource policy matters.
+    policies: BTreeSet<String>,
+    /// Functions whose mappings matter.
+    mappings: BTreeSet<String>,
+    /// Functions with a recorded mapping: listed even when the function is gone.
+    recorded_mappings: BTreeSet<String>,
+    /// Bus → rule names (and our target id, when desired).
+    rules: BTreeMap<Option<String>, BTreeMap<String, Option<String>>>,
+    buckets: BTreeSet<String>,
+    topics: BTreeSet<String>,
+}
+
+impl ReadSet {
+    fn new(desired: &Desired, recorded: &[Recorded]) -> ReadSet {
+        let mut set = ReadSet::default();
+        for r in &desired.resources {
+            match &r.spec {
+                Spec::Role(s) => {
+                    set.roles.insert(s.name.clone(), s.policy_name.clone());
+                }
+                Spec::Rule(s) => {
+                    set.rules
+                        .entry(s.bus.clone())
+                        .or_default()
+                        .insert(s.name.clone(), Some(s.target_id.clone()));
+                }
+                _ => set.add(&r.spec.identity(), false),
+            }
+        }
+        for r in recorded {
+            set.add(&r.identity, true);
+        }
+        set
+    }
+
+    fn add(&mut self, identity: &Identity, recorded: bool) {
+        match identity {
+            Identity::ArtifactsBucket { .. } | Identity::CodeObject { .. } => {}
+            Identity::Role { name } => {
+                // The inline policy is named after the role (as the plan names it).
+                self.roles
+                    .entry(name.clone())
+                    .or_insert_with(|| name.clone());
+            }
+            Identity::Function { name } => {
+                self.functions.insert(name.clone());
+            }
+            Identity::Rule { name, bus } => {
+                self.rules
+                    .entry(bus.clone())
+                    .or_default()
+                    .entry(name.clone())
+                    .or_insert(None);
+            }
+            Identity::Permission { function, .. } => {
+                self.functions.insert(function.clone());
+                self.policies.insert(function.clone());
+            }
+            Identity::Notification { bucket, .. } => {
+                self.buckets.insert(bucket.clone());
+            }
+            Identity::Subscription { topic_arn, .. } => {
+                self.topics.insert(topic_arn.clone());
+            }
+            Identity::Mapping { function, .. } => {
+                self.functions.insert(function.clone());
+                self.mappings.insert(function.clone());
+                if recorded {
+                    self.recorded_mappings.insert(function.clone());
+                }
+            }
+        }
+    }
+}
+
+/// One finished read.
+enum Read {
+    Role(String, Option<LiveRole>),
+    Function {
+        name: String,
+        function: Option<LiveFunction>,
+        policy: Option<Vec<PermissionSpec>>,
+        mappings: Option<Vec<LiveMapping>>,
+    },
+    /// `None`: the bus does not exist.
+    Rules(Option<String>, Option<Vec<(String, LiveRule)>>),
+    Bucket(String, Option<Vec<NotificationSpec>>),
+    Topic(String, Option<Vec<LiveSubscription>>),
+}
+
+/// Reads everything `desired` and `recorded` name. The code zips under `artifacts` are listed only when
+/// some code must be uploaded (or deleted), so a no-op redeploy does not pay for it.
+pub async fn read(
+    c: &Clients,
+    desired: &Desired,
+    recorded: &[Recorded],
+    artifacts: &ArtifactsLocation,
+) -> Result<Live, CallError> {
+    let set = ReadSet::new(desired, recorded);
+    let mut reads: Vec<BoxFuture<'_, Result<Read, CallError>>> = Vec::new();
+    for (name, policy_name) in &set.roles {
+        reads.push(Box::pin(async move {
+            Ok(Read::Role(
+                name.clone(),
+                iam::read_role(c, name, policy_name).await?,
+            ))
+        }));
+    }
+    for name in &set.functions {
+        let want_policy = set.policies.contains(name);
+        let want_mappings = set.mappings.contains(name);
+        let recorded_mappings = set.recorded_mappings.contains(name);
+        reads.push(Box::pin(async move {
+            let function = lambda::read_function(c, name).await?;
+            let exists = function.is_some();
+            let policy = async {
+                match exists && want_policy {
+                    true => permissions::read_policy(c, name).await.map(Some),
+                    false => Ok(None),
+                }
+            };
+            let listed = async {
+                match (exists && want_mappings) || recorded_mappings {
+                    true => mappings::list_mappings(c, name).await.map(Some),
+                    false => Ok(None),
+                }
+            };
+            let (policy, listed) = tokio::join!(policy, listed);
+            Ok(Read::Function {
+                name: name.clone(),
+                function,
+                policy: policy?,
+                mappings: listed?,
+            })
+        }));
+    }
+    for (bus, names) in &set.rules {
+        reads.push(Box::pin(read_rules(c, bus.clone(), names)));
+    }
+    for bucket in &set.buckets {
+        reads.push(Box::pin(async move {
+            Ok(Read::Bucket(
+                bucket.clone(),
+                s3::read_notifications(c, bucket).await?,
+            ))
+        }));
+    }
+    for topic in &set.topics {
+        reads.push(Box::pin(async move {
+            Ok(Read::Topic(
+                topic.clone(),
+                sns::list_subscriptions(c, topic).await?,
+            ))
+        }));
+    }
+    let results: Vec<Result<Read, CallError>> = stream::iter(reads)
+        .buffer_unordered(READ_CONCURRENCY)
+        .collect()
+        .await;
+
+    let mut live = Live::default();
+    for result in results {
+        match result? {
+            Read::Role(name, role) => {
+                live.roles.insert(name, role);
+            }
+            Read::Function {
+                name,
+                function,
+                policy,
+                mappings,
+            } => {
+                if let Some(p) = policy {
+                    live.policies.insert(name.clone(), p);
+                }
+                if let Some(m) = mappings {
+                    live.mappings.insert(name.clone(), m);
+                }
+                live.functions.insert(name, function);
+            }
+            Read::Rules(bus, found) => {
+                let names = set.rules.get(&bus).cloned().unwrap_or_default();
+                match found {
+                    Some(found) => {
+                        let mut found: BTreeMap<String, LiveRule> = found.into_iter().collect();
+                        for name in names.keys() {
+                            live.rules
+                                .insert((bus.clone(), name.clone()), found.remove(name));
+                        }
+                    }
+                    None => {
+                        if let Some(b) = &bus {
+                            live.missing_buses.insert(b.clone());
+                        }
+                        for name in names.keys() {
+                            live.rules.insert((bus.clone(), name.clone()), None);
+                        }
+                    }
+                }
+            }
+            Read::Bucket(bucket, entries) => {
+                live.buckets.insert(bucket, entries);
+            }
+            Read::Topic(topic, subs) => {
+                live.topics.insert(topic, subs);
+            }
+        }
+    }
+
+    if needs_artifacts(desired, recorded, &live) {
+        let keys = s3::list_keys(c, &artifacts.bucket, &artifacts.prefix).await?;
+        live.artifacts = Some(LiveArtifacts {
+            bucket_exists: keys.is_some(),
+            keys: keys.unwrap_or_default(),
+        });
+    }
+    Ok(live)
+}
+
+/// The bus's rules named in `names` (one ListRules for them all), each with its targets.
+async fn read_rules(
+    c: &Clients,
+    bus: Option<String>,
+    names: &BTreeMap<String, Option<String>>,
+) -> Result<Read, CallError> {
+    let prefix = common_prefix(names.keys().map(String::as_str));
+    let Some(mut listed) = events::list_rules(c, bus.as_deref(), &prefix).await? else {
+        return Ok(Read::Rules(bus, None));
+    };
+    let wanted: Vec<(String, events::ListedRule, Option<String>)> = names
+        .iter()
+        .filter_map(|(name, target_id)| {
+            listed
+                .remove(name)
+                .map(|r| (name.clone(), r, target_id.clone()))
+        })
+        .collect();
+    let bus_ref = bus.as_deref();
+    let rules: Vec<Result<(String, LiveRule), CallError>> = stream::iter(wanted)
+        .map(|(name, listed, target_id)| async move {
+            let targets = events::list_targets(c, &name, bus_ref).await?;
+            let mut spec = listed.spec;
+            let ours = match &target_id {
+                Some(id) => targets.iter().find(|(t, _)| t == id),
+                None => targets.first(),
+            };
+            spec.target_id = target_id
+                .or_else(|| ours.map(|(id, _)| id.clone()))
+                .unwrap_or_default();
+            spec.target_arn = ours.map(|(_, arn)| arn.clone());
+            Ok((
+                name,
+                LiveRule {
+                    arn: listed.arn,
+                    spec,
+                    target_ids: targets.into_iter().map(|(id, _)| id).collect(),
+                },
+            ))
+        })
+        .buffer_unordered(READ_CONCURRENCY)
+        .collect()
+        .await;
+    Ok(Read::Rules(
+        bus,
+        Some(rules.into_iter().collect::<Result<_, _>>()?),
+    ))
+}
+
+fn common_prefix<'a>(mut names: impl Iterator<Item = &'a str>) -> String {
+    let Some(first) = names.next() else {
+        return String::new();
+    };
+    let mut prefix = first.to_string();
+    for n in names {
+        let len = prefix
+            .char_indices()
+            .zip(n.chars())
+            .take_while(|((_, a), b)| a == b)
+            .count();
+        let end = prefix
+            .char_indices()
+            .nth(len)
+            .map_or(prefix.len(), |(i, _)| i);
+        prefix.truncate(end);
+    }
+    prefix
+}
+
+/// Whether the code zips must be listed: some function needs code it does not run yet, or code zips
+/// (or the bucket) are recorded but no longer desired.
+fn needs_artifacts(desired: &Desired, recorded: &[Recorded], live: &Live) -> bool {
+    if !desired.code_known {
+        return false;
+    }
+    let stale_code = recorded.iter().any(|r| {
+        matches!(
+            r.identity,
+            Identity::CodeObject { .. } | Identity::ArtifactsBucket { .. }
+        ) && desired.by_identity(&r.identity).is_none()
+    });
+    let missing_code = desired.functions().any(|f| {
+        let want = f.code.as_ref().map(|c| &c.sha256);
+        match live.function(&f.name) {
+            Some(Some(l)) => l.spec.code.as_ref().map(|c| &c.sha256) != want,
+            _ => true,
+        }
+    });
+    stale_code || missing_code
+}
+
+/// What the live reads show is missing among the sources the desired resources need: buckets, topics
+/// and event buses (queues, streams and tables are checked by [`crate::resolve`]).
+pub fn source_problems(desired: &Desired, live: &Live) -> Vec<String> {
+    let mut problems = BTreeSet::new();
+    for r in &desired.resources {
+        match &r.spec {
+            Spec::Notification(n) if live.buckets.get(&n.bucket) == Some(&None) => {
+                problems.insert(format!(
+                    "bucket `{}` does not exist (it is not ours to create)",
+                    n.bucket
+                ));
+            }
+            Spec::Subscription(s) if live.topics.get(&s.topic_arn) == Some(&None) => {
+                problems.insert(format!("SNS topic `{}` does not exist", s.topic_arn));
+            }
+            Spec::Rule(rule) => {
+                if let Some(bus) = rule
+                    .bus
+                    .as_ref()
+                    .filter(|b| live.missing_buses.contains(*b))
+                {
+                    problems.insert(format!(
+                        "event bus `{bus}` does not exist (rule `{}`)",
+                        rule.name
+                    ));
+                }
+            }
+            _ => {}
+        }
+    }
+    problems.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{DesiredResource, RuleSpec};
+
+    #[test]
+    fn rules_are_listed_by_their_common_prefix() {
+        assert_eq!(
+            common_prefix(["app-dev-a", "app-dev-b", "app-dev-ab"].into_iter()),
+            "app-dev-"
+        );
+        assert_eq!(common_prefix(["only"].into_iter()), "only");
+        assert_eq!(common_prefix(std::iter::empty()), "");
+    }
+
+    #[test]
+    fn the_read_set_covers_desired_and_recorded() {
+        let rule = RuleSpec {
+            name: "app-dev-r".into(),
+            bus: None,
+            schedule_expression: Some("rate(1 hour)".into()),
+            event_pattern: None,
+            description: None,
+            state: "ENABLED".into(),
+            target_id: "t".into(),
+            target_arn: None,
+            tags: BTreeMap::new(),
+        };
+        let desired = Desired {
+            resources: vec![DesiredResource {
+                id: "rule.r".into(),
+                spec: Spec::Rule(rule),
+            }],
+            code_known: true,
+        };
+        let recorded = vec![Recorded {
+            key: "mapping.q".into(),
+            identity: Identity::Mapping {
+                function: "app-dev-q".into(),
+                source_arn: "*".into(),
+            },
+            owned: true,
+            physical_id: None,
+        }];
+        let set = ReadSet::new(&desired, &recorded);
+        assert_eq!(set.rules[&None]["app-dev-r"], Some("t".to_string()));
+        assert!(set.functions.contains("app-dev-q"));
+        assert!(set.recorded_mappings.contains("app-dev-q"));
+        assert!(set.policies.is_empty());
+    }
+}

@@ -1,0 +1,300 @@
+//! Builds the app's `bootstrap` binary and packages it as a deterministic Lambda zip.
+//!
+//! Same binary, same zip bytes: one entry named `bootstrap`, mtime 1980-01-01, mode 0o755, deflate
+//! level 6, Unix host. So the zip's hash identifies the code, and unchanged code is never re-uploaded.
+
+use std::ffi::OsString;
+use std::fmt::Write as _;
+use std::io::{Cursor, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+use zip::write::SimpleFileOptions;
+use zip::{CompressionMethod, DateTime, System, ZipWriter};
+
+/// The name Lambda's custom runtimes execute, inside the zip.
+pub const ENTRY_NAME: &str = "bootstrap";
+/// The entry's Unix permissions.
+pub const ENTRY_MODE: u32 = 0o755;
+const DEFLATE_LEVEL: i64 = 6;
+
+/// Errors from building or packaging the bootstrap.
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    #[error("could not run `{command}`: {source}")]
+    Spawn {
+        command: String,
+        source: std::io::Error,
+    },
+    #[error("`{command}` failed ({status}); see the compiler output above")]
+    BuildFailed { command: String, status: String },
+    #[error("`{command}` succeeded but reported no executable for the binary `{bin}`")]
+    NoExecutable { command: String, bin: String },
+    #[error("could not read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("could not write the zip: {0}")]
+    Zip(#[from] zip::result::ZipError),
+    #[error("could not write the zip: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// How to build the bootstrap binary.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// The directory `cargo` runs in (the app's workspace root).
+    pub project_dir: PathBuf,
+    /// The binary to build.
+    pub bin: String,
+    /// A target triple (`x86_64-unknown-linux-musl`, ...); `None` builds for the host.
+    pub target: Option<String>,
+    /// The cargo subcommand: `build`, or `zigbuild` for glibc-versioned and cross targets.
+    pub subcommand: String,
+    /// `--target-dir`; by default cargo's (`CARGO_TARGET_DIR`, `target/`).
+    pub target_dir: Option<PathBuf>,
+    /// The cargo executable; by default `$CARGO` (set under `cargo run`) or `cargo`.
+    pub cargo: Option<PathBuf>,
+}
+
+impl BuildOptions {
+    /// Release build of `bootstrap` for the host, in `project_dir`.
+    pub fn new(project_dir: impl Into<PathBuf>) -> BuildOptions {
+        BuildOptions {
+            project_dir: project_dir.into(),
+            bin: ENTRY_NAME.to_owned(),
+            target: None,
+            subcommand: "build".to_owned(),
+            target_dir: None,
+            cargo: None,
+        }
+    }
+
+    fn command(&self) -> Command {
+        let cargo = self
+            .cargo
+            .clone()
+            .map(OsString::from)
+            .or_else(|| std::env::var_os("CARGO"))
+            .unwrap_or_else(|| OsString::from("cargo"));
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(&self.project_dir)
+            .arg(&self.subcommand)
+            .args(["--release", "--bin", &self.bin])
+            .arg("--message-format=json-render-diagnostics");
+        if let Some(target) = &self.target {
+            cmd.args(["--target", target]);
+        }
+        if let Some(dir) = &self.target_dir {
+            cmd.arg("--target-dir").arg(dir);
+        }
+        cmd
+    }
+
+    fn describe(&self) -> String {
+        let mut s = format!("cargo {} --release --bin {}", self.subcommand, self.bin);
+        if let Some(target) = &self.target {
+            let _ = write!(s, " --target {target}");
+        }
+        s
+    }
+}
+
+/// Runs the release build (compiler output goes to stderr) and returns the built executable's path.
+pub fn build(options: &BuildOptions) -> Result<PathBuf, PackageError> {
+    let command = options.describe();
+    let output = options
+        .command()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|source| PackageError::Spawn {
+            command: command.clone(),
+            source,
+        })?;
+    if !output.status.success() {
+        return Err(PackageError::BuildFailed {
+            command,
+            status: output.status.to_string(),
+        });
+    }
+    executable_from_messages(&String::from_utf8_lossy(&output.stdout), &options.bin).ok_or(
+        PackageError::NoExecutable {
+            command,
+            bin: options.bin.clone(),
+        },
+    )
+}
+
+/// Finds the executable of binary `bin` in cargo's `--message-format=json` output.
+fn executable_from_messages(stdout: &str, bin: &str) -> Option<PathBuf> {
+    // The last matching artifact wins (cargo reports each once; be robust to repeats).
+    stdout
+        .lines()
+        .rev()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|msg| msg["reason"] == "compiler-artifact" && msg["target"]["name"] == bin)
+        .filter(|msg| {
+            msg["target"]["kind"]
+                .as_array()
+                .is_some_and(|kinds| kinds.iter().any(|k| k == "bin"))
+        })
+        .find_map(|msg| msg["executable"].as_str().map(PathBuf::from))
+}
+
+/// A zipped bootstrap, ready to upload, with its hashes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CodePackage {
+    pub zip: Vec<u8>,
+    /// sha256 of the zip, lowercase hex (for artifact object keys).
+    pub sha256_hex: String,
+    /// sha256 of the zip, standard base64: what Lambda reports as a function's `CodeSha256`.
+    pub code_sha256: String,
+}
+
+impl std::fmt::Debug for CodePackage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodePackage")
+            .field("zip_len", &self.zip.len())
+            .field("sha256_hex", &self.sha256_hex)
+            .field("code_sha256", &self.code_sha256)
+            .finish()
+    }
+}
+
+impl CodePackage {
+    /// Zips `binary` as the single entry `bootstrap`, deterministically.
+    pub fn from_binary(binary: &[u8]) -> Result<CodePackage, PackageError> {
+        let options = SimpleFileOptions::default()
+            .compression_method(CompressionMethod::Deflated)
+            .compression_level(Some(DEFLATE_LEVEL))
+            .last_modified_time(DateTime::DEFAULT)
+            .system(System::Unix)
+            .unix_permissions(ENTRY_MODE)
+            .large_file(false);
+        let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
+        writer.start_file(ENTRY_NAME, options)?;
+        writer.write_all(binary)?;
+        let zip = writer.finish()?.into_inner();
+        let digest = Sha256::digest(&zip);
+        Ok(CodePackage {
+            sha256_hex: hex(&digest),
+            code_sha256: base64::engine::general_purpose::STANDARD.encode(digest),
+            zip,
+        })
+    }
+
+    /// Reads the binary at `path` and zips it.
+    pub fn from_file(path: &Path) -> Result<CodePackage, PackageError> {
+        let binary = std::fs::read(path).map_err(|source| PackageError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        CodePackage::from_binary(&binary)
+    }
+}
+
+/// Builds the bootstrap (see [`build`]) and zips it.
+pub fn build_and_package(options: &BuildOptions) -> Result<(PathBuf, CodePackage), PackageError> {
+    let executable = build(options)?;
+    let package = CodePackage::from_file(&executable)?;
+    Ok((executable, package))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use super::*;
+
+    const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+    #[test]
+    fn hex_and_base64_of_a_known_digest() {
+        let digest = Sha256::digest(b"");
+        assert_eq!(hex(&digest), EMPTY_SHA256);
+        assert_eq!(
+            base64::engine::general_purpose::STANDARD.encode(digest),
+            "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
+        );
+    }
+
+    #[test]
+    fn same_input_same_bytes() {
+        let binary: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let a = CodePackage::from_binary(&binary).unwrap();
+        let b = CodePackage::from_binary(&binary).unwrap();
+        assert_eq!(a, b);
+        let c = CodePackage::from_binary(&binary[1..]).unwrap();
+        assert_ne!(a.zip, c.zip);
+        assert_ne!(a.sha256_hex, c.sha256_hex);
+    }
+
+    #[test]
+    fn hashes_are_of_the_zip() {
+        let p = CodePackage::from_binary(b"#!/bin/sh\necho hi\n").unwrap();
+        let digest = Sha256::digest(&p.zip);
+        assert_eq!(p.sha256_hex, hex(&digest));
+        assert_eq!(p.sha256_hex.len(), 64);
+        assert_eq!(
+            base64::engine::general_purpose::STANDARD
+                .decode(&p.code_sha256)
+                .unwrap(),
+            digest.to_vec()
+        );
+    }
+
+    #[test]
+    fn one_executable_entry_named_bootstrap() {
+        let binary = b"\x7fELF pretend".repeat(1000);
+        let p = CodePackage::from_binary(&binary).unwrap();
+        let mut archive = zip::ZipArchive::new(Cursor::new(&p.zip)).unwrap();
+        assert_eq!(archive.len(), 1);
+        let mut entry = archive.by_index(0).unwrap();
+        assert_eq!(entry.name().unwrap(), ENTRY_NAME);
+        assert_eq!(entry.unix_mode().map(|m| m & 0o777), Some(ENTRY_MODE));
+        assert_eq!(entry.compression(), CompressionMethod::Deflated);
+        let mtime = entry.last_modified().unwrap();
+        assert_eq!(
+            (mtime.year(), mtime.month(), mtime.day(), mtime.hour()),
+            (1980, 1, 1, 0)
+        );
+        let mut content = Vec::new();
+        entry.read_to_end(&mut content).unwrap();
+        assert_eq!(content, binary);
+        // Deflate did compress the repetitive input.
+        assert!(p.zip.len() < binary.len() / 4, "{}", p.zip.len());
+    }
+
+    #[test]
+    fn finds_the_bin_executable_in_cargo_messages() {
+        let stdout = r#"{"reason":"compiler-artifact","target":{"name":"bootstrap","kind":["lib"]},"executable":null}
+not json at all
+{"reason":"compiler-artifact","target":{"name":"other","kind":["bin"]},"executable":"/t/release/other"}
+{"reason":"compiler-artifact","target":{"name":"bootstrap","kind":["bin"]},"executable":"/t/release/bootstrap"}
+{"reason":"build-finished","success":true}"#;
+        assert_eq!(
+            executable_from_messages(stdout, "bootstrap"),
+            Some(PathBuf::from("/t/release/bootstrap"))
+        );
+        assert_eq!(executable_from_messages(stdout, "missing"), None);
+    }
+
+    #[test]
+    fn missing_file_is_an_error_with_the_path() {
+        let err = CodePackage::from_file(Path::new("/nonexistent/bootstrap")).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/bootstrap"), "{err}");
+    }
+}

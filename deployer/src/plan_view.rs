@@ -1,0 +1,397 @@
+//! How a plan's resources read in a terminal: `+ create <type> <name>` and the key settings under it.
+//!
+//! [`groups`] describes each resource once (type, name, settings), grouped by the handler it serves, so
+//! a later live diff can reuse the descriptions for its `~ update` and `- delete` lines.
+
+use std::fmt::Write as _;
+
+use chalice_codegen::plan::{
+    BucketNotification, EventRule, EventSourceMapping, Function, MappingSource, Permission, Plan,
+    Role, Subscription,
+};
+
+/// One resource as shown to a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceView {
+    /// e.g. `lambda_function`
+    pub kind: &'static str,
+    /// The resource's AWS name (or `container/name` when it lives inside another).
+    pub name: String,
+    /// Key settings, in display order.
+    pub settings: Vec<(String, String)>,
+}
+
+/// The resources serving one handler (or the shared role), under a title.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// `role` or `<handler> (<kind>)`
+    pub title: String,
+    pub resources: Vec<ResourceView>,
+}
+
+/// Every resource of the plan: the role first, then each handler's in file order.
+pub fn groups(plan: &Plan) -> Vec<Group> {
+    let mut groups = vec![Group {
+        title: "role (shared by every function)".to_string(),
+        resources: vec![role(&plan.role)],
+    }];
+    for f in &plan.functions {
+        let h = f.handler.as_str();
+        let mut kind = "";
+        let mut resources = vec![function(f)];
+        for r in plan.rules.iter().filter(|r| r.function == h) {
+            kind = if r.schedule_expression.is_some() {
+                "schedule"
+            } else {
+                "rule"
+            };
+            resources.push(rule(r));
+        }
+        for n in plan.bucket_notifications.iter().filter(|n| n.function == h) {
+            kind = "bucket";
+            resources.push(notification(n));
+        }
+        for s in plan.subscriptions.iter().filter(|s| s.function == h) {
+            kind = "topic";
+            resources.push(subscription(s, &f.name));
+        }
+        for m in plan
+            .event_source_mappings
+            .iter()
+            .filter(|m| m.function == h)
+        {
+            kind = match m.source {
+                MappingSource::Queue { .. } => "queue",
+                MappingSource::Stream { .. } => "stream",
+                MappingSource::Table { .. } | MappingSource::TableStream { .. } => "table",
+            };
+            resources.push(mapping(m, &f.name));
+        }
+        for p in plan.permissions.iter().filter(|p| p.function == h) {
+            resources.push(permission(p, &f.name));
+        }
+        let title = if kind.is_empty() {
+            h.to_string()
+        } else {
+            format!("{h} ({kind})")
+        };
+        groups.push(Group { title, resources });
+    }
+    groups
+}
+
+/// How many resources the plan creates.
+pub fn count(plan: &Plan) -> usize {
+    1 + plan.functions.len()
+        + plan.rules.len()
+        + plan.permissions.len()
+        + plan.bucket_notifications.len()
+        + plan.subscriptions.len()
+        + plan.event_source_mappings.len()
+}
+
+/// The whole plan as creations, ending with `Plan: N to create.`; `color` paints the `+` lines green.
+pub fn render_create(plan: &Plan, color: bool) -> String {
+    let (green, reset) = if color {
+        ("\x1b[32m", "\x1b[0m")
+    } else {
+        ("", "")
+    };
+    let mut out = format!(
+        "Offline plan for app `{}`, stage `{}`: nothing was read from AWS, so everything shows as new\n\
+         and ARNs keep their {{partition}}, {{region}} and {{account}} placeholders.\n",
+        plan.app, plan.stage
+    );
+    for group in groups(plan) {
+        let _ = writeln!(out, "\n# {}", group.title);
+        for r in &group.resources {
+            let _ = writeln!(out, "{green}+ create {} {}{reset}", r.kind, r.name);
+            let width = r.settings.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+            for (key, value) in &r.settings {
+                let _ = writeln!(out, "    {key:<width$} = {value}");
+            }
+        }
+    }
+    let _ = writeln!(out, "\nPlan: {} to create.", count(plan));
+    out
+}
+
+fn role(role: &Role) -> ResourceView {
+    let settings = vec![
+        ("assumed_by", role.trust_principal.clone()),
+        (
+            "policy",
+            format!(
+                "{} ({} statements)",
+                role.policy_name,
+                role.statements.len()
+            ),
+        ),
+    ];
+    let mut statements = Vec::new();
+    for s in &role.statements {
+        let resources = match s.resources.as_slice() {
+            [one] => one.to_string(),
+            many => format!("{} resources", many.len()),
+        };
+        statements.push((
+            format!("allow {}", s.sid),
+            format!("{} on {resources}", actions(&s.actions)),
+        ));
+    }
+    ResourceView {
+        kind: "iam_role",
+        name: role.name.clone(),
+        settings: owned(settings).into_iter().chain(statements).collect(),
+    }
+}
+
+/// `sqs:ReceiveMessage, DeleteMessage`: each service prefix written once.
+fn actions(actions: &[String]) -> String {
+    let mut out = String::new();
+    let mut service = None;
+    for action in actions {
+        let (prefix, name) = action.split_once(':').unwrap_or(("", action));
+        if !out.is_empty() {
+            out.push_str(", ");
+        }
+        if service == Some(prefix) {
+            out.push_str(name);
+        } else {
+            out.push_str(action);
+            service = Some(prefix);
+        }
+    }
+    out
+}
+
+/// Settings with static keys, as the owned pairs [`ResourceView`] holds.
+fn owned(settings: Vec<(&'static str, String)>) -> Vec<(String, String)> {
+    settings
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+}
+
+fn function(f: &Function) -> ResourceView {
+    let mut settings = vec![
+        ("memory", format!("{} MB", f.memory_mb)),
+        ("timeout", format!("{} s", f.timeout_s)),
+        ("architecture", f.architecture.as_str().to_string()),
+    ];
+    if let Some(n) = f.reserved_concurrency {
+        settings.push(("reserved_concurrency", n.to_string()));
+    }
+    if !f.env.is_empty() {
+        settings.push(("env", f.env.keys().cloned().collect::<Vec<_>>().join(", ")));
+    }
+    ResourceView {
+        kind: "lambda_function",
+        name: f.name.clone(),
+        settings: owned(settings),
+    }
+}
+
+fn rule(r: &EventRule) -> ResourceView {
+    let mut settings = Vec::new();
+    if let Some(s) = &r.schedule_expression {
+        settings.push(("schedule", s.clone()));
+    }
+    if let Some(p) = &r.event_pattern {
+        settings.push(("pattern", p.clone()));
+    }
+    if let Some(b) = &r.event_bus {
+        settings.push(("event_bus", b.clone()));
+    }
+    if let Some(d) = &r.description {
+        settings.push(("description", d.clone()));
+    }
+    settings.push(("target", r.target_id.clone()));
+    ResourceView {
+        kind: "events_rule",
+        name: r.name.clone(),
+        settings: owned(settings),
+    }
+}
+
+fn permission(p: &Permission, function_name: &str) -> ResourceView {
+    let mut settings = vec![
+        ("principal", p.principal.clone()),
+        ("source_arn", p.source_arn.to_string()),
+    ];
+    if p.source_account {
+        settings.push(("source_account", "the deploy account".to_string()));
+    }
+    ResourceView {
+        kind: "lambda_permission",
+        name: format!("{function_name}/{}", p.statement_id),
+        settings: owned(settings),
+    }
+}
+
+fn notification(n: &BucketNotification) -> ResourceView {
+    let mut settings = vec![("events", n.events.join(", "))];
+    if let Some(p) = &n.prefix {
+        settings.push(("prefix", p.clone()));
+    }
+    if let Some(s) = &n.suffix {
+        settings.push(("suffix", s.clone()));
+    }
+    ResourceView {
+        kind: "s3_bucket_notification",
+        name: format!("{}/{}", n.bucket, n.notification_id),
+        settings: owned(settings),
+    }
+}
+
+fn subscription(s: &Subscription, function_name: &str) -> ResourceView {
+    ResourceView {
+        kind: "sns_subscription",
+        name: function_name.to_string(),
+        settings: owned(vec![
+            ("topic", s.topic_arn.to_string()),
+            ("protocol", "lambda".to_string()),
+        ]),
+    }
+}
+
+fn mapping(m: &EventSourceMapping, function_name: &str) -> ResourceView {
+    let source = match &m.source {
+        MappingSource::Queue { arn } => format!("sqs {arn}"),
+        MappingSource::Stream { arn } => format!("kinesis {arn}"),
+        MappingSource::TableStream { arn } => format!("dynamodb stream {arn}"),
+        MappingSource::Table { table } => {
+            format!("dynamodb table {table} (its latest stream, looked up on deploy)")
+        }
+    };
+    let mut settings = vec![("source", source), ("batch_size", m.batch_size.to_string())];
+    if let Some(w) = m.batching_window_s {
+        settings.push(("batching_window", format!("{w} s")));
+    }
+    if let Some(p) = &m.starting_position {
+        let at = m
+            .starting_position_timestamp
+            .as_deref()
+            .map(|t| format!(" {t}"))
+            .unwrap_or_default();
+        settings.push(("starting_position", format!("{p}{at}")));
+    }
+    if let Some(c) = m.maximum_concurrency {
+        settings.push(("maximum_concurrency", c.to_string()));
+    }
+    if m.report_batch_item_failures {
+        settings.push((
+            "partial_failures",
+            "reported (ReportBatchItemFailures)".to_string(),
+        ));
+    }
+    ResourceView {
+        kind: "lambda_event_source_mapping",
+        name: function_name.to_string(),
+        settings: owned(settings),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use chalice_codegen::model::{
+        Handler, Model, QueueRef, RateUnit, Schedule, Settings, SettingsPatch, Source,
+    };
+
+    use super::*;
+
+    fn plan() -> Plan {
+        let handler = |name: &str, source| Handler {
+            name: name.to_string(),
+            line: 1,
+            declaration: String::new(),
+            source,
+            settings: SettingsPatch::default(),
+        };
+        let model = Model {
+            app: "shop".into(),
+            defaults: Settings::default(),
+            stages: BTreeMap::new(),
+            handlers: vec![
+                handler(
+                    "tick",
+                    Source::Schedule {
+                        expression: Schedule::Rate {
+                            value: 5,
+                            unit: RateUnit::Minute,
+                        },
+                        description: None,
+                    },
+                ),
+                handler(
+                    "orders",
+                    Source::Queue {
+                        queue: QueueRef::Name("orders".into()),
+                        fifo: false,
+                        batch_size: 10,
+                        batching_window_s: Some(5),
+                        maximum_concurrency: None,
+                    },
+                ),
+            ],
+        };
+        chalice_codegen::emit_plan::plan(&model, "dev").unwrap()
+    }
+
+    #[test]
+    fn groups_follow_the_handlers() {
+        let groups = groups(&plan());
+        let titles: Vec<_> = groups.iter().map(|g| g.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            [
+                "role (shared by every function)",
+                "tick (schedule)",
+                "orders (queue)"
+            ]
+        );
+        let kinds: Vec<_> = groups[1].resources.iter().map(|r| r.kind).collect();
+        assert_eq!(
+            kinds,
+            ["lambda_function", "events_rule", "lambda_permission"]
+        );
+        let kinds: Vec<_> = groups[2].resources.iter().map(|r| r.kind).collect();
+        assert_eq!(kinds, ["lambda_function", "lambda_event_source_mapping"]);
+    }
+
+    #[test]
+    fn render_lists_every_resource_and_counts_them() {
+        let plan = plan();
+        let text = render_create(&plan, false);
+        assert_eq!(text.matches("\n+ create ").count(), count(&plan));
+        assert_eq!(count(&plan), 6);
+        assert!(text.ends_with("\nPlan: 6 to create.\n"), "{text}");
+        assert!(
+            text.contains("+ create events_rule shop-dev-tick\n    schedule = rate(5 minutes)\n"),
+            "{text}"
+        );
+        assert!(text.contains("    batching_window  = 5 s\n"), "{text}");
+        assert!(
+            text.contains(
+                "    allow Logs       = logs:CreateLogGroup, CreateLogStream, PutLogEvents on 4 resources\n\
+                 \x20   allow SqsConsume = sqs:ReceiveMessage, DeleteMessage, GetQueueAttributes, \
+                 ChangeMessageVisibility on arn:{partition}:sqs:{region}:{account}:orders\n"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains('\x1b'));
+        assert!(render_create(&plan, true).contains("\x1b[32m+ create iam_role shop-dev\x1b[0m"));
+    }
+
+    #[test]
+    fn actions_name_each_service_once() {
+        let list = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            actions(&list(&["sqs:A", "sqs:B", "logs:C", "D"])),
+            "sqs:A, B, logs:C, D"
+        );
+        assert_eq!(actions(&[]), "");
+    }
+}

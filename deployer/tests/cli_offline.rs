@@ -1,0 +1,266 @@
+//! The deployer's offline commands (`check`, `plan --offline`) run as a user would, over temp files.
+
+use std::path::Path;
+
+use assert_cmd::cargo::cargo_bin_cmd;
+
+const SMALL_APP: &str = r#"app shop
+
+stage prod { memory = 512 }
+
+schedule tick   rate(5 minutes)
+queue    orders "orders" { batch_size = 5, batching_window = 2s }
+"#;
+
+/// `schedul` is a typo: one error, on line 3.
+const BROKEN_APP: &str = "app shop\n\nschedul tick rate(5 minutes)\n";
+
+/// `deployer` run in `dir`, colours off whatever the environment says.
+fn deployer(dir: &Path) -> assert_cmd::Command {
+    let mut cmd = cargo_bin_cmd!("deployer");
+    cmd.current_dir(dir).env("NO_COLOR", "1");
+    cmd
+}
+
+fn app_dir(source: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("events.chalice"), source).unwrap();
+    dir
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8(bytes.to_vec()).unwrap()
+}
+
+#[test]
+fn check_valid_app_prints_a_summary() {
+    let dir = app_dir(SMALL_APP);
+    let out = deployer(dir.path())
+        .arg("check")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert_eq!(
+        text(&out.stdout),
+        "events.chalice: app `shop` is valid: 2 handlers (1 schedule, 1 queue); stages: dev, prod\n"
+    );
+    assert_eq!(text(&out.stderr), "");
+}
+
+#[test]
+fn check_invalid_app_renders_diagnostics_and_fails() {
+    let dir = app_dir(BROKEN_APP);
+    let out = deployer(dir.path())
+        .arg("check")
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let stderr = text(&out.stderr);
+    assert_eq!(text(&out.stdout), "");
+    assert!(stderr.contains("events.chalice:3:"), "{stderr}");
+    assert!(
+        stderr.contains("error: could not compile `events.chalice`"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains('\x1b'),
+        "no colour when stderr is not a terminal: {stderr}"
+    );
+}
+
+#[test]
+fn check_colours_diagnostics_on_request() {
+    let dir = app_dir(BROKEN_APP);
+    let out = deployer(dir.path())
+        .args(["--color", "always", "check"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    assert!(text(&out.stderr).contains('\x1b'));
+}
+
+#[test]
+fn check_with_app_flag_reads_that_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("other.chalice"), SMALL_APP).unwrap();
+    let out = deployer(dir.path())
+        .args(["check", "--app", "other.chalice"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(text(&out.stdout).starts_with("other.chalice: app `shop` is valid"));
+}
+
+#[test]
+fn missing_file_names_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["check"][..], &["plan", "--offline"][..]] {
+        let out = deployer(dir.path())
+            .args(args)
+            .assert()
+            .code(1)
+            .get_output()
+            .clone();
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.starts_with("error: app file `events.chalice` not found in "),
+            "{stderr}"
+        );
+        assert!(stderr.contains("pass --app FILE"), "{stderr}");
+        assert_eq!(text(&out.stdout), "");
+    }
+    let out = deployer(dir.path())
+        .args(["check", "--app", "nope/app.chalice"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    assert!(text(&out.stderr).contains("`nope/app.chalice` not found"));
+}
+
+#[test]
+fn plan_offline_lists_every_resource() {
+    let dir = app_dir(SMALL_APP);
+    let out = deployer(dir.path())
+        .args(["plan", "--offline"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stdout = text(&out.stdout);
+    let creates: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("+ create "))
+        .collect();
+    assert_eq!(
+        creates,
+        [
+            "+ create iam_role shop-dev",
+            "+ create lambda_function shop-dev-tick",
+            "+ create events_rule shop-dev-tick",
+            "+ create lambda_permission shop-dev-tick/chalice-schedule-tick",
+            "+ create lambda_function shop-dev-orders",
+            "+ create lambda_event_source_mapping shop-dev-orders",
+        ]
+    );
+    assert!(stdout.contains("\n# tick (schedule)\n"), "{stdout}");
+    assert!(stdout.contains("    memory       = 128 MB\n"), "{stdout}");
+    assert!(
+        stdout.contains("    schedule = rate(5 minutes)\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .contains("    source           = sqs arn:{partition}:sqs:{region}:{account}:orders\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("    batch_size       = 5\n"), "{stdout}");
+    assert!(stdout.ends_with("\nPlan: 6 to create.\n"), "{stdout}");
+    assert_eq!(text(&out.stderr), "");
+}
+
+#[test]
+fn plan_applies_the_stage() {
+    let dir = app_dir(SMALL_APP);
+    let out = deployer(dir.path())
+        .args(["plan", "--offline", "--stage", "prod"])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("+ create lambda_function shop-prod-tick\n    memory       = 512 MB\n"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn plan_json_is_the_plan_and_nothing_else() {
+    let dir = app_dir(SMALL_APP);
+    let out = deployer(dir.path())
+        .args([
+            "--color",
+            "always",
+            "plan",
+            "--offline",
+            "--json",
+            "--stage",
+            "prod",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let plan: chalice_codegen::Plan = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((plan.app.as_str(), plan.stage.as_str()), ("shop", "prod"));
+    let names: Vec<&str> = plan.functions.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["shop-prod-tick", "shop-prod-orders"]);
+    assert_eq!(plan.event_source_mappings[0].batch_size, 5);
+    assert_eq!(plan.event_source_mappings[0].batching_window_s, Some(2));
+    assert_eq!(text(&out.stderr), "");
+}
+
+#[test]
+fn plan_unknown_stage_lists_the_known_ones() {
+    let dir = app_dir(SMALL_APP);
+    let out = deployer(dir.path())
+        .args(["plan", "--offline", "--stage", "prd"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    assert_eq!(
+        text(&out.stderr),
+        "error: unknown stage `prd` (did you mean `prod`?); known stages: dev, prod\n"
+    );
+    assert_eq!(text(&out.stdout), "");
+}
+
+#[test]
+fn plan_of_an_invalid_app_shows_its_diagnostics() {
+    let dir = app_dir(BROKEN_APP);
+    let out = deployer(dir.path())
+        .args(["plan", "--offline", "--json"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    assert!(text(&out.stderr).contains("error: could not compile `events.chalice`"));
+    assert_eq!(text(&out.stdout), "");
+}
+
+#[test]
+fn live_plan_says_what_to_run_instead() {
+    let dir = app_dir(SMALL_APP);
+    let out = deployer(dir.path())
+        .arg("plan")
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    assert!(text(&out.stderr).contains("deployer plan --offline"));
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_documents_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    deployer(dir.path())
+        .args(["plan", "--bogus"])
+        .assert()
+        .code(2);
+    deployer(dir.path()).assert().code(2);
+    let out = deployer(dir.path())
+        .arg("--help")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let help = text(&out.stdout);
+    assert!(help.contains("Exit status:"), "{help}");
+    assert!(help.contains("deployer plan --offline"), "{help}");
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Deploy timings against one local moto server: fresh deploy, no-op redeploy and delete of the repo's
+# events.chalice (8 handlers) and of a generated 80-handler app; median of several rounds, with the AWS
+# calls of each phase (counted by the test proxy in deployer/tests/support/fault_proxy.rs).
+#
+#   scripts/bench-deploy.sh [--rounds N] [--handlers N] [--bootstrap FILE] [--app FILE]
+#   BENCH_VERBOSE=1 scripts/bench-deploy.sh      # also every phase's calls per operation
+#
+# Without --bootstrap a 1 MiB incompressible stand-in is deployed (moto stores code, never runs it); pass
+# target/x86_64-unknown-linux-musl/release/bootstrap (or wherever `deployer deploy` builds it) for the real one.
+#
+# Side by side with Chalice (../shared/bench/vs-chalice.py; needs chalice and boto3 from PyPI, and an
+# events.chalice in the project root, whose bootstrap `deployer deploy` builds itself):
+#   scripts/bench-deploy.sh --vs-chalice [ROUNDS]
+# which runs, from the project root:
+#   python3 -m venv target/chalice-venv && target/chalice-venv/bin/pip install -q chalice boto3
+#   cargo build --release --bin deployer
+#   PATH=$PWD/target/chalice-venv/bin:$(dirname "$(scripts/moto.sh)"):$PATH \
+#       python ../shared/bench/vs-chalice.py target/release/deployer events.chalice ROUNDS
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+MOTO_SERVER="$(scripts/moto.sh)"
+export MOTO_SERVER
+
+if [ "${1:-}" = "--vs-chalice" ]; then
+    rounds="${2:-3}"
+    script="${VS_CHALICE:-$root/../shared/bench/vs-chalice.py}"
+    [ -f "$script" ] || { echo "bench-deploy.sh: $script not found (set VS_CHALICE)" >&2; exit 1; }
+    venv="$root/target/chalice-venv"
+    if [ ! -x "$venv/bin/chalice" ]; then
+        python3 -m venv "$venv" >&2
+        "$venv/bin/pip" install -q --disable-pip-version-check chalice boto3 >&2
+    fi
+    cargo build --release --bin deployer >&2
+    PATH="$venv/bin:$(dirname "$MOTO_SERVER"):$PATH" \
+        "$venv/bin/python" "$script" target/release/deployer events.chalice "$rounds"
+    exit 0
+fi
+
+exec cargo bench -p chalice-deployer --bench deploy -- "$@"
