@@ -52,6 +52,18 @@ fn bench(c: &mut Criterion) {
     c.bench_function("parse+validate 1000 bindings", |b| {
         b.iter(|| load("bench.chalice", &src).expect("valid").handlers.len())
     });
+    let model = load("bench.chalice", &src).expect("valid");
+    c.bench_function("emit_rust 1000 bindings", |b| {
+        b.iter(|| emit_rust::emit(&model).len())
+    });
+    c.bench_function("emit_plan 1000 bindings", |b| {
+        b.iter(|| {
+            emit_plan::plan(&model, "prod")
+                .expect("stage")
+                .functions
+                .len()
+        })
+    });
 }
 
 criterion_group!(benches, bench);

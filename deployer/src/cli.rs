@@ -28,6 +28,8 @@ Examples:
   deployer deploy                                build, plan, confirm, apply
   deployer deploy --yes --bootstrap target/x86_64-unknown-linux-musl/release/bootstrap
   deployer delete --yes                          remove everything stage `dev` deployed
+  deployer sample queue                          a sample SQS event, as Lambda delivers it
+  deployer invoke on_order --sample              run a handler locally on its sample event
 
 Exit status:
   0  success (check: the app file is valid)
@@ -104,6 +106,40 @@ pub enum Command {
             Exit status: 0 on success (or nothing to delete), 1 on any failure."
     )]
     Delete(DeleteArgs),
+    /// Print a sample event, exactly as Lambda delivers it, for a kind or a handler's binding.
+    #[command(
+        long_about = "Print a sample event, exactly as Lambda delivers it, as JSON on stdout.\n\n\
+            Shapes follow AWS's documented events. With --handler the sample is filled in from that \
+            binding: its bucket and a key under its prefix and suffix, its queue, topic, stream or table \
+            stream ARN, its rule's source and detail-type, its schedule's rule ARN. ARNs name the \
+            placeholder account 123456789012 in the configured region (AWS_REGION, else the profile's, \
+            else us-east-1). Nothing is read from AWS.",
+        after_help = "Examples:\n  deployer sample bucket\n  deployer sample --handler on_upload\n  \
+            deployer sample --handler on_order > order.json && deployer invoke on_order --event order.json\n\n\
+            Exit status: 0 on success, 1 when the app file has errors or the stage is unknown, \
+            2 when the command line is wrong (unknown kind or handler, a KIND that is not the handler's)."
+    )]
+    Sample(commands::sample::SampleArgs),
+    /// Run a handler locally through the real bootstrap and a local Lambda Runtime API.
+    #[command(
+        long_about = "Run a handler locally through the real bootstrap and a local Lambda Runtime API.\n\n\
+            The bootstrap is built with `cargo build --bin bootstrap` (debug; --release for release) \
+            unless --bootstrap FILE is given, and runs as Lambda runs it: polling a Runtime API on \
+            127.0.0.1, with the function's settings for the stage (memory, timeout as the invocation's \
+            deadline, environment, _HANDLER). The event comes from --event FILE (`-` for stdin) or \
+            --sample (what `deployer sample --handler HANDLER` prints). The response goes to stdout as \
+            JSON; the handler's logs and a REPORT line (durations, memory) go to stderr. A failed \
+            invocation prints Lambda's error object ({\"errorType\", \"errorMessage\"}) on stdout. \
+            An invocation that outlives the function's timeout is stopped.",
+        after_help = "Examples:\n  deployer invoke on_order --sample\n  \
+            deployer invoke on_upload --event upload.json --stage prod\n  \
+            deployer sample --handler on_order | deployer invoke on_order --event -\n  \
+            deployer invoke on_order --sample --bootstrap target/debug/bootstrap\n\n\
+            Exit status: 0 when the handler succeeded, 1 when it failed or timed out (or the app file, \
+            the event or the build is wrong), 2 when the command line is wrong (unknown handler, \
+            neither --event nor --sample)."
+    )]
+    Invoke(commands::invoke::InvokeArgs),
 }
 
 /// Which app file to read.
@@ -269,13 +305,15 @@ pub fn run(cli: Cli) -> ExitCode {
             };
             commands::delete::run(&opts, &mut out)
         }
+        Command::Sample(args) => commands::sample::run(&args, &mut out),
+        Command::Invoke(args) => commands::invoke::run(&args, &mut out),
     };
     let result = result.and_then(|()| out.flush().map_err(CommandError::from));
     match result {
         Ok(()) => ExitCode::from(EXIT_OK),
         Err(e) => {
             report(&e, stderr_color);
-            ExitCode::from(EXIT_FAILURE)
+            ExitCode::from(e.exit_code())
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod plan_view;
 pub mod resolve;
 pub mod resources;
 pub mod runtime_api;
+pub mod samples;
 pub mod session;
 pub mod spec;
 pub mod state;

@@ -58,6 +58,8 @@ pub struct BuildOptions {
     pub target_dir: Option<PathBuf>,
     /// The cargo executable; by default `$CARGO` (set under `cargo run`) or `cargo`.
     pub cargo: Option<PathBuf>,
+    /// `--release` (the default); `false` builds the debug profile (`deployer invoke`).
+    pub release: bool,
 }
 
 impl BuildOptions {
@@ -70,6 +72,7 @@ impl BuildOptions {
             subcommand: "build".to_owned(),
             target_dir: None,
             cargo: None,
+            release: true,
         }
     }
 
@@ -83,8 +86,11 @@ impl BuildOptions {
         let mut cmd = Command::new(cargo);
         cmd.current_dir(&self.project_dir)
             .arg(&self.subcommand)
-            .args(["--release", "--bin", &self.bin])
+            .args(["--bin", &self.bin])
             .arg("--message-format=json-render-diagnostics");
+        if self.release {
+            cmd.arg("--release");
+        }
         if let Some(target) = &self.target {
             cmd.args(["--target", target]);
         }
@@ -95,7 +101,8 @@ impl BuildOptions {
     }
 
     fn describe(&self) -> String {
-        let mut s = format!("cargo {} --release --bin {}", self.subcommand, self.bin);
+        let profile = if self.release { " --release" } else { "" };
+        let mut s = format!("cargo {}{profile} --bin {}", self.subcommand, self.bin);
         if let Some(target) = &self.target {
             let _ = write!(s, " --target {target}");
         }
@@ -103,7 +110,7 @@ impl BuildOptions {
     }
 }
 
-/// Runs the release build (compiler output goes to stderr) and returns the built executable's path.
+/// Runs the build (compiler output goes to stderr) and returns the built executable's path.
 pub fn build(options: &BuildOptions) -> Result<PathBuf, PackageError> {
     let command = options.describe();
     let output = options

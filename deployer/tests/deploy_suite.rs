@@ -1410,6 +1410,12 @@ async fn killed_mid_deploy_then_redeployed_converges_without_duplicates() {
         let w = World::new().await;
         let killed = kill_after_writes(&w, n);
         let resumed = w.deploy();
+        eprintln!(
+            "killed after write {n}/{total} ({:?}); the redeploy made {} writes: {:?}",
+            killed.log.write_names().get(n.saturating_sub(1)),
+            resumed.log.writes(),
+            resumed.log.write_names()
+        );
         assert_eq!(
             resumed.code,
             Some(0),

@@ -3,7 +3,9 @@
 pub mod check;
 pub mod delete;
 pub mod deploy;
+pub mod invoke;
 pub mod plan;
+pub mod sample;
 
 use std::io;
 
@@ -25,9 +27,10 @@ pub enum CommandError {
     /// No credentials, no region, STS unreachable: nothing was read or changed.
     #[error(
         "{0}\n  hint: AWS settings come from the standard chain: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or \
-             AWS_PROFILE (~/.aws/credentials), AWS_REGION, and AWS_ENDPOINT_URL for an emulator; nothing was changed"
+             AWS_PROFILE (~/.aws/credentials), AWS_REGION, and AWS_ENDPOINT_URL for an emulator; nothing was changed \
+             (`deployer plan --offline` plans without AWS)"
     )]
-    Aws(#[from] AwsError),
+    Aws(AwsError),
     #[error("reading what is deployed failed: {0}; nothing was changed")]
     Read(CallError),
     /// Everything that stops a deploy, found before any write.
@@ -43,11 +46,40 @@ pub enum CommandError {
     #[error("{0}")]
     ApplyFailed(String),
     #[error("the deploy record: {0}")]
-    State(#[from] StateError),
+    State(StateError),
     #[error(transparent)]
     Package(#[from] PackageError),
     #[error("{0}")]
     Usage(String),
     #[error("cannot write the output")]
     Output(#[from] io::Error),
+    /// `invoke`/`sample` name a handler or kind the app does not have (exit status 2).
+    #[error(transparent)]
+    Argument(#[from] invoke::ArgumentError),
+    /// `invoke`: the handler failed, timed out, or its bootstrap could not run.
+    #[error(transparent)]
+    Invoke(#[from] invoke::InvokeFailure),
+}
+
+impl CommandError {
+    /// The process exit status this error calls for: 2 for a wrong argument, else 1.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            CommandError::Argument(_) => crate::cli::EXIT_USAGE,
+            _ => crate::cli::EXIT_FAILURE,
+        }
+    }
+}
+
+// By hand, not `#[from]`: that would also make them the error's source, printed twice.
+impl From<AwsError> for CommandError {
+    fn from(e: AwsError) -> CommandError {
+        CommandError::Aws(e)
+    }
+}
+
+impl From<StateError> for CommandError {
+    fn from(e: StateError) -> CommandError {
+        CommandError::State(e)
+    }
 }
