@@ -28,6 +28,12 @@ pub enum PackageError {
         command: String,
         source: std::io::Error,
     },
+    #[error(
+        "the Rust standard library for `{target}` is not installed: run `rustup target add {target}`, \
+         build for another target with `--target` (e.g. `x86_64-unknown-linux-gnu`), or pass a prebuilt \
+         binary with `--bootstrap FILE`"
+    )]
+    TargetNotInstalled { target: String },
     #[error("`{command}` failed ({status}); see the compiler output above")]
     BuildFailed { command: String, status: String },
     #[error("`{command}` succeeded but reported no executable for the binary `{bin}`")]
@@ -110,8 +116,30 @@ impl BuildOptions {
     }
 }
 
+/// Whether rustup (or the toolchain) has the standard library for `target`. When the sysroot cannot
+/// be asked, say yes and let cargo report whatever is wrong.
+fn target_installed(target: &str) -> bool {
+    let Ok(out) = Command::new("rustc").args(["--print", "sysroot"]).output() else {
+        return true;
+    };
+    let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    !out.status.success()
+        || Path::new(&sysroot)
+            .join("lib/rustlib")
+            .join(target)
+            .is_dir()
+}
+
 /// Runs the build (compiler output goes to stderr) and returns the built executable's path.
 pub fn build(options: &BuildOptions) -> Result<PathBuf, PackageError> {
+    if let Some(target) = &options.target
+        && options.subcommand == "build"
+        && !target_installed(target)
+    {
+        return Err(PackageError::TargetNotInstalled {
+            target: target.clone(),
+        });
+    }
     let command = options.describe();
     let output = options
         .command()
@@ -225,6 +253,21 @@ mod tests {
     use std::io::Read;
 
     use super::*;
+
+    #[test]
+    fn a_missing_target_is_named_before_cargo_runs() {
+        let mut options = BuildOptions::new(".");
+        options.target = Some("no-such-arch-unknown-none".into());
+        let err = build(&options).unwrap_err();
+        assert!(
+            matches!(err, PackageError::TargetNotInstalled { .. }),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .contains("rustup target add no-such-arch-unknown-none")
+        );
+    }
 
     const EMPTY_SHA256: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
