@@ -9,10 +9,13 @@
 # Without --bootstrap a 1 MiB incompressible stand-in is deployed (moto stores code, never runs it); pass
 # target/x86_64-unknown-linux-musl/release/bootstrap (or wherever `deployer deploy` builds it) for the real one.
 #
-# Side by side with Chalice (../shared/bench/vs-chalice.py; needs chalice and boto3 from PyPI, and an
-# events.chalice in the project root, whose bootstrap `deployer deploy` builds itself):
-#   scripts/bench-deploy.sh --vs-chalice [ROUNDS]
-# which runs, from the project root:
+# Side by side with Chalice (../shared/bench/vs-chalice.py; needs chalice and boto3 from PyPI):
+#   scripts/bench-deploy.sh --vs-chalice [ROUNDS] [APP_FILE=events.chalice]
+# installs them into target/chalice-venv, builds the release deployer and runs the script through a
+# wrapper (target/bench/deployer-vs) that gives `deploy` either `--bootstrap $BOOTSTRAP` (a prebuilt
+# binary: the deploy alone is timed) or, when the musl standard library is not installed,
+# `--target x86_64-unknown-linux-gnu` (the deployer's own cargo build then runs inside each deploy).
+# By hand, from the project root:
 #   python3 -m venv target/chalice-venv && target/chalice-venv/bin/pip install -q chalice boto3
 #   cargo build --release --bin deployer
 #   PATH=$PWD/target/chalice-venv/bin:$(dirname "$(scripts/moto.sh)"):$PATH \
@@ -26,6 +29,7 @@ export MOTO_SERVER
 
 if [ "${1:-}" = "--vs-chalice" ]; then
     rounds="${2:-3}"
+    app="$(cd "$(dirname "${3:-events.chalice}")" && pwd)/$(basename "${3:-events.chalice}")"
     script="${VS_CHALICE:-$root/../shared/bench/vs-chalice.py}"
     [ -f "$script" ] || { echo "bench-deploy.sh: $script not found (set VS_CHALICE)" >&2; exit 1; }
     venv="$root/target/chalice-venv"
@@ -34,8 +38,23 @@ if [ "${1:-}" = "--vs-chalice" ]; then
         "$venv/bin/pip" install -q --disable-pip-version-check chalice boto3 >&2
     fi
     cargo build --release --bin deployer >&2
-    PATH="$venv/bin:$(dirname "$MOTO_SERVER"):$PATH" \
-        "$venv/bin/python" "$script" target/release/deployer events.chalice "$rounds"
+    if [ -n "${BOOTSTRAP:-}" ]; then
+        extra="--bootstrap $(cd "$(dirname "$BOOTSTRAP")" && pwd)/$(basename "$BOOTSTRAP")"
+    elif [ -d "$(rustc --print sysroot)/lib/rustlib/x86_64-unknown-linux-musl" ]; then
+        extra=""
+    else
+        extra="--target x86_64-unknown-linux-gnu"
+    fi
+    mkdir -p "$root/target/bench"
+    wrapper="$root/target/bench/deployer-vs"
+    cat > "$wrapper" <<WRAPPER
+#!/bin/sh
+if [ "\$1" = deploy ]; then shift; exec "$root/target/release/deployer" deploy $extra "\$@"; fi
+exec "$root/target/release/deployer" "\$@"
+WRAPPER
+    chmod +x "$wrapper"
+    echo "deployer deploy $extra" >&2
+    PATH="$venv/bin:$(dirname "$MOTO_SERVER"):$PATH" "$venv/bin/python" "$script" "$wrapper" "$app" "$rounds"
     exit 0
 fi
 

@@ -1278,6 +1278,12 @@ async fn a_fifth_of_calls_failing_still_converges() {
     };
     w.proxy.set_faults(faults);
     let deploy = w.deploy();
+    eprintln!(
+        "deploy under faults: {} of {} requests failed on purpose, {:.1?}",
+        deploy.log.injected(),
+        deploy.log.requests.len(),
+        deploy.elapsed
+    );
     deploy.assert_success();
     assert!(
         deploy.log.injected() >= 5,
@@ -1338,6 +1344,11 @@ async fn lost_answers_to_writes_converge_without_duplicates() {
         describe()
     );
     let lost: usize = runs.iter().map(|r| r.log.injected()).sum();
+    eprintln!(
+        "{} deploy run(s) under lost answers (exit codes {:?}), {lost} answers lost",
+        runs.len(),
+        runs.iter().map(|r| r.code).collect::<Vec<_>>()
+    );
     assert!(lost > 0, "no answer was lost");
     for r in runs.iter().filter(|r| r.code != Some(0)) {
         assert_eq!(r.code, Some(1), "{}", r.describe());
@@ -1348,8 +1359,14 @@ async fn lost_answers_to_writes_converge_without_duplicates() {
         );
     }
 
+    // Reported, not asserted: a retried create whose first answer was lost may leave a duplicate on
+    // moto (AWS answers 409 instead); the next deploy must remove it.
+    let after_faults = w.problems(APP_V1).await;
+    eprintln!("right after the faulted deploy: {after_faults:#?}");
+
     w.proxy.set_faults(Faults::NONE);
     let settle = w.deploy();
+    eprintln!("the settling deploy wrote {:?}", settle.log.write_names());
     settle.assert_success();
     w.assert_deployed(APP_V1, &settle).await;
     w.deploy().assert_success().assert_no_writes();
