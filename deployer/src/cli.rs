@@ -30,6 +30,9 @@ Examples:
   deployer delete --yes                          remove everything stage `dev` deployed
   deployer sample queue                          a sample SQS event, as Lambda delivers it
   deployer invoke on_order --sample              run a handler locally on its sample event
+  deployer invoke on_order --remote --sample     invoke the deployed function in AWS
+  deployer logs on_order --follow                its CloudWatch Logs, as they arrive
+  deployer local                                 run the whole app locally, events and all
 
 Exit status:
   0  success (check: the app file is valid)
@@ -130,16 +133,72 @@ pub enum Command {
             --sample (what `deployer sample --handler HANDLER` prints). The response goes to stdout as \
             JSON; the handler's logs and a REPORT line (durations, memory) go to stderr. A failed \
             invocation prints Lambda's error object ({\"errorType\", \"errorMessage\"}) on stdout. \
-            An invocation that outlives the function's timeout is stopped.",
+            An invocation that outlives the function's timeout is stopped.\n\n\
+            With --remote nothing is built or run here: the function deployed in the stage \
+            (<app>-<stage>-<handler>) is invoked with Lambda's Invoke (synchronously, with the log \
+            tail). The event is optional then (`{}` without --event or --sample). The response goes to \
+            stdout as JSON, the last 4 KB of its log (START, END and REPORT lines included) to stderr; \
+            a function error prints Lambda's error object on stdout. AWS settings come from the \
+            standard AWS configuration chain.",
         after_help = "Examples:\n  deployer invoke on_order --sample\n  \
             deployer invoke on_upload --event upload.json --stage prod\n  \
             deployer sample --handler on_order | deployer invoke on_order --event -\n  \
-            deployer invoke on_order --sample --bootstrap target/debug/bootstrap\n\n\
+            deployer invoke on_order --sample --bootstrap target/debug/bootstrap\n  \
+            deployer invoke on_order --remote --sample\n  \
+            deployer invoke nightly --remote --stage prod\n\n\
             Exit status: 0 when the handler succeeded, 1 when it failed or timed out (or the app file, \
-            the event or the build is wrong), 2 when the command line is wrong (unknown handler, \
-            neither --event nor --sample)."
+            the event or the build is wrong; with --remote: the function is not deployed or AWS cannot \
+            be reached), 2 when the command line is wrong (unknown handler, neither --event nor \
+            --sample without --remote)."
     )]
     Invoke(commands::invoke::InvokeArgs),
+    /// Print a deployed function's CloudWatch Logs; with --follow, keep printing new ones.
+    #[command(
+        long_about = "Print a deployed function's CloudWatch Logs; with --follow, keep printing new ones.\n\n\
+            Reads the log group /aws/lambda/<app>-<stage>-<handler> from --since on (default: the \
+            last 10 minutes) and prints one line per event on stdout, oldest first: \
+            `2026-11-25T15:40:01.123Z  <log stream>  <message>`. With --follow it asks for new events \
+            every second until Ctrl-C, printing each event once. A function that has not logged yet \
+            has no log group: that is said on stderr (with --follow, once, and it waits for it). \
+            AWS settings come from the standard AWS configuration chain.",
+        after_help = "Examples:\n  deployer logs on_order\n  deployer logs on_order --since 2h\n  \
+            deployer logs on_upload --stage prod --since 2026-11-25T15:00:00Z\n  \
+            deployer logs on_order --follow\n  \
+            deployer invoke on_order --remote --sample && deployer logs on_order --since 1m\n\n\
+            Exit status: 0 on success (also when there are no logs yet, and after Ctrl-C with --follow), \
+            1 when the app file has errors, the stage is unknown or AWS cannot be read, 2 when the \
+            command line is wrong (unknown handler, a --since that is neither a duration nor a time)."
+    )]
+    Logs(commands::logs::LogsArgs),
+    /// Run the whole app locally: an emulator, its event sources, and every event delivered to the handlers.
+    #[command(
+        long_about = "Run the whole app locally, with events delivered to the handlers as Lambda delivers them.\n\n\
+            AWS is the configured endpoint (AWS_ENDPOINT_URL, or a profile's endpoint_url); when none is \
+            configured, a local AWS emulator (moto server, installed by scripts/local.sh or scripts/moto.sh) is \
+            started on a free 127.0.0.1 port, and the buckets, topics, queues, streams and tables the app file \
+            names are created in it (a configured endpoint must have them; missing ones are named). The app is \
+            deployed there as `deploy` would (a placeholder code zip: the emulator never runs functions; this \
+            process does, each handler in its own `bootstrap` behind a local Lambda Runtime API).\n\n\
+            Delivery: queues are long-polled with the binding's batch size and window, messages deleted on \
+            success, only a partial batch's failed messages left for redelivery after the visibility timeout; \
+            streams and tables are read shard by shard in order from their starting position, with checkpoints; \
+            topics, buckets and pattern rules are routed by the emulator into queues the runner owns (so the \
+            emulator does the filtering and pattern matching), then delivered one event at a time; schedules \
+            fire on a local clock (--fire NAME fires one at start; on a terminal, type its name and Enter).\n\n\
+            Each invocation is one line on stdout (time, handler, event, duration, result) with the handler's \
+            log lines beneath it (--json: one JSON object per line). Everything else goes to stderr. When the \
+            code under src/ changes, the bootstrap is rebuilt and each handler restarts with it at its next \
+            event. Ctrl-C stops the pollers and the handlers, removes the runner's own queues, subscriptions, \
+            notification entries and rule targets (restoring the functions' targets), stops the emulator it \
+            started, and exits 0. A deploy to a configured endpoint is recorded in .chalice/local/<stage>.json.",
+        after_help = "Examples:\n  deployer local\n  deployer local --fire nightly\n  deployer local --json | jq .\n  \
+            AWS_ENDPOINT_URL=http://127.0.0.1:4566 deployer local --stage prod\n  \
+            deployer local --bootstrap target/debug/bootstrap --no-watch\n\n\
+            Exit status: 0 when stopped with Ctrl-C (or SIGTERM), 1 when it cannot start (no emulator, a \
+            missing source, a failed build or deploy), 2 when the command line is wrong (--fire of a handler \
+            that is not a schedule)."
+    )]
+    Local(commands::local::LocalArgs),
 }
 
 /// Which app file to read.
@@ -261,7 +320,8 @@ pub fn main() -> ExitCode {
 pub fn run(cli: Cli) -> ExitCode {
     let stderr_color = cli.color.enabled(io::stderr().is_terminal());
     let stdout_color = cli.color.enabled(io::stdout().is_terminal());
-    let mut out = io::stdout().lock();
+    // Not locked for the whole command: `local` writes to stdout from several threads.
+    let mut out = io::stdout();
     let result = match cli.command {
         Command::Check(args) => commands::check::run(&args.app.app, &mut out),
         Command::Plan(args) => {
@@ -289,6 +349,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 bootstrap: args.bootstrap,
                 target: args.target,
                 color: stdout_color,
+                quiet: false,
             };
             commands::deploy::run(&opts, &mut out)
         }
@@ -307,6 +368,8 @@ pub fn run(cli: Cli) -> ExitCode {
         }
         Command::Sample(args) => commands::sample::run(&args, &mut out),
         Command::Invoke(args) => commands::invoke::run(&args, &mut out),
+        Command::Logs(args) => commands::logs::run(&args, &mut out),
+        Command::Local(args) => commands::local::run(args, stdout_color),
     };
     let result = result.and_then(|()| out.flush().map_err(CommandError::from));
     match result {

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod diff;
 pub mod live;
+pub mod local;
 pub mod package;
 pub mod plan_view;
 pub mod resolve;

@@ -317,8 +317,9 @@ fn last_field(arn: &str) -> &str {
 
 // ---------------------------------------------------------------- EventBridge
 
-/// The EventBridge "Scheduled Event" a schedule rule sends.
-fn schedule_event(rule_arn: &str, ctx: &SampleContext) -> Value {
+/// The EventBridge "Scheduled Event" a schedule rule sends (its `id` is fixed: callers that fire
+/// real events replace it).
+pub(crate) fn schedule_event(rule_arn: &str, ctx: &SampleContext) -> Value {
     json!({
         "version": "0",
         "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",

@@ -77,6 +77,17 @@ impl Session {
             ..ClientOptions::default()
         };
         let clients = Clients::load(&options).await;
+        Session::open_with(command, plan, clients, state, opts.calls.clone()).await
+    }
+
+    /// Opens a session on a plan, clients and a deploy record the caller chose (`deployer local`).
+    pub async fn open_with(
+        command: &str,
+        plan: Plan,
+        clients: Clients,
+        state: StateFile,
+        calls: Option<PathBuf>,
+    ) -> Result<Session, CommandError> {
         let mut recorder = PhaseRecorder::new(command, clients.calls().clone());
         let ctx = aws::resolve_context(&clients).await;
         recorder.end_phase("context");
@@ -86,7 +97,7 @@ impl Session {
             ctx: ctx?,
             state: Mutex::new(state),
             recorder,
-            calls: opts.calls.clone(),
+            calls,
         };
         session.check_location()?;
         Ok(session)

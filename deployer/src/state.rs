@@ -110,7 +110,12 @@ impl StateFile {
     ///
     /// Temp files left by an interrupted save are removed: the state file itself is always complete.
     pub fn open(project_dir: &Path, app: &str, stage: &str) -> Result<StateFile, StateError> {
-        let path = StateFile::path_for(project_dir, stage)?;
+        StateFile::open_at(StateFile::path_for(project_dir, stage)?, app, stage)
+    }
+
+    /// [`StateFile::open`] for a record kept elsewhere (`deployer local` keeps its own).
+    pub fn open_at(path: PathBuf, app: &str, stage: &str) -> Result<StateFile, StateError> {
+        check_stage(stage)?;
         remove_stale_temp_files(&path)?;
         let state = match fs::read(&path) {
             Ok(bytes) => parse(&path, &bytes, app, stage)?,

@@ -82,6 +82,8 @@ pub struct Clients {
     pub sqs: aws_sdk_sqs::Client,
     pub kinesis: aws_sdk_kinesis::Client,
     pub dynamodb: aws_sdk_dynamodb::Client,
+    pub dynamodb_streams: aws_sdk_dynamodbstreams::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
     calls: CallCounter,
     region: Option<String>,
 }
@@ -126,6 +128,8 @@ impl Clients {
             sqs: client!(aws_sdk_sqs),
             kinesis: client!(aws_sdk_kinesis),
             dynamodb: client!(aws_sdk_dynamodb),
+            dynamodb_streams: client!(aws_sdk_dynamodbstreams),
+            logs: client!(aws_sdk_cloudwatchlogs),
             region: config.region().map(|r| r.as_ref().to_owned()),
             calls,
         }

@@ -25,6 +25,8 @@ pub struct DeployOptions {
     /// The build target instead of `<arch>-unknown-linux-musl`.
     pub target: Option<String>,
     pub color: bool,
+    /// No per-step progress on stderr (`deployer local` says it in one line).
+    pub quiet: bool,
 }
 
 /// Runs the deploy; progress goes to stderr, the plan and the summary to `out`.
@@ -39,7 +41,8 @@ pub fn run(opts: &DeployOptions, out: &mut dyn Write) -> Result<(), CommandError
     })
 }
 
-async fn deploy(
+/// Packages, plans and applies on an open session (confirming unless `opts.yes`).
+pub async fn deploy(
     s: &mut Session,
     opts: &DeployOptions,
     out: &mut dyn Write,
@@ -66,8 +69,14 @@ async fn deploy(
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .set_location(&s.ctx.account, &s.ctx.region)?;
-    eprintln!("Applying {} change(s):", planned.changes.len());
-    let progress = |line: &str| eprintln!("{line}");
+    if !opts.quiet {
+        eprintln!("Applying {} change(s):", planned.changes.len());
+    }
+    let progress = |line: &str| {
+        if !opts.quiet {
+            eprintln!("{line}");
+        }
+    };
     let applier = Applier {
         clients: &s.clients,
         ctx: &s.ctx,

@@ -1,5 +1,6 @@
 //! `deployer invoke`: run one handler locally, through the real `bootstrap` and a local Lambda
-//! Runtime API, exactly as Lambda runs it.
+//! Runtime API, exactly as Lambda runs it (or, with `--remote`, invoke the deployed function:
+//! [`super::invoke_remote`]).
 //!
 //! The function gets its stage's settings from the plan (memory, timeout as the invocation's
 //! deadline, environment, `_HANDLER`). The response goes to stdout, the handler's logs and a
@@ -31,15 +32,18 @@ pub const MAX_EVENT_BYTES: usize = 6 * 1024 * 1024;
 /// How long to wait for the last log lines once the bootstrap is stopped.
 const LOG_DRAIN: Duration = Duration::from_millis(500);
 
-/// `deployer invoke HANDLER (--event FILE | --sample) [--stage NAME] [--bootstrap FILE] [--app FILE]`
+/// `deployer invoke HANDLER (--event FILE | --sample | --remote [--event FILE | --sample]) [--stage NAME]
+/// [--bootstrap FILE] [--app FILE]`
+///
+/// `--remote` is in the required group because it makes the event optional (`{}` is sent then).
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("input").required(true).args(["event", "sample"])))]
+#[command(group(ArgGroup::new("input").required(true).multiple(true).args(["event", "sample", "remote"])))]
 pub struct InvokeArgs {
     /// The handler to run, as named in the app file.
     #[arg(value_name = "HANDLER")]
     pub handler: String,
     /// The event to send: a JSON file, or `-` for stdin.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "sample")]
     pub event: Option<PathBuf>,
     /// Send a sample event filled in from the handler's binding (what `deployer sample --handler` prints).
     #[arg(long)]
@@ -53,6 +57,10 @@ pub struct InvokeArgs {
     /// Build the bootstrap with `--release` (default: the debug profile, quicker to build).
     #[arg(long, conflicts_with = "bootstrap")]
     pub release: bool,
+    /// Invoke the function deployed in the stage (Lambda Invoke) instead of running it locally;
+    /// without --event or --sample the event is `{}`.
+    #[arg(long, conflicts_with_all = ["bootstrap", "release"])]
+    pub remote: bool,
     #[command(flatten)]
     pub app: AppArg,
 }
@@ -91,6 +99,9 @@ pub enum InvokeFailure {
         "handler `{handler}` timed out after {seconds} s (its timeout in this stage); the bootstrap was stopped"
     )]
     Timeout { handler: String, seconds: u64 },
+    /// `--remote`: the `Invoke` call itself failed (the function did not necessarily run).
+    #[error("{0}")]
+    Call(crate::resources::CallError),
     #[error("the bootstrap exited ({0}) before answering; its output is above")]
     Exited(ExitStatus),
     #[error("the bootstrap failed to initialise: {0}")]
@@ -198,8 +209,15 @@ pub fn run(args: &InvokeArgs, out: &mut dyn Write) -> Result<(), CommandError> {
     let origin = origin_for(&plan, &args.handler, &ctx)?;
     let payload = match &args.event {
         Some(path) => read_event(path, origin.kind())?,
-        None => serde_json::to_vec(&origin.event(&ctx)).map_err(std::io::Error::from)?,
+        None if args.sample => {
+            serde_json::to_vec(&origin.event(&ctx)).map_err(std::io::Error::from)?
+        }
+        // Only with --remote: the command line requires an event otherwise.
+        None => b"{}".to_vec(),
     };
+    if args.remote {
+        return super::invoke_remote::run(&runtime, &plan, &function, payload, out);
+    }
     let program = match &args.bootstrap {
         Some(path) => path.clone(),
         None => {

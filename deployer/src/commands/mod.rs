@@ -4,6 +4,9 @@ pub mod check;
 pub mod delete;
 pub mod deploy;
 pub mod invoke;
+pub mod invoke_remote;
+pub mod local;
+pub mod logs;
 pub mod plan;
 pub mod sample;
 
@@ -59,6 +62,9 @@ pub enum CommandError {
     /// `invoke`: the handler failed, timed out, or its bootstrap could not run.
     #[error(transparent)]
     Invoke(#[from] invoke::InvokeFailure),
+    /// `local`: the runner could not start.
+    #[error(transparent)]
+    Local(#[from] crate::local::runner::LocalError),
 }
 
 impl CommandError {

@@ -19,7 +19,7 @@ use crate::spec::NotificationSpec;
 const NO_BUCKET: &str = "NoSuchBucket";
 
 /// The bucket's notification configuration; `None` when the bucket does not exist.
-async fn get_configuration(
+pub(crate) async fn get_configuration(
     c: &Clients,
     bucket: &str,
 ) -> Result<Option<GetBucketNotificationConfigurationOutput>, CallError> {

@@ -1,0 +1,205 @@
+//! What `deployer local` prints per invocation: one line (time, handler, event summary, duration,
+//! result) with the handler's log lines beneath it, or one JSON object per line with `--json`.
+
+use std::io::Write;
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use chrono::{DateTime, Local, SecondsFormat, Utc};
+use serde_json::json;
+
+/// How an invocation ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Result {
+    Ok,
+    /// The handler reported these batch items as failed; the rest succeeded.
+    Partial {
+        failed: Vec<String>,
+    },
+    /// The handler failed, timed out or its process exited.
+    Error(String),
+}
+
+/// One finished invocation.
+#[derive(Debug, Clone)]
+pub struct Record<'a> {
+    pub started: SystemTime,
+    pub handler: &'a str,
+    pub summary: &'a str,
+    pub duration: Duration,
+    /// The bootstrap was (re)started for it.
+    pub cold: bool,
+    pub result: Result,
+    pub logs: Vec<String>,
+}
+
+/// Where invocation records go (stdout), one writer at a time.
+#[derive(Debug)]
+pub struct Output {
+    json: bool,
+    color: bool,
+    /// The widest handler name, so summaries line up.
+    width: usize,
+    lock: Mutex<()>,
+}
+
+impl Output {
+    pub fn new(json: bool, color: bool, handlers: &[&str]) -> Output {
+        Output {
+            json,
+            color: color && !json,
+            width: handlers.iter().map(|h| h.len()).max().unwrap_or(0),
+            lock: Mutex::new(()),
+        }
+    }
+
+    /// Prints one record (and flushes, so a pipe sees it at once).
+    pub fn invocation(&self, record: &Record<'_>) {
+        let text = if self.json {
+            json_line(record)
+        } else {
+            self.text(record)
+        };
+        let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = std::io::stdout().lock();
+        // A closed stdout (the reader went away) is not a reason to stop delivering events.
+        let _ = out.write_all(text.as_bytes());
+        let _ = out.flush();
+    }
+
+    fn text(&self, r: &Record<'_>) -> String {
+        let time = DateTime::<Local>::from(r.started).format("%H:%M:%S%.3f");
+        let paint = |code: &str, s: &str| {
+            if self.color {
+                format!("\x1b[{code}m{s}\x1b[0m")
+            } else {
+                s.to_owned()
+            }
+        };
+        let result = match &r.result {
+            Result::Ok => paint("32", "ok"),
+            Result::Partial { failed } => paint(
+                "33",
+                &format!("partial: {} failed ({})", failed.len(), failed.join(", ")),
+            ),
+            Result::Error(e) => paint("31", &format!("error: {e}")),
+        };
+        let cold = if r.cold { ", cold start" } else { "" };
+        let mut text = format!(
+            "{time}  {:<width$}  {}  {}{cold}  {result}\n",
+            paint("1", r.handler),
+            r.summary,
+            format_duration(r.duration),
+            width = self.width + if self.color { 8 } else { 0 },
+        );
+        for line in &r.logs {
+            text.push_str(&format!("    {} {}\n", paint("2", "│"), without_span(line)));
+        }
+        text
+    }
+}
+
+/// A handler's log line without lambda_runtime's span prefix (`Lambda runtime invoke{requestId=..
+/// xrayTraceId=..}: `), which repeats on every line of every invocation.
+fn without_span(line: &str) -> String {
+    const SPAN: &str = "Lambda runtime invoke{";
+    match line.find(SPAN) {
+        Some(start) => match line[start..].find("}: ") {
+            Some(end) => format!("{}{}", &line[..start], &line[start + end + 3..]),
+            None => line.to_owned(),
+        },
+        None => line.to_owned(),
+    }
+}
+
+fn json_line(r: &Record<'_>) -> String {
+    let (result, error, failed) = match &r.result {
+        Result::Ok => ("ok", None, None),
+        Result::Partial { failed } => ("partial", None, Some(failed.clone())),
+        Result::Error(e) => ("error", Some(e.clone()), None),
+    };
+    let mut line = json!({
+        "time": DateTime::<Utc>::from(r.started).to_rfc3339_opts(SecondsFormat::Millis, true),
+        "handler": r.handler,
+        "summary": r.summary,
+        "duration_ms": r.duration.as_secs_f64() * 1000.0,
+        "cold": r.cold,
+        "result": result,
+        "logs": r.logs,
+    });
+    if let Some(error) = error {
+        line["error"] = json!(error);
+    }
+    if let Some(failed) = failed {
+        line["failed_items"] = json!(failed);
+    }
+    format!("{line}\n")
+}
+
+/// `12 ms`, `1.2 s`.
+fn format_duration(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(result: Result) -> Record<'static> {
+        Record {
+            started: SystemTime::UNIX_EPOCH + Duration::from_millis(1_764_085_201_123),
+            handler: "on_order",
+            summary: "2 messages from my-queue",
+            duration: Duration::from_millis(12),
+            cold: false,
+            result,
+            logs: vec!["INFO order accepted".into()],
+        }
+    }
+
+    #[test]
+    fn a_text_record_is_one_line_with_its_logs_beneath() {
+        let out = Output::new(false, false, &["on_order", "every_hour"]);
+        let text = out.text(&record(Result::Partial {
+            failed: vec!["m-2".into()],
+        }));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(
+            lines[0].ends_with(
+                "  on_order    2 messages from my-queue  12 ms  partial: 1 failed (m-2)"
+            ),
+            "{text}"
+        );
+        assert_eq!(lines[1], "    │ INFO order accepted");
+    }
+
+    #[test]
+    fn a_json_record_has_every_field() {
+        let line = json_line(&record(Result::Error("HandlerError: boom".into())));
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["time"], "2025-11-25T15:40:01.123Z");
+        assert_eq!(v["handler"], "on_order");
+        assert_eq!(v["result"], "error");
+        assert_eq!(v["error"], "HandlerError: boom");
+        assert_eq!(v["duration_ms"], 12.0);
+        assert_eq!(v["logs"][0], "INFO order accepted");
+    }
+
+    #[test]
+    fn the_runtimes_span_is_left_out_of_text_logs() {
+        let line = " INFO Lambda runtime invoke{requestId=\"1\" xrayTraceId=\"Root=1\"}: order accepted order=o-1";
+        assert_eq!(without_span(line), " INFO order accepted order=o-1");
+        assert_eq!(without_span("plain line"), "plain line");
+    }
+
+    #[test]
+    fn durations_read_naturally() {
+        assert_eq!(format_duration(Duration::from_millis(7)), "7 ms");
+        assert_eq!(format_duration(Duration::from_millis(1234)), "1.2 s");
+    }
+}

@@ -1,0 +1,704 @@
+//! Topics, buckets and rules routed into a queue the runner owns, and turned back into Lambda's events.
+//!
+//! Locally nothing invokes the function for an SNS message, an S3 notification or an EventBridge event
+//! (moto stores Lambda destinations but does not run them), so the runner adds an SQS destination of its
+//! own beside the app's Lambda one, polls that queue ([`super::sqs`]) and converts each message into
+//! what Lambda would have passed the handler: one invocation per message, deleted on success, left for
+//! redelivery on failure. This module has both halves: the conversion ([`route`]) and the set-up and
+//! clean-up calls for the routes.
+
+use std::collections::HashSet;
+
+use aws_sdk_eventbridge::types::Target;
+use aws_sdk_s3::types::{
+    Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter,
+    QueueConfiguration, S3KeyFilter,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+use percent_encoding::percent_decode_str;
+use serde_json::{Map, Value, json};
+use sha2::{Digest as _, Sha256};
+
+use super::sqs::{Received, Shape};
+use crate::aws::Clients;
+use crate::resources::{self, CallError, gone};
+
+/// What to do with one message of a routed queue.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Routed {
+    /// Invoke the handler with `event`; `summary` is the output line's few words.
+    Invoke { event: Value, summary: String },
+    /// Delete it without invoking (S3's `s3:TestEvent`).
+    Skip,
+    /// Not what this route carries (someone else sent it): delete it, say why.
+    Invalid(String),
+}
+
+/// Converts one message of a queue of `shape` into the event Lambda would have sent.
+pub fn route(shape: &Shape, message: &Received) -> Routed {
+    let body: Value = match serde_json::from_str(&message.body) {
+        Ok(v) => v,
+        Err(e) => return Routed::Invalid(format!("the body is not JSON: {e}")),
+    };
+    let routed = match shape {
+        Shape::Topic { subscription_arn } => topic_event(body, subscription_arn),
+        Shape::Bucket => bucket_event(body, message),
+        Shape::Rule => rule_event(body),
+        Shape::Queue => Err("a queue of the app's own is not routed".to_string()),
+    };
+    match routed {
+        Ok(Some((event, summary))) => {
+            let attempt = message.receive_count();
+            let summary = if attempt > 1 {
+                format!("{summary} (attempt #{attempt})")
+            } else {
+                summary
+            };
+            Routed::Invoke { event, summary }
+        }
+        Ok(None) => Routed::Skip,
+        Err(why) => Routed::Invalid(why),
+    }
+}
+
+type Converted = Result<Option<(Value, String)>, String>;
+
+fn text<'a>(v: &'a Value, key: &str) -> Result<&'a str, String> {
+    v.get(key)
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("no `{key}` string"))
+}
+
+/// The last `:`-separated part of an ARN (a topic's or queue's name).
+fn arn_name(arn: &str) -> &str {
+    arn.rsplit(':').next().unwrap_or(arn)
+}
+
+/// The first `n` characters of `s`, with `…` when cut.
+fn first_chars(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+/// SNS → SQS delivers the notification envelope (`SigningCertURL`, ...); Lambda's SNS event wraps the same
+/// fields in a record, spelt `SigningCertUrl`/`UnsubscribeUrl`, with the lambda subscription's ARN.
+fn topic_event(envelope: Value, subscription_arn: &str) -> Converted {
+    let kind = text(&envelope, "Type")?;
+    if kind != "Notification" {
+        return Err(format!("an SNS `{kind}` message, not a notification"));
+    }
+    let topic_arn = text(&envelope, "TopicArn")?;
+    let message = text(&envelope, "Message")?;
+    let subject = envelope
+        .get("Subject")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty());
+    let region = topic_arn.split(':').nth(3).unwrap_or("us-east-1");
+    let field = |key: &str| envelope.get(key).cloned().unwrap_or(Value::Null);
+    let attributes = match envelope.get("MessageAttributes") {
+        Some(Value::Object(a)) => Value::Object(a.clone()),
+        _ => json!({}),
+    };
+    let event = json!({
+        "Records": [{
+            "EventSource": "aws:sns",
+            "EventVersion": "1.0",
+            "EventSubscriptionArn": subscription_arn,
+            "Sns": {
+                "Type": kind,
+                "MessageId": field("MessageId"),
+                "TopicArn": topic_arn,
+                "Subject": subject,
+                "Message": message,
+                "Timestamp": field("Timestamp"),
+                "SignatureVersion": field("SignatureVersion"),
+                "Signature": field("Signature"),
+                "SigningCertUrl": field("SigningCertURL"),
+                "UnsubscribeUrl": format!(
+                    "https://sns.{region}.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={subscription_arn}"
+                ),
+                "MessageAttributes": attributes
+            }
+        }]
+    });
+    let about = subject.map_or_else(|| first_chars(message, 40), str::to_string);
+    let summary = format!("message on {}: {about:?}", arn_name(topic_arn));
+    Ok(Some((event, summary)))
+}
+
+/// S3 → SQS delivers the S3 event itself (`{"Records": [...]}`), first an `s3:TestEvent` (skipped).
+/// moto's records lack fields AWS always sends (and Lambda's types require): those are filled in.
+fn bucket_event(mut event: Value, message: &Received) -> Converted {
+    if event.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
+        return Ok(None);
+    }
+    let Some(records) = event.get_mut("Records").and_then(Value::as_array_mut) else {
+        return Err("not an S3 event (no `Records`)".into());
+    };
+    let sequencer = format!("{:016X}", message.sent_millis().unwrap_or_default());
+    for record in records.iter_mut() {
+        if let Value::Object(r) = record {
+            complete_s3_record(r, &sequencer);
+        }
+    }
+    let count = records.len();
+    let first = records.first().ok_or("an S3 event without records")?;
+    let name = text(first, "eventName")?;
+    let bucket = first
+        .pointer("/s3/bucket/name")
+        .and_then(Value::as_str)
+        .unwrap_or("?");
+    let key = first
+        .pointer("/s3/object/key")
+        .and_then(Value::as_str)
+        .map(decode_key)
+        .unwrap_or_default();
+    let mut summary = format!("{name} {bucket}/{key}");
+    if count > 1 {
+        summary.push_str(&format!(" (+{} more)", count - 1));
+    }
+    Ok(Some((event, summary)))
+}
+
+/// Adds what an AWS S3 record always has and moto's lacks; a complete record is left as it is.
+fn complete_s3_record(r: &mut Map<String, Value>, sequencer: &str) {
+    if let Some(Value::String(time)) = r.get_mut("eventTime") {
+        *time = utc_millis(time);
+    }
+    r.entry("userIdentity")
+        .or_insert_with(|| json!({ "principalId": "AWS:chalice-local" }));
+    r.entry("requestParameters")
+        .or_insert_with(|| json!({ "sourceIPAddress": "127.0.0.1" }));
+    r.entry("responseElements").or_insert_with(
+        || json!({ "x-amz-request-id": "CHALICELOCAL0000", "x-amz-id-2": "chalice-local" }),
+    );
+    if let Some(Value::Object(bucket)) = r.get_mut("s3").and_then(|s| s.get_mut("bucket")) {
+        bucket
+            .entry("ownerIdentity")
+            .or_insert_with(|| json!({ "principalId": "chalice-local" }));
+    }
+    if let Some(Value::Object(object)) = r.get_mut("s3").and_then(|s| s.get_mut("object")) {
+        // moto encodes the key with Python's quote_plus, which also encodes `/`; AWS leaves it.
+        if let Some(Value::String(key)) = object.get_mut("key") {
+            *key = key.replace("%2F", "/").replace("%2f", "/");
+        }
+        object
+            .entry("sequencer")
+            .or_insert_with(|| json!(sequencer));
+    }
+}
+
+/// `2024-05-01T10:11:12.123456` (moto: no zone, microseconds) → `2024-05-01T10:11:12.123Z` (AWS).
+fn utc_millis(time: &str) -> String {
+    let Some((_, clock)) = time.split_once('T') else {
+        return time.to_string();
+    };
+    if clock.ends_with('Z') || clock.contains('+') || clock.contains('-') {
+        return time.to_string();
+    }
+    let (whole, fraction) = time.split_once('.').unwrap_or((time, ""));
+    let millis: String = fraction.chars().chain("000".chars()).take(3).collect();
+    format!("{whole}.{millis}Z")
+}
+
+/// `images/my+cat%21.png` → `images/my cat!.png` (S3 event keys are URL-encoded, spaces as `+`).
+fn decode_key(key: &str) -> String {
+    percent_decode_str(&key.replace('+', " "))
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// EventBridge sends the event itself to an SQS target, as it does to a Lambda target.
+fn rule_event(mut event: Value) -> Converted {
+    let source = text(&event, "source")?.to_string();
+    let detail_type = text(&event, "detail-type")?.to_string();
+    if let Value::Object(e) = &mut event {
+        // moto's bookkeeping, never in an event AWS delivers.
+        e.remove("ingestion-time");
+    }
+    Ok(Some((event, format!("{source} / {detail_type}"))))
+}
+
+// ---------------------------------------------------------------- set-up and clean-up
+
+/// The most characters in an SQS queue name.
+const MAX_QUEUE_NAME: usize = 80;
+const NO_QUEUE: [&str; 2] = [
+    "AWS.SimpleQueueService.NonExistentQueue",
+    "QueueDoesNotExist",
+];
+const NO_RULE: &str = "ResourceNotFoundException";
+const NO_BUCKET: &str = "NoSuchBucket";
+
+/// A queue the runner created for a route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteQueue {
+    pub url: String,
+    pub arn: String,
+}
+
+/// `chalice-local-<app>-<stage>-<handler>`, made a valid SQS name: characters other than letters, digits,
+/// `-` and `_` become `-`; a name over 80 characters is cut and ends in a hash of the whole.
+pub fn route_queue_name(app: &str, stage: &str, handler: &str) -> String {
+    let full: String = format!("chalice-local-{app}-{stage}-{handler}")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if full.len() <= MAX_QUEUE_NAME {
+        return full;
+    }
+    let hash: String = Sha256::digest(full.as_bytes())[..4]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{}-{hash}", &full[..MAX_QUEUE_NAME - hash.len() - 1])
+}
+
+/// The queue policy that lets SNS, S3 and EventBridge send to `queue_arn`, from `source_arn` only.
+pub fn route_queue_policy(queue_arn: &str, source_arn: &str) -> String {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "chalice-local-route",
+            "Effect": "Allow",
+            "Principal": { "Service": ["sns.amazonaws.com", "s3.amazonaws.com", "events.amazonaws.com"] },
+            "Action": "sqs:SendMessage",
+            "Resource": queue_arn,
+            "Condition": { "ArnEquals": { "aws:SourceArn": source_arn } }
+        }]
+    })
+    .to_string()
+}
+
+/// Creates (or finds) the route queue `name` with a policy letting `source_arn` (the topic, bucket or
+/// rule ARN) send to it. AWS refuses to re-create a queue name for 60 s after it was deleted.
+pub async fn create_route_queue(
+    c: &Clients,
+    name: &str,
+    source_arn: &str,
+) -> Result<RouteQueue, CallError> {
+    let created = c
+        .sqs
+        .create_queue()
+        .queue_name(name)
+        .send()
+        .await
+        .map_err(|e| CallError::new("CreateQueue", name, e))?;
+    let url = created
+        .queue_url()
+        .ok_or_else(|| CallError::other("CreateQueue", name, "no queue URL in the answer"))?
+        .to_string();
+    let attributes = c
+        .sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| CallError::new("GetQueueAttributes", &url, e))?;
+    let arn = attributes
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn))
+        .ok_or_else(|| CallError::other("GetQueueAttributes", &url, "no QueueArn"))?
+        .clone();
+    c.sqs
+        .set_queue_attributes()
+        .queue_url(&url)
+        .attributes(
+            QueueAttributeName::Policy,
+            route_queue_policy(&arn, source_arn),
+        )
+        .send()
+        .await
+        .map_err(|e| CallError::new("SetQueueAttributes", &url, e))?;
+    Ok(RouteQueue { url, arn })
+}
+
+/// Deletes a route queue; gone already is fine.
+pub async fn delete_route_queue(c: &Clients, queue_url: &str) -> Result<(), CallError> {
+    gone(
+        c.sqs
+            .delete_queue()
+            .queue_url(queue_url)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| CallError::new("DeleteQueue", queue_url, e)),
+        &NO_QUEUE,
+    )
+}
+
+/// Subscribes the queue to the topic (raw delivery off: the body is the SNS envelope); returns the
+/// subscription ARN. SNS answers an identical existing subscription with its ARN.
+pub async fn subscribe_queue_to_topic(
+    c: &Clients,
+    topic_arn: &str,
+    queue_arn: &str,
+) -> Result<String, CallError> {
+    let out = c
+        .sns
+        .subscribe()
+        .topic_arn(topic_arn)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .return_subscription_arn(true)
+        .send()
+        .await
+        .map_err(|e| CallError::new("Subscribe", topic_arn, e))?;
+    out.subscription_arn()
+        .map(str::to_string)
+        .ok_or_else(|| CallError::other("Subscribe", topic_arn, "no subscription ARN"))
+}
+
+/// Removes the queue's subscription; gone already is fine.
+pub async fn unsubscribe_queue(c: &Clients, subscription_arn: &str) -> Result<(), CallError> {
+    resources::sns::unsubscribe(c, subscription_arn).await
+}
+
+fn key_filter(
+    prefix: Option<&str>,
+    suffix: Option<&str>,
+) -> Option<NotificationConfigurationFilter> {
+    // Lowercase names (what the SDK sends for these variants): moto answers 500 to `Prefix`.
+    let rules: Vec<FilterRule> = [
+        (FilterRuleName::Prefix, prefix),
+        (FilterRuleName::Suffix, suffix),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| Some(FilterRule::builder().name(name).value(value?).build()))
+    .collect();
+    (!rules.is_empty()).then(|| {
+        NotificationConfigurationFilter::builder()
+            .key(S3KeyFilter::builder().set_filter_rules(Some(rules)).build())
+            .build()
+    })
+}
+
+/// One read-modify-write of `bucket`'s notification configuration: the queue entries whose id is in
+/// `remove` are dropped, `add` is appended, every other entry (the app's Lambda ones, others') is
+/// written back as read. Returns whether a write was made.
+async fn update_queue_entries(
+    c: &Clients,
+    bucket: &str,
+    remove: &HashSet<&str>,
+    add: Option<QueueConfiguration>,
+) -> Result<bool, CallError> {
+    let Some(current) = resources::s3::get_configuration(c, bucket).await? else {
+        return match add {
+            None => Ok(false),
+            Some(_) => Err(CallError::other(
+                "PutBucketNotificationConfiguration",
+                bucket,
+                "the bucket does not exist",
+            )),
+        };
+    };
+    let before = current.queue_configurations();
+    let mut queues: Vec<QueueConfiguration> = before
+        .iter()
+        .filter(|q| !q.id().is_some_and(|id| remove.contains(id)))
+        .cloned()
+        .collect();
+    if add.is_none() && queues.len() == before.len() {
+        return Ok(false);
+    }
+    queues.extend(add);
+    let config = NotificationConfiguration::builder()
+        .set_lambda_function_configurations(Some(current.lambda_function_configurations().to_vec()))
+        .set_queue_configurations(Some(queues))
+        .set_topic_configurations(Some(current.topic_configurations().to_vec()))
+        .set_event_bridge_configuration(current.event_bridge_configuration().cloned())
+        .build();
+    c.s3.put_bucket_notification_configuration()
+        .bucket(bucket)
+        .notification_configuration(config)
+        .skip_destination_validation(true)
+        .send()
+        .await
+        .map_err(|e| CallError::new("PutBucketNotificationConfiguration", bucket, e))?;
+    Ok(true)
+}
+
+/// Adds (or replaces, by `id`) a queue entry in `bucket`'s notification configuration, keeping every
+/// other entry. `events` as S3 names them (`s3:ObjectCreated:*`).
+///
+/// On AWS, S3 refuses entries whose filters overlap for the same event type; the app's own Lambda entry
+/// with the same filter overlaps (moto does not check).
+pub async fn add_bucket_queue_entry(
+    c: &Clients,
+    bucket: &str,
+    id: &str,
+    queue_arn: &str,
+    events: &[String],
+    prefix: Option<&str>,
+    suffix: Option<&str>,
+) -> Result<(), CallError> {
+    let entry = QueueConfiguration::builder()
+        .id(id)
+        .queue_arn(queue_arn)
+        .set_events(Some(
+            events.iter().map(|e| Event::from(e.as_str())).collect(),
+        ))
+        .set_filter(key_filter(prefix, suffix))
+        .build()
+        .map_err(|e| {
+            CallError::other("PutBucketNotificationConfiguration", bucket, e.to_string())
+        })?;
+    update_queue_entries(c, bucket, &HashSet::from([id]), Some(entry)).await?;
+    Ok(())
+}
+
+/// Removes the queue entry `id` from `bucket`'s notification configuration (others kept); a missing
+/// entry or bucket is fine. Returns whether a write was made.
+pub async fn remove_bucket_queue_entry(
+    c: &Clients,
+    bucket: &str,
+    id: &str,
+) -> Result<bool, CallError> {
+    resources::found(
+        update_queue_entries(c, bucket, &HashSet::from([id]), None).await,
+        |e| e.has_code(NO_BUCKET),
+    )
+    .map(|wrote| wrote.unwrap_or(false))
+}
+
+async fn put_target(
+    c: &Clients,
+    rule: &str,
+    bus: Option<&str>,
+    target_id: &str,
+    arn: &str,
+) -> Result<(), CallError> {
+    let target = Target::builder()
+        .id(target_id)
+        .arn(arn)
+        .build()
+        .map_err(|e| CallError::other("PutTargets", rule, e.to_string()))?;
+    let out = c
+        .eventbridge
+        .put_targets()
+        .rule(rule)
+        .set_event_bus_name(bus.map(str::to_string))
+        .targets(target)
+        .send()
+        .await
+        .map_err(|e| CallError::new("PutTargets", rule, e))?;
+    // Failures come back in a 200.
+    if out.failed_entry_count() > 0 {
+        let reasons: Vec<String> = out
+            .failed_entries()
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}: {}",
+                    f.error_code().unwrap_or("error"),
+                    f.error_message().unwrap_or_default()
+                )
+            })
+            .collect();
+        return Err(CallError::other("PutTargets", rule, reasons.join("; ")));
+    }
+    Ok(())
+}
+
+/// Adds the queue as a target of the rule (`target_id`: ours, distinct from the app's Lambda target).
+pub async fn point_rule_at_queue(
+    c: &Clients,
+    rule: &str,
+    bus: Option<&str>,
+    queue_arn: &str,
+    target_id: &str,
+) -> Result<(), CallError> {
+    put_target(c, rule, bus, target_id, queue_arn).await
+}
+
+/// Removes one target from the rule; a missing rule or target is fine.
+///
+/// The runner removes the app's Lambda target from pattern rules while it runs: on moto, every
+/// `PutEvents` matching a rule with a Lambda target answers 500.
+pub async fn remove_target(
+    c: &Clients,
+    rule: &str,
+    bus: Option<&str>,
+    target_id: &str,
+) -> Result<(), CallError> {
+    gone(
+        c.eventbridge
+            .remove_targets()
+            .rule(rule)
+            .set_event_bus_name(bus.map(str::to_string))
+            .ids(target_id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| CallError::new("RemoveTargets", rule, e)),
+        &[NO_RULE],
+    )
+}
+
+/// Puts the app's Lambda target back on the rule (what [`remove_target`] took off).
+pub async fn restore_lambda_target(
+    c: &Clients,
+    rule: &str,
+    bus: Option<&str>,
+    target_id: &str,
+    function_arn: &str,
+) -> Result<(), CallError> {
+    put_target(c, rule, bus, target_id, function_arn).await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn received(body: Value, receive: u32) -> Received {
+        Received {
+            message_id: "m1".into(),
+            receipt_handle: "rh".into(),
+            body: body.to_string(),
+            md5_of_body: String::new(),
+            md5_of_message_attributes: None,
+            attributes: BTreeMap::from([
+                ("ApproximateReceiveCount".into(), receive.to_string()),
+                ("SentTimestamp".into(), "1700000000000".into()),
+            ]),
+            message_attributes: Map::new(),
+        }
+    }
+
+    fn envelope(subject: Option<&str>) -> Value {
+        let mut e = json!({
+            "Type": "Notification",
+            "MessageId": "5b1c2f3e-0000-4000-8000-000000000001",
+            "TopicArn": "arn:aws:sns:us-east-1:123456789012:my-demo-topic",
+            "Message": "a message that is longer than forty characters, surely",
+            "Timestamp": "2024-05-01T10:11:12.123Z",
+            "SignatureVersion": "2",
+            "Signature": "c2lnbmF0dXJl",
+            "SigningCertURL": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-x.pem",
+            "UnsubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=q",
+            "MessageAttributes": { "kind": { "Type": "String", "Value": "greeting" } }
+        });
+        if let Some(s) = subject {
+            e["Subject"] = json!(s);
+        }
+        e
+    }
+
+    #[test]
+    fn sns_envelopes_become_lambdas_sns_event() {
+        let shape = Shape::Topic {
+            subscription_arn: "arn:aws:sns:us-east-1:123456789012:my-demo-topic:sub-1".into(),
+        };
+        let Routed::Invoke { event, summary } = route(&shape, &received(envelope(Some("Hi")), 1))
+        else {
+            panic!("not invoked");
+        };
+        assert_eq!(summary, r#"message on my-demo-topic: "Hi""#);
+        let r = &event["Records"][0];
+        assert_eq!(r["EventSource"], "aws:sns");
+        assert_eq!(
+            r["EventSubscriptionArn"],
+            "arn:aws:sns:us-east-1:123456789012:my-demo-topic:sub-1"
+        );
+        assert_eq!(r["Sns"]["SigningCertUrl"], envelope(None)["SigningCertURL"]);
+        assert!(
+            r["Sns"]["UnsubscribeUrl"]
+                .as_str()
+                .unwrap()
+                .ends_with(":my-demo-topic:sub-1")
+        );
+        assert_eq!(r["Sns"]["MessageAttributes"]["kind"]["Value"], "greeting");
+        assert!(r["Sns"].get("SigningCertURL").is_none());
+
+        let Routed::Invoke { event, summary } = route(&shape, &received(envelope(None), 2)) else {
+            panic!("not invoked");
+        };
+        assert_eq!(event["Records"][0]["Sns"]["Subject"], Value::Null);
+        assert_eq!(
+            summary,
+            r#"message on my-demo-topic: "a message that is longer than forty char…" (attempt #2)"#
+        );
+        assert!(matches!(
+            route(&shape, &received(json!({"Records": []}), 1)),
+            Routed::Invalid(_)
+        ));
+    }
+
+    #[test]
+    fn s3_events_pass_through_completed() {
+        let test_event = json!({"Service": "Amazon S3", "Event": "s3:TestEvent", "Bucket": "b"});
+        assert_eq!(
+            route(&Shape::Bucket, &received(test_event, 1)),
+            Routed::Skip
+        );
+        let moto = json!({"Records": [{
+            "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+            "eventTime": "2024-05-01T10:11:12.123456", "eventName": "ObjectCreated:Put",
+            "s3": {"s3SchemaVersion": "1.0", "configurationId": "c",
+                   "bucket": {"name": "mybucket-name", "arn": "arn:aws:s3:::mybucket-name"},
+                   "object": {"key": "images%2Fmy+cat%21.png", "size": 3, "eTag": "e"}}
+        }]});
+        let Routed::Invoke { event, summary } = route(&Shape::Bucket, &received(moto, 1)) else {
+            panic!("not invoked");
+        };
+        assert_eq!(
+            summary,
+            "ObjectCreated:Put mybucket-name/images/my cat!.png"
+        );
+        let r = &event["Records"][0];
+        assert_eq!(r["eventTime"], "2024-05-01T10:11:12.123Z");
+        assert_eq!(r["s3"]["object"]["key"], "images/my+cat%21.png");
+        assert_eq!(r["s3"]["object"]["sequencer"], "0000018BCFE56800");
+        assert!(r["userIdentity"]["principalId"].is_string());
+        assert!(r["requestParameters"]["sourceIPAddress"].is_string());
+        assert_eq!(utc_millis("2024-05-01T10:11:12Z"), "2024-05-01T10:11:12Z");
+        assert_eq!(
+            utc_millis("2024-05-01T10:11:12"),
+            "2024-05-01T10:11:12.000Z"
+        );
+    }
+
+    #[test]
+    fn rule_events_pass_through() {
+        let e = json!({"version": "0", "id": "1", "detail-type": "Order Placed", "source": "com.acme.orders",
+                       "account": "123456789012", "time": "2024-05-01T10:11:12Z", "region": "us-east-1",
+                       "resources": [], "detail": {"n": 1}, "ingestion-time": 1.5});
+        let Routed::Invoke { event, summary } = route(&Shape::Rule, &received(e, 1)) else {
+            panic!("not invoked");
+        };
+        assert_eq!(summary, "com.acme.orders / Order Placed");
+        assert_eq!(event["detail"]["n"], 1);
+        assert!(event.get("ingestion-time").is_none());
+        assert!(matches!(
+            route(&Shape::Rule, &received(json!({"a": 1}), 1)),
+            Routed::Invalid(_)
+        ));
+    }
+
+    #[test]
+    fn queue_names_are_valid_and_distinct() {
+        assert_eq!(
+            route_queue_name("orders", "dev", "on_upload"),
+            "chalice-local-orders-dev-on_upload"
+        );
+        assert_eq!(
+            route_queue_name("my.app", "dev", "h"),
+            "chalice-local-my-app-dev-h"
+        );
+        let long_a = route_queue_name(&"a".repeat(60), "dev", "handler_one");
+        let long_b = route_queue_name(&"a".repeat(60), "dev", "handler_two");
+        assert_eq!(long_a.len(), 80);
+        assert_ne!(long_a, long_b);
+    }
+}

@@ -1,0 +1,523 @@
+//! The local runner's life: find or start the emulator, build, create the sources, deploy, connect
+//! every event source to its handler, report each invocation, rebuild on edit, and on Ctrl-C stop
+//! everything and remove what it created for itself.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aws_sdk_sts::config::Credentials;
+use chalice_codegen::plan::{AwsContext, Function, MappingSource, Plan};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+
+use super::emulator::{self, Emulator, EmulatorError};
+use super::functions::{Code, LocalHandler};
+use super::output::Output;
+use super::rebuild::{self, WatchError};
+use super::sources;
+use super::wire::{self, Cleanup, Wiring};
+use crate::aws::{self, CallCounter, ClientOptions, Clients};
+use crate::commands::CommandError;
+use crate::commands::deploy::{self, DeployOptions};
+use crate::commands::invoke::{ArgumentError, function_for, load_plan};
+use crate::package::{self, BuildOptions};
+use crate::resources::CallError;
+use crate::runtime_api::FunctionConfig;
+use crate::samples::{Origin, SampleContext};
+use crate::session::{self, LiveOptions, Session};
+use crate::state::StateFile;
+
+/// How long pollers get to finish their current call after Ctrl-C.
+const STOP_GRACE: Duration = Duration::from_secs(5);
+/// The region when the configuration names none (the emulator accepts any).
+const DEFAULT_REGION: &str = "us-east-1";
+
+/// What `deployer local` was asked for.
+#[derive(Debug, Clone)]
+pub struct RunnerOptions {
+    pub app: PathBuf,
+    pub stage: String,
+    /// Schedules to fire once when ready.
+    pub fire: Vec<String>,
+    pub json: bool,
+    pub color: bool,
+    /// Rebuild when the code changes.
+    pub watch: bool,
+    /// A prebuilt bootstrap instead of `cargo build`.
+    pub bootstrap: Option<PathBuf>,
+    pub release: bool,
+}
+
+/// Why the runner could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    #[error(transparent)]
+    Emulator(#[from] EmulatorError),
+    #[error("creating the app's event sources in the emulator failed: {0}")]
+    Sources(CallError),
+    #[error("connecting the event sources to the handlers failed: {0}")]
+    Wiring(CallError),
+    #[error(transparent)]
+    Watch(#[from] WatchError),
+    #[error("cannot prepare the runner's files: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Runs the app until Ctrl-C (or SIGTERM); returns once everything it started is stopped.
+pub async fn run(opts: RunnerOptions) -> Result<(), CommandError> {
+    let plan = load_plan(&opts.app, &opts.stage)?;
+    let schedules = check_fire(&plan, &opts.fire)?;
+    let project_dir = session::project_dir(&opts.app);
+
+    // 1. The AWS side: the configured endpoint, or an emulator of our own.
+    let chain = ClientOptions::default().load().await;
+    let (emulator, clients, endpoint) = match chain.endpoint_url() {
+        Some(endpoint) => {
+            say(&format!("Using the configured AWS endpoint {endpoint}"));
+            let clients = Clients::from_config(&chain, None, CallCounter::new());
+            (None, clients, endpoint.to_owned())
+        }
+        None => {
+            let program = emulator::find_moto_server(&project_dir)
+                .ok_or(LocalError::Emulator(EmulatorError::NotInstalled))?;
+            let started = Instant::now();
+            let emulator = Emulator::start(&program).await.map_err(LocalError::from)?;
+            let endpoint = emulator.endpoint();
+            say(&format!(
+                "No AWS endpoint is configured: started a local AWS emulator (moto) at {endpoint} in {:.1} s",
+                started.elapsed().as_secs_f64()
+            ));
+            let region = chain
+                .region()
+                .map_or(DEFAULT_REGION.to_owned(), |r| r.to_string());
+            let config = ClientOptions {
+                region: Some(region),
+                endpoint_url: Some(endpoint.clone()),
+                ..ClientOptions::default()
+            }
+            .loader()
+            .credentials_provider(Credentials::new(
+                emulator::ACCESS_KEY,
+                emulator::SECRET_KEY,
+                None,
+                None,
+                "deployer-local",
+            ))
+            .load()
+            .await;
+            let clients = Clients::from_config(&config, None, CallCounter::new());
+            (Some(emulator), clients, endpoint)
+        }
+    };
+    let result = serve(
+        &opts,
+        plan,
+        schedules,
+        &clients,
+        emulator.as_ref(),
+        &endpoint,
+    )
+    .await;
+    if let Some(emulator) = emulator
+        && let Err(e) = emulator.stop().await
+    {
+        say(&format!("warning: could not stop the emulator: {e}"));
+    }
+    result
+}
+
+/// Everything after the emulator is up; the caller stops the emulator however this ends.
+async fn serve(
+    opts: &RunnerOptions,
+    plan: Plan,
+    schedules: Vec<String>,
+    clients: &Clients,
+    emulator: Option<&Emulator>,
+    endpoint: &str,
+) -> Result<(), CommandError> {
+    let project_dir = session::project_dir(&opts.app);
+    let ctx = aws::resolve_context(clients).await?;
+
+    // 2. The code.
+    let mut build = BuildOptions::new(&project_dir);
+    build.release = opts.release;
+    let program = match &opts.bootstrap {
+        Some(path) => path.clone(),
+        None => {
+            say(&format!(
+                "Building the bootstrap ({})...",
+                if opts.release { "release" } else { "debug" }
+            ));
+            let options = build.clone();
+            tokio::task::spawn_blocking(move || package::build(&options))
+                .await
+                .map_err(|e| CommandError::Usage(format!("the build did not finish: {e}")))??
+        }
+    };
+
+    // 3. The sources: ours to create only in our own emulator.
+    if emulator.is_some() {
+        let wanted = sources::sources(&plan, &ctx);
+        let created = sources::create_missing(clients, &ctx.region, &wanted)
+            .await
+            .map_err(LocalError::Sources)?;
+        if !created.is_empty() {
+            let names: Vec<String> = created.iter().map(ToString::to_string).collect();
+            say(&format!("Created in the emulator: {}", names.join(", ")));
+        }
+    }
+
+    // 4. The app, deployed there as `deployer deploy` would (the code is a placeholder: the
+    // emulator stores functions but never runs them; this process runs them).
+    let work = tempfile::Builder::new()
+        .prefix("chalice-local-")
+        .tempdir()
+        .map_err(LocalError::from)?;
+    let state_path = match emulator {
+        Some(_) => work.path().join("deployed.json"),
+        None => project_dir
+            .join(".chalice/local")
+            .join(format!("{}.json", plan.stage)),
+    };
+    let mut deployed = plan.clone();
+    if emulator.is_some() {
+        // moto consumes a table's stream records itself once a mapping reads it (it tries to run
+        // the function, fails, and drops them), so in its own emulator the runner deploys the app
+        // without its table mappings: it reads those streams itself.
+        deployed.event_source_mappings.retain(|m| {
+            !matches!(
+                m.source,
+                MappingSource::Table { .. } | MappingSource::TableStream { .. }
+            )
+        });
+    }
+    deploy_app(&opts.app, &deployed, clients, state_path, work.path()).await?;
+
+    // 5. The handlers, one local function each.
+    let (code_tx, code_rx) = watch::channel(Code {
+        program,
+        generation: 0,
+    });
+    let names: Vec<&str> = plan.functions.iter().map(|f| f.handler.as_str()).collect();
+    let output = Arc::new(Output::new(opts.json, opts.color, &names));
+    let handlers: BTreeMap<String, Arc<LocalHandler>> = plan
+        .functions
+        .iter()
+        .map(|f| {
+            let handler = LocalHandler::new(
+                &f.handler,
+                function_config(f, &ctx),
+                function_env(f, emulator.map(|_| endpoint)),
+                code_rx.clone(),
+                Arc::clone(&output),
+            );
+            (f.handler.clone(), Arc::new(handler))
+        })
+        .collect();
+    let warming = handlers
+        .values()
+        .map(|h| async move { (h.handler(), h.warm().await) });
+    for (handler, warmed) in futures_util::future::join_all(warming).await {
+        if let Err(e) = warmed {
+            say(&format!("warning: handler {handler} did not start: {e}"));
+        }
+    }
+
+    // 6. Every event source connected to its handler.
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    let fires: BTreeMap<String, Arc<Notify>> = schedules_of(&plan)
+        .into_iter()
+        .map(|h| (h, Arc::new(Notify::new())))
+        .collect();
+    let wiring = Wiring {
+        clients,
+        plan: &plan,
+        ctx: &ctx,
+        handlers: &handlers,
+        fires: &fires,
+        shutdown: stop_rx.clone(),
+    };
+    let mut cleanup: Vec<Cleanup> = Vec::new();
+    let wired = wire::connect(&wiring, &mut tasks, &mut cleanup).await;
+    if let Err(e) = wired {
+        let _ = stop_tx.send(true);
+        stop(&mut tasks, &handlers, clients, cleanup, emulator.is_none()).await;
+        return Err(LocalError::Wiring(e).into());
+    }
+
+    // 7. Rebuild on edit.
+    if opts.watch {
+        let say_fn: Arc<dyn Fn(&str) + Send + Sync> = Arc::new(|line: &str| say(line));
+        let watch_task = rebuild::run(
+            project_dir.clone(),
+            opts.app.clone(),
+            build,
+            code_tx,
+            say_fn,
+            stop_rx.clone(),
+        );
+        tasks.spawn(async move {
+            if let Err(e) = watch_task.await {
+                say(&format!("warning: {e}; edits will not be rebuilt"));
+            }
+        });
+    }
+
+    // 8. Ready.
+    let style = match emulator {
+        Some(_) => super::hints::Style::Curl,
+        None => super::hints::Style::AwsCli,
+    };
+    print_hints(&plan, &ctx, endpoint, style);
+    say(&format!(
+        "Ready: {} handler(s) of app `{}`, stage `{}`, receive events from {endpoint}. Ctrl-C stops.",
+        handlers.len(),
+        plan.app,
+        plan.stage
+    ));
+    for name in &schedules {
+        if let Some(fire) = fires.get(name) {
+            fire.notify_one();
+        }
+    }
+    if !fires.is_empty() && std::io::stdin().is_terminal() {
+        read_fire_commands(fires.clone());
+    }
+
+    // 9. Until Ctrl-C.
+    interrupted().await;
+    say("Stopping...");
+    let _ = stop_tx.send(true);
+    stop(&mut tasks, &handlers, clients, cleanup, emulator.is_none()).await;
+    say("Stopped.");
+    Ok(())
+}
+
+/// Deploys the plan with a placeholder bootstrap, quietly, recording it at `state_path`.
+async fn deploy_app(
+    app: &std::path::Path,
+    plan: &Plan,
+    clients: &Clients,
+    state_path: PathBuf,
+    work: &std::path::Path,
+) -> Result<(), CommandError> {
+    let placeholder = work.join("bootstrap");
+    std::fs::write(
+        &placeholder,
+        "#!/bin/sh\necho 'this function is run by `deployer local`, not by the emulator' >&2\nexit 1\n",
+    )
+    .map_err(LocalError::from)?;
+    let state = StateFile::open_at(state_path, &plan.app, &plan.stage)?;
+    let mut session =
+        Session::open_with("local", plan.clone(), clients.clone(), state, None).await?;
+    let opts = DeployOptions {
+        live: LiveOptions {
+            app: app.to_owned(),
+            stage: plan.stage.clone(),
+            max_attempts: None,
+            calls: None,
+        },
+        yes: true,
+        bootstrap: Some(placeholder),
+        target: None,
+        color: false,
+        quiet: true,
+    };
+    let started = Instant::now();
+    let mut report = Vec::new();
+    deploy::deploy(&mut session, &opts, &mut report).await?;
+    let report = String::from_utf8_lossy(&report);
+    let summary = report
+        .lines()
+        .find(|l| l.starts_with("Deployed:") || l.starts_with("No changes"))
+        .unwrap_or("Deployed.");
+    say(&format!(
+        "Deployed the app there ({} function(s)): {summary}{}",
+        plan.functions.len(),
+        if summary.starts_with("Deployed:") {
+            String::new()
+        } else {
+            format!(" ({:.2} s)", started.elapsed().as_secs_f64())
+        }
+    ));
+    Ok(())
+}
+
+/// The names given to `--fire` must be schedule handlers (exit status 2 otherwise).
+fn check_fire(plan: &Plan, fire: &[String]) -> Result<Vec<String>, CommandError> {
+    let schedules = schedules_of(plan);
+    for name in fire {
+        function_for(plan, name)?;
+        if !schedules.contains(name) {
+            let kind = Origin::for_handler(plan, name, &SampleContext::new("us-east-1"))
+                .map_or("non-schedule", |o| o.kind().keyword());
+            return Err(ArgumentError::KindMismatch {
+                handler: name.clone(),
+                actual: kind,
+                asked: "schedule",
+            }
+            .into());
+        }
+    }
+    Ok(fire.to_vec())
+}
+
+/// The handlers bound to schedules.
+fn schedules_of(plan: &Plan) -> Vec<String> {
+    plan.rules
+        .iter()
+        .filter(|r| r.schedule_expression.is_some())
+        .map(|r| r.function.clone())
+        .collect()
+}
+
+fn function_config(f: &Function, ctx: &AwsContext) -> FunctionConfig {
+    FunctionConfig {
+        function_name: f.name.clone(),
+        region: ctx.region.clone(),
+        account_id: ctx.account.clone(),
+        memory_mb: f.memory_mb,
+        version: "$LATEST".to_owned(),
+        timeout: Duration::from_secs(u64::from(f.timeout_s)),
+    }
+}
+
+/// The function's environment; in our own emulator also its endpoint and credentials, so handler
+/// code that calls AWS reaches the emulator (a configured endpoint is inherited as it is).
+fn function_env(f: &Function, own_emulator: Option<&str>) -> BTreeMap<String, String> {
+    let mut env = f.env.clone();
+    if let Some(endpoint) = own_emulator {
+        env.insert("AWS_ENDPOINT_URL".into(), endpoint.into());
+        env.insert("AWS_ACCESS_KEY_ID".into(), emulator::ACCESS_KEY.into());
+        env.insert("AWS_SECRET_ACCESS_KEY".into(), emulator::SECRET_KEY.into());
+    }
+    env
+}
+
+fn print_hints(plan: &Plan, ctx: &AwsContext, endpoint: &str, style: super::hints::Style) {
+    let hints = super::hints::commands(plan, ctx, endpoint, style);
+    if hints.is_empty() {
+        return;
+    }
+    say("\nSend events (copy and paste):");
+    for hint in hints {
+        say(&format!(
+            "  # {} ({}): {}",
+            hint.handler,
+            hint.kind.keyword(),
+            hint.about
+        ));
+        say(&format!("  {}", hint.command));
+    }
+    say("");
+}
+
+/// Reads schedule names from the terminal and fires them (a thread: a blocking read must not hold
+/// up the runtime's shutdown).
+fn read_fire_commands(fires: BTreeMap<String, Arc<Notify>>) {
+    say("Type a schedule's name and Enter to fire it now.");
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        while std::io::stdin().read_line(&mut line).is_ok_and(|n| n > 0) {
+            let name = line.trim();
+            match fires.get(name) {
+                Some(fire) => fire.notify_one(),
+                None if name.is_empty() => {}
+                None => say(&format!(
+                    "`{name}` is not a schedule; schedules: {}",
+                    fires.keys().cloned().collect::<Vec<_>>().join(", ")
+                )),
+            }
+            line.clear();
+        }
+    });
+}
+
+/// Ctrl-C or SIGTERM.
+async fn interrupted() {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let terminate = async {
+        match term.as_mut() {
+            Some(term) => {
+                term.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+}
+
+/// Stops pollers (giving them a moment), the handlers' processes, and, against a configured
+/// endpoint, removes the runner's own queues, subscriptions, notification entries and targets.
+async fn stop(
+    tasks: &mut JoinSet<()>,
+    handlers: &BTreeMap<String, Arc<LocalHandler>>,
+    clients: &Clients,
+    cleanup: Vec<Cleanup>,
+    configured_endpoint: bool,
+) {
+    let drained = tokio::time::timeout(STOP_GRACE, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tasks.abort_all();
+    }
+    futures_util::future::join_all(handlers.values().map(|h| h.stop())).await;
+    // In our own emulator everything goes with it.
+    if configured_endpoint {
+        for item in cleanup.into_iter().rev() {
+            if let Err(e) = wire::undo(clients, &item).await {
+                say(&format!("warning: could not remove {item}: {e}"));
+            }
+        }
+    }
+}
+
+/// The runner's own messages go to stderr; invocations go to stdout.
+fn say(line: &str) {
+    eprintln!("{line}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan() -> Plan {
+        let source = include_str!("../../../events.chalice");
+        let model = chalice_codegen::load("events.chalice", source).unwrap();
+        chalice_codegen::emit_plan::plan(&model, "dev").unwrap()
+    }
+
+    #[test]
+    fn only_schedules_can_be_fired() {
+        let plan = plan();
+        assert_eq!(schedules_of(&plan), ["every_hour", "nightly"]);
+        assert!(check_fire(&plan, &["nightly".into()]).is_ok());
+        let err = check_fire(&plan, &["on_order".into()]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert_eq!(
+            err.to_string(),
+            "handler `on_order` is a queue handler, not a schedule one"
+        );
+        let err = check_fire(&plan, &["nightyl".into()]).unwrap_err();
+        assert!(err.to_string().contains("did you mean `nightly`"), "{err}");
+    }
+
+    #[test]
+    fn handlers_in_our_emulator_are_pointed_at_it() {
+        let plan = plan();
+        let f = plan.function("on_order").unwrap();
+        let env = function_env(f, Some("http://127.0.0.1:5000"));
+        assert_eq!(env["AWS_ENDPOINT_URL"], "http://127.0.0.1:5000");
+        assert_eq!(env["LOG_LEVEL"], "info");
+        assert!(!function_env(f, None).contains_key("AWS_ENDPOINT_URL"));
+    }
+}

@@ -1,0 +1,764 @@
+//! `deployer local`'s SQS side against moto: the poller (batches, deletes, redelivery, shutdown) and the
+//! routes that bring SNS, S3 and EventBridge events to a handler through a queue the runner owns.
+//! Needs moto: `scripts/moto.sh`.
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use aws_lambda_events::s3::S3Event;
+use aws_lambda_events::sns::SnsEvent;
+use aws_lambda_events::sqs::SqsEvent;
+use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
+use chalice_deployer::aws::Clients;
+use chalice_deployer::local::sqs::{self, QueueError, QueueSource, Shape};
+use chalice_deployer::local::{Deliver, Delivered, routed};
+use chalice_deployer::resources;
+use chalice_deployer::spec::NotificationSpec;
+use serde_json::{Value, json};
+use support::moto::{ACCOUNT, Moto, REGION};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, timeout};
+
+/// One invocation as the handler saw it.
+struct Call {
+    event: Value,
+    summary: String,
+    at: Instant,
+}
+
+/// The handler's answer to the n-th invocation (0-based).
+type Script = Box<dyn Fn(&Value, usize) -> Delivered + Send + Sync>;
+
+/// Records every invocation and answers as scripted.
+struct Recorder {
+    calls: mpsc::UnboundedSender<Call>,
+    script: Script,
+    count: AtomicUsize,
+}
+
+impl Deliver for Recorder {
+    fn deliver(
+        &self,
+        event: Value,
+        summary: String,
+    ) -> impl std::future::Future<Output = Delivered> + Send {
+        let n = self.count.fetch_add(1, Ordering::SeqCst);
+        let outcome = (self.script)(&event, n);
+        let _ = self.calls.send(Call {
+            event,
+            summary,
+            at: Instant::now(),
+        });
+        std::future::ready(outcome)
+    }
+}
+
+fn succeed() -> Script {
+    Box::new(|_, _| Delivered::Ok(Value::Null))
+}
+
+struct Running {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<Result<(), QueueError>>,
+    calls: mpsc::UnboundedReceiver<Call>,
+}
+
+impl Running {
+    /// The next invocation, within `within`.
+    async fn next(&mut self, within: Duration) -> Call {
+        timeout(within, self.calls.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no invocation within {within:?}"))
+            .unwrap()
+    }
+
+    /// Asserts that nothing is invoked for `during`.
+    async fn none(&mut self, during: Duration) {
+        if let Ok(Some(call)) = timeout(during, self.calls.recv()).await {
+            panic!("unexpected invocation: {} {}", call.summary, call.event);
+        }
+    }
+
+    async fn stop(self) {
+        self.stop.send(true).unwrap();
+        let result = timeout(Duration::from_secs(2), self.task).await;
+        result.unwrap().unwrap().unwrap();
+    }
+}
+
+fn start(c: &Clients, source: QueueSource, script: Script) -> Running {
+    let (tx, calls) = mpsc::unbounded_channel();
+    let recorder = Arc::new(Recorder {
+        calls: tx,
+        script,
+        count: AtomicUsize::new(0),
+    });
+    let (stop, shutdown) = watch::channel(false);
+    let task = tokio::spawn(sqs::run(c.sqs.clone(), source, recorder, shutdown));
+    Running { stop, task, calls }
+}
+
+/// A queue with the given visibility timeout: (url, arn).
+async fn create_queue(c: &Clients, name: &str, visibility_s: u32) -> (String, String) {
+    let url = c
+        .sqs
+        .create_queue()
+        .queue_name(name)
+        .attributes(
+            QueueAttributeName::VisibilityTimeout,
+            visibility_s.to_string(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    (url, format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"))
+}
+
+fn source(
+    (url, arn): &(String, String),
+    batch_size: u32,
+    window: Option<Duration>,
+    shape: Shape,
+) -> QueueSource {
+    QueueSource {
+        queue_url: url.clone(),
+        queue_arn: arn.clone(),
+        region: REGION.to_owned(),
+        batch_size,
+        batching_window: window,
+        shape,
+    }
+}
+
+/// Sends `body`; returns its message id.
+async fn send(c: &Clients, url: &str, body: &str) -> String {
+    let out = c
+        .sqs
+        .send_message()
+        .queue_url(url)
+        .message_body(body)
+        .send()
+        .await
+        .unwrap();
+    out.message_id().unwrap().to_owned()
+}
+
+/// Messages in the queue, visible or in flight.
+async fn messages_left(c: &Clients, url: &str) -> u32 {
+    let out = c
+        .sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .unwrap();
+    out.attributes()
+        .unwrap()
+        .values()
+        .map(|n| n.parse::<u32>().unwrap())
+        .sum()
+}
+
+fn bodies(event: &Value) -> Vec<String> {
+    let parsed: SqsEvent = serde_json::from_value(event.clone()).unwrap();
+    parsed
+        .records
+        .iter()
+        .map(|r| r.body.clone().unwrap())
+        .collect()
+}
+
+fn receive_counts(event: &Value) -> Vec<String> {
+    event["Records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["attributes"]["ApproximateReceiveCount"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_message_is_delivered_once_at_once_and_deleted() {
+    let moto = Moto::start();
+    let c = moto.clients().await;
+    let queue = create_queue(&c, "my-queue", 1).await;
+    let mut run = start(&c, source(&queue, 10, None, Shape::Queue), succeed());
+    tokio::time::sleep(Duration::from_millis(300)).await; // the long poll is waiting
+
+    let sent = c
+        .sqs
+        .send_message()
+        .queue_url(&queue.0)
+        .message_body(r#"{"order": 1}"#)
+        .message_attributes(
+            "kind",
+            MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value("order")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let call = run.next(Duration::from_secs(5)).await;
+    assert_eq!(call.summary, "1 message from my-queue");
+    let event: SqsEvent = serde_json::from_value(call.event.clone()).unwrap();
+    let record = &event.records[0];
+    assert_eq!(record.message_id.as_deref(), sent.message_id());
+    assert_eq!(record.body.as_deref(), Some(r#"{"order": 1}"#));
+    assert_eq!(record.md5_of_body.as_deref(), sent.md5_of_message_body());
+    assert_eq!(record.event_source.as_deref(), Some("aws:sqs"));
+    assert_eq!(record.event_source_arn.as_deref(), Some(queue.1.as_str()));
+    assert_eq!(record.aws_region.as_deref(), Some(REGION));
+    assert_eq!(record.attributes["ApproximateReceiveCount"], "1");
+    for name in [
+        "SentTimestamp",
+        "SenderId",
+        "ApproximateFirstReceiveTimestamp",
+    ] {
+        assert!(record.attributes.contains_key(name), "{name}");
+    }
+    assert_eq!(
+        record.message_attributes["kind"].string_value.as_deref(),
+        Some("order")
+    );
+    assert_eq!(
+        call.event["Records"][0]["messageAttributes"]["kind"],
+        json!({"stringValue": "order", "stringListValues": [], "binaryListValues": [], "dataType": "String"})
+    );
+
+    // Deleted: not delivered again after the 1 s visibility timeout, and the queue is empty.
+    run.none(Duration::from_millis(2200)).await;
+    assert_eq!(messages_left(&c, &queue.0).await, 0);
+
+    // SendMessage → deliver(), with the long poll already waiting; and what idling costs.
+    let mut latencies = Vec::new();
+    for i in 0..5 {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let before = Instant::now();
+        send(&c, &queue.0, &format!("m{i}")).await;
+        let call = run.next(Duration::from_secs(5)).await;
+        latencies.push(call.at - before);
+    }
+    latencies.sort();
+    eprintln!("SendMessage -> deliver(): {latencies:?}");
+    assert!(
+        latencies[2] < Duration::from_millis(300),
+        "median {:?}",
+        latencies[2]
+    );
+    let calls = c.calls().clone();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = calls.by_operation().get("ReceiveMessage").copied();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        calls.by_operation().get("ReceiveMessage").copied(),
+        before,
+        "an idle queue is one long poll, not a loop"
+    );
+    run.stop().await;
+}
+
+#[tokio::test]
+async fn batches_respect_their_size_and_window() {
+    let moto = Moto::start();
+    let c = moto.clients().await;
+
+    // 5 waiting, batch size 3, no window: 3 then 2.
+    let sized = create_queue(&c, "sized", 30).await;
+    for i in 0..5 {
+        send(&c, &sized.0, &format!("s{i}")).await;
+    }
+    let mut run = start(&c, source(&sized, 3, None, Shape::Queue), succeed());
+    let first = run.next(Duration::from_secs(5)).await;
+    let second = run.next(Duration::from_secs(5)).await;
+    assert_eq!(bodies(&first.event).len(), 3);
+    assert_eq!(bodies(&second.event).len(), 2);
+    assert_eq!(second.summary, "2 messages from sized");
+    run.stop().await;
+
+    // A 2 s window gathers messages sent 100 ms apart into one batch, invoked when the window ends.
+    let windowed = create_queue(&c, "windowed", 30).await;
+    let mut run = start(
+        &c,
+        source(&windowed, 10, Some(Duration::from_secs(2)), Shape::Queue),
+        succeed(),
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let first_sent = Instant::now();
+    for i in 0..4 {
+        send(&c, &windowed.0, &format!("w{i}")).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let call = run.next(Duration::from_secs(5)).await;
+    assert_eq!(bodies(&call.event), ["w0", "w1", "w2", "w3"]);
+    let waited = call.at - first_sent;
+    assert!(
+        waited >= Duration::from_millis(1900) && waited < Duration::from_millis(3500),
+        "{waited:?}"
+    );
+    run.stop().await;
+
+    // A full batch does not wait for the window.
+    let full = create_queue(&c, "full", 30).await;
+    let mut run = start(
+        &c,
+        source(&full, 3, Some(Duration::from_secs(10)), Shape::Queue),
+        succeed(),
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let first_sent = Instant::now();
+    for i in 0..3 {
+        send(&c, &full.0, &format!("f{i}")).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let call = run.next(Duration::from_secs(5)).await;
+    assert_eq!(bodies(&call.event).len(), 3);
+    assert!(call.at - first_sent < Duration::from_secs(2));
+    run.stop().await;
+}
+
+#[tokio::test]
+async fn a_partial_failure_redelivers_only_the_failed_message() {
+    let moto = Moto::start();
+    let c = moto.clients().await;
+    let queue = create_queue(&c, "partial", 1).await;
+    for body in ["good-1", "bad", "good-2"] {
+        send(&c, &queue.0, body).await;
+    }
+    let script: Script = Box::new(|event, n| {
+        if n > 0 {
+            return Delivered::Ok(Value::Null);
+        }
+        let failed: Vec<Value> = event["Records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["body"] == "bad")
+            .map(|r| json!({"itemIdentifier": r["messageId"]}))
+            .collect();
+        Delivered::Ok(json!({ "batchItemFailures": failed }))
+    });
+    let mut run = start(&c, source(&queue, 10, None, Shape::Queue), script);
+    let first = run.next(Duration::from_secs(5)).await;
+    assert_eq!(bodies(&first.event), ["good-1", "bad", "good-2"]);
+    let again = run.next(Duration::from_secs(5)).await;
+    assert_eq!(bodies(&again.event), ["bad"]);
+    assert_eq!(receive_counts(&again.event), ["2"]);
+    assert_eq!(again.summary, "1 message from partial (receive #2)");
+    run.none(Duration::from_millis(2200)).await;
+    assert_eq!(messages_left(&c, &queue.0).await, 0);
+    run.stop().await;
+}
+
+#[tokio::test]
+async fn a_whole_failure_redelivers_the_whole_batch() {
+    let moto = Moto::start();
+    let c = moto.clients().await;
+    let queue = create_queue(&c, "whole", 1).await;
+    for body in ["a", "b"] {
+        send(&c, &queue.0, body).await;
+    }
+    // Fails; then names an id that is not in the batch (Lambda: the whole batch failed); then succeeds.
+    let script: Script = Box::new(|_, n| match n {
+        0 => Delivered::Failed("handler error".into()),
+        1 => Delivered::Ok(json!({"batchItemFailures": [{"itemIdentifier": "not-a-message-id"}]})),
+        _ => Delivered::Ok(Value::Null),
+    });
+    let mut run = start(&c, source(&queue, 10, None, Shape::Queue), script);
+    let first = run.next(Duration::from_secs(5)).await;
+    assert_eq!(bodies(&first.event), ["a", "b"]);
+    let second = run.next(Duration::from_secs(5)).await;
+    assert_eq!(bodies(&second.event), ["a", "b"]);
+    assert_eq!(receive_counts(&second.event), ["2", "2"]);
+    let third = run.next(Duration::from_secs(5)).await;
+    assert_eq!(receive_counts(&third.event), ["3", "3"]);
+    run.none(Duration::from_millis(2200)).await;
+    assert_eq!(messages_left(&c, &queue.0).await, 0);
+    run.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_returns_promptly_during_a_long_poll() {
+    let moto = Moto::start();
+    let c = moto.clients().await;
+    let queue = create_queue(&c, "idle", 30).await;
+    let run = start(&c, source(&queue, 10, None, Shape::Queue), succeed());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let asked = Instant::now();
+    run.stop.send(true).unwrap();
+    let result = timeout(Duration::from_millis(500), run.task).await;
+    assert!(result.unwrap().unwrap().is_ok());
+    eprintln!("stopped {:?} after shutdown", asked.elapsed());
+
+    // Dropping the sender stops it too.
+    let run = start(&c, source(&queue, 10, None, Shape::Queue), succeed());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    drop(run.stop);
+    let result = timeout(Duration::from_millis(500), run.task).await;
+    assert!(result.unwrap().unwrap().is_ok());
+
+    // A queue that does not exist is an error, at once.
+    let missing = (
+        format!("{}/{ACCOUNT}/missing", moto.endpoint()),
+        format!("arn:aws:sqs:{REGION}:{ACCOUNT}:missing"),
+    );
+    let run = start(&c, source(&missing, 10, None, Shape::Queue), succeed());
+    let result = timeout(Duration::from_secs(2), run.task).await;
+    let err = result.unwrap().unwrap().unwrap_err();
+    assert!(matches!(err, QueueError::NoQueue(_)), "{err}");
+}
+
+// ---------------------------------------------------------------- routes
+
+#[tokio::test]
+async fn topic_messages_arrive_as_sns_events() {
+    let moto = Moto::start();
+    let c = moto.clients().await;
+    let topic_arn = c
+        .sns
+        .create_topic()
+        .name("my-demo-topic")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_owned();
+    let name = routed::route_queue_name("orders", "dev", "on_notice");
+    let queue = routed::create_route_queue(&c, &name, &topic_arn)
+        .await
+        .unwrap();
+    let sub = routed::subscribe_queue_to_topic(&c, &topic_arn, &queue.arn)
+        .await
+        .unwrap();
+    let lambda_sub = format!("{topic_arn}:0b7e8a1c-0000-4000-8000-000000000000");
+    let shape = Shape::Topic {
+        subscription_arn: lambda_sub.clone(),
+    };
+    let mut run = start(
+        &c,
+        source(&(queue.url.clone(), queue.arn.clone()), 10, None, shape),
+        succeed(),
+    );
+
+    c.sns
+        .publish()
+        .topic_arn(&topic_arn)
+        .subject("Hello")
+        .message("the message")
+        .message_attributes(
+            "kind",
+            aws_sdk_sns::types::MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value("greeting")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    c.sns
+        .publish()
+        .topic_arn(&topic_arn)
+        .message("no subject here")
+        .send()
+        .await
+        .unwrap();
+
+    let first = run.next(Duration::from_secs(5)).await;
+    assert_eq!(first.summary, r#"message on my-demo-topic: "Hello""#);
+    let event: SnsEvent = serde_json::from_value(first.event.clone()).unwrap();
+    assert_eq!(event.records.len(), 1);
+    let record = &event.records[0];
+    assert_eq!(record.event_source, "aws:sns");
+    assert_eq!(record.event_subscription_arn, lambda_sub);
+    assert_eq!(record.sns.topic_arn, topic_arn);
+    assert_eq!(record.sns.subject.as_deref(), Some("Hello"));
+    assert_eq!(record.sns.message, "the message");
+    assert_eq!(record.sns.message_attributes["kind"].value, "greeting");
+    assert!(first.event["Records"][0]["Sns"]["SigningCertUrl"].is_string());
+
+    let second = run.next(Duration::from_secs(5)).await;
+    assert_eq!(
+        second.summary,
+        r#"message on my-demo-topic: "no subject here""#
+    );
+    assert_eq!(second.event["Records"][0]["Sns"]["Subject"], Value::Null);
+    let _: SnsEvent = serde_json::from_value(second.event).unwrap();
+    run.none(Duration::from_millis(500)).await;
+    run.stop().await;
+
+    routed::unsubscribe_queue(&c, &sub).await.unwrap();
+    let subs = resources::sns::list_subscriptions(&c, &topic_arn)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(subs.is_empty(), "{subs:?}");
+    routed::delete_route_queue(&c, &queue.url).await.unwrap();
+    routed::delete_route_queue(&c, &queue.url).await.unwrap(); // gone already: fine
+}
+
+#[tokio::test]
+async fn bucket_notifications_arrive_as_s3_events() {
+    let moto = Moto::start();
+    let c = moto.clients().await;
+    let bucket = "mybucket-name";
+    c.s3.create_bucket().bucket(bucket).send().await.unwrap();
+    // The app's own Lambda entry, as the deployer wrote it: it must survive our queue entry.
+    let app_entry = NotificationSpec {
+        bucket: bucket.into(),
+        id: "orders-dev-on_upload".into(),
+        function_arn: format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:orders-dev-on_upload"),
+        events: vec!["s3:ObjectCreated:*".into()],
+        prefix: Some("images/".into()),
+        suffix: None,
+    };
+    resources::s3::update_notifications(
+        &c,
+        bucket,
+        &Default::default(),
+        std::slice::from_ref(&app_entry),
+    )
+    .await
+    .unwrap();
+
+    let name = routed::route_queue_name("orders", "dev", "on_upload");
+    let queue = routed::create_route_queue(&c, &name, &format!("arn:aws:s3:::{bucket}"))
+        .await
+        .unwrap();
+    let entry_id = "chalice-local-on_upload";
+    let events = ["s3:ObjectCreated:*".to_string()];
+    routed::add_bucket_queue_entry(
+        &c,
+        bucket,
+        entry_id,
+        &queue.arn,
+        &events,
+        Some("images/"),
+        Some(".png"),
+    )
+    .await
+    .unwrap();
+    let config =
+        c.s3.get_bucket_notification_configuration()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(config.queue_configurations().len(), 1);
+    assert_eq!(
+        resources::s3::read_notifications(&c, bucket)
+            .await
+            .unwrap()
+            .unwrap(),
+        std::slice::from_ref(&app_entry)
+    );
+
+    let mut run = start(
+        &c,
+        source(
+            &(queue.url.clone(), queue.arn.clone()),
+            10,
+            None,
+            Shape::Bucket,
+        ),
+        succeed(),
+    );
+    for key in ["other/x.png", "images/readme.txt", "images/cat.png"] {
+        c.s3.put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(b"meow".to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    }
+    // The s3:TestEvent moto sent first is skipped; keys outside the filter send nothing.
+    let call = run.next(Duration::from_secs(5)).await;
+    assert_eq!(
+        call.summary,
+        "ObjectCreated:Put mybucket-name/images/cat.png"
+    );
+    let event: S3Event = serde_json::from_value(call.event.clone()).unwrap();
+    assert_eq!(event.records.len(), 1);
+    assert_eq!(
+        event.records[0].s3.object.key.as_deref(),
+        Some("images/cat.png")
+    );
+    assert_eq!(event.records[0].s3.bucket.name.as_deref(), Some(bucket));
+    run.none(Duration::from_millis(700)).await;
+    assert_eq!(
+        messages_left(&c, &queue.url).await,
+        0,
+        "the test event is deleted"
+    );
+    run.stop().await;
+
+    assert!(
+        routed::remove_bucket_queue_entry(&c, bucket, entry_id)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !routed::remove_bucket_queue_entry(&c, bucket, entry_id)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !routed::remove_bucket_queue_entry(&c, "no-such-bucket-here", entry_id)
+            .await
+            .unwrap()
+    );
+    let config =
+        c.s3.get_bucket_notification_configuration()
+            .bucket(bucket)
+            .send()
+            .await
+            .unwrap();
+    assert!(config.queue_configurations().is_empty());
+    assert_eq!(
+        resources::s3::read_notifications(&c, bucket)
+            .await
+            .unwrap()
+            .unwrap(),
+        [app_entry]
+    );
+    routed::delete_route_queue(&c, &queue.url).await.unwrap();
+}
+
+#[tokio::test]
+async fn rule_events_arrive_as_eventbridge_events() {
+    let moto = Moto::start();
+    let c = moto.clients().await;
+    let rule = "orders-dev-on_order";
+    let rule_arn = c
+        .eventbridge
+        .put_rule()
+        .name(rule)
+        .event_pattern(r#"{"source": ["com.acme.orders"], "detail-type": ["Order Placed"]}"#)
+        .send()
+        .await
+        .unwrap()
+        .rule_arn()
+        .unwrap()
+        .to_owned();
+    let function_arn = format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:orders-dev-on_order");
+    let app_target = "orders-dev-on_order";
+    routed::restore_lambda_target(&c, rule, None, app_target, &function_arn)
+        .await
+        .unwrap();
+
+    // While the runner runs: the Lambda target off (moto answers 500 to PutEvents with it), ours on.
+    routed::remove_target(&c, rule, None, app_target)
+        .await
+        .unwrap();
+    let name = routed::route_queue_name("orders", "dev", "on_order");
+    let queue = routed::create_route_queue(&c, &name, &rule_arn)
+        .await
+        .unwrap();
+    routed::point_rule_at_queue(&c, rule, None, &queue.arn, "chalice-local")
+        .await
+        .unwrap();
+    let mut run = start(
+        &c,
+        source(
+            &(queue.url.clone(), queue.arn.clone()),
+            10,
+            None,
+            Shape::Rule,
+        ),
+        succeed(),
+    );
+
+    let put = |source: &'static str| {
+        let c = c.clone();
+        async move {
+            let entry = aws_sdk_eventbridge::types::PutEventsRequestEntry::builder()
+                .source(source)
+                .detail_type("Order Placed")
+                .detail(r#"{"order_id": "o-1", "total": 42}"#)
+                .build();
+            let out = c
+                .eventbridge
+                .put_events()
+                .entries(entry)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(out.failed_entry_count(), 0);
+        }
+    };
+    put("com.acme.other").await;
+    put("com.acme.orders").await;
+    let call = run.next(Duration::from_secs(5)).await;
+    assert_eq!(call.summary, "com.acme.orders / Order Placed");
+    let event: EventBridgeEvent = serde_json::from_value(call.event.clone()).unwrap();
+    assert_eq!(event.source, "com.acme.orders");
+    assert_eq!(event.detail["order_id"], "o-1");
+    assert!(event.time.is_some());
+    run.none(Duration::from_millis(700)).await;
+    run.stop().await;
+
+    // On exit: ours off, the app's back.
+    routed::remove_target(&c, rule, None, "chalice-local")
+        .await
+        .unwrap();
+    routed::restore_lambda_target(&c, rule, None, app_target, &function_arn)
+        .await
+        .unwrap();
+    let targets = resources::events::list_targets(&c, rule, None)
+        .await
+        .unwrap();
+    assert_eq!(targets, [(app_target.to_owned(), function_arn)]);
+    routed::remove_target(&c, "no-such-rule", None, app_target)
+        .await
+        .unwrap();
+    routed::delete_route_queue(&c, &queue.url).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_failed_routed_event_is_retried_twice_then_dropped() {
+    let moto = Moto::start();
+    let c = moto.clients().await;
+    let queue = create_queue(&c, "routed-retries", 1).await;
+    let event = json!({
+        "version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718", "detail-type": "Order Placed",
+        "source": "com.acme.orders", "account": ACCOUNT, "time": "2024-05-01T10:11:12Z",
+        "region": REGION, "resources": [], "detail": {"order_id": "o-1"}
+    });
+    send(&c, &queue.0, "not JSON: dropped without an invocation").await;
+    send(&c, &queue.0, &event.to_string()).await;
+    let fail: Script = Box::new(|_, _| Delivered::Failed("handler error".into()));
+    let mut run = start(&c, source(&queue, 10, None, Shape::Rule), fail);
+    let first = run.next(Duration::from_secs(5)).await;
+    assert_eq!(first.summary, "com.acme.orders / Order Placed");
+    assert_eq!(first.event, event);
+    let second = run.next(Duration::from_secs(5)).await;
+    assert_eq!(
+        second.summary,
+        "com.acme.orders / Order Placed (attempt #2)"
+    );
+    let third = run.next(Duration::from_secs(5)).await;
+    assert_eq!(third.summary, "com.acme.orders / Order Placed (attempt #3)");
+    // Lambda drops an asynchronous event after its third failed attempt.
+    run.none(Duration::from_millis(2200)).await;
+    assert_eq!(messages_left(&c, &queue.0).await, 0);
+    run.stop().await;
+}

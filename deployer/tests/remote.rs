@@ -1,0 +1,481 @@
+//! `deployer invoke --remote` and `deployer logs`, run as a user would (the real binary, AWS settings
+//! from the environment) against moto, for the example app (`events.chalice` at the workspace root).
+//!
+//! moto cannot run a function. With `{"lambda":{"use_docker":false}}` posted to `/moto-api/config`
+//! before functions are created, `Invoke` echoes the event back; without it (and without Docker) it
+//! answers with `FunctionError: Handled` and a text payload, which serves as the failing function.
+//! Needs moto: `scripts/moto.sh`.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_sdk_cloudwatchlogs::types::InputLogEvent;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{FunctionCode, Runtime};
+use chalice_deployer::aws::Clients;
+use chalice_deployer::commands::logs::format_millis;
+use chalice_deployer::package::CodePackage;
+use serde_json::{Value, json};
+use support::moto::Moto;
+
+const FUNCTION: &str = "orders-dev-on_order";
+const GROUP: &str = "/aws/lambda/orders-dev-on_order";
+const STREAM: &str = "2026/11/25/[$LATEST]0123456789abcdef";
+const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+/// A directory holding a copy of the example app.
+fn project() -> tempfile::TempDir {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        root.join("events.chalice"),
+        dir.path().join("events.chalice"),
+    )
+    .unwrap();
+    dir
+}
+
+/// `deployer ARGS` in `dir`, pointed at `moto` through the standard environment.
+fn deployer(moto: &Moto, dir: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_deployer"));
+    cmd.args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .env("NO_COLOR", "1");
+    moto.configure(&mut cmd);
+    cmd.env("AWS_MAX_ATTEMPTS", "1");
+    cmd
+}
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn describe(&self) -> String {
+        format!(
+            "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.describe()))
+    }
+}
+
+fn run(moto: &Moto, dir: &Path, args: &[&str]) -> Run {
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = deployer(moto, dir, args).output().unwrap();
+    Run {
+        code: status.code(),
+        stdout: String::from_utf8(stdout).unwrap(),
+        stderr: String::from_utf8(stderr).unwrap(),
+    }
+}
+
+/// `POST {endpoint}{path}` with a JSON body; the response's status line.
+fn post_json(moto: &Moto, path: &str, body: &str) -> String {
+    let mut stream = TcpStream::connect(("127.0.0.1", moto.port())).unwrap();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        moto.port(),
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response.lines().next().unwrap_or_default().to_owned()
+}
+
+/// Switches moto's Lambda to its no-Docker backend, where `Invoke` echoes the event.
+fn echo_invocations(moto: &Moto) {
+    let status = post_json(
+        moto,
+        "/moto-api/config",
+        r#"{"lambda":{"use_docker":false}}"#,
+    );
+    assert!(status.contains(" 201"), "{status}");
+}
+
+async fn create_function(clients: &Clients, name: &str) {
+    let role = clients
+        .iam
+        .create_role()
+        .role_name("orders-dev")
+        .assume_role_policy_document(TRUST)
+        .send()
+        .await
+        .unwrap();
+    let package = CodePackage::from_binary(b"moto never runs this").unwrap();
+    clients
+        .lambda
+        .create_function()
+        .function_name(name)
+        .runtime(Runtime::Providedal2023)
+        .role(role.role().unwrap().arn())
+        .handler("on_order")
+        .code(
+            FunctionCode::builder()
+                .zip_file(Blob::new(package.zip))
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+async fn create_log_stream(clients: &Clients) {
+    clients
+        .logs
+        .create_log_group()
+        .log_group_name(GROUP)
+        .send()
+        .await
+        .unwrap();
+    clients
+        .logs
+        .create_log_stream()
+        .log_group_name(GROUP)
+        .log_stream_name(STREAM)
+        .send()
+        .await
+        .unwrap();
+}
+
+/// Puts `(timestamp, message)` events (oldest first) on [`STREAM`].
+async fn put_events(clients: &Clients, events: &[(i64, &str)]) {
+    let mut put = clients
+        .logs
+        .put_log_events()
+        .log_group_name(GROUP)
+        .log_stream_name(STREAM);
+    for (timestamp, message) in events {
+        put = put.log_events(
+            InputLogEvent::builder()
+                .timestamp(*timestamp)
+                .message(*message)
+                .build()
+                .unwrap(),
+        );
+    }
+    let out = put.send().await.unwrap();
+    assert!(out.rejected_log_events_info().is_none(), "{out:?}");
+}
+
+/// The line `deployer logs` prints for an event on [`STREAM`].
+fn line(timestamp: i64, message: &str) -> String {
+    format!("{}  {STREAM}  {message}", format_millis(timestamp))
+}
+
+#[tokio::test]
+async fn invoke_remote_prints_what_the_deployed_function_returns() {
+    let moto = Moto::start();
+    echo_invocations(&moto);
+    create_function(&moto.clients().await, FUNCTION).await;
+    let dir = project();
+
+    let event =
+        json!({"Records": [{"messageId": "m-1", "body": "one order", "eventSource": "aws:sqs"}]});
+    let path = dir.path().join("order.json");
+    std::fs::write(&path, event.to_string()).unwrap();
+    let out = run(
+        &moto,
+        dir.path(),
+        &["invoke", "on_order", "--remote", "--event", "order.json"],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    assert_eq!(
+        out.json(),
+        event,
+        "moto echoes the event: {}",
+        out.describe()
+    );
+    // Pretty-printed, as the local path prints it.
+    assert_eq!(
+        out.stdout,
+        format!("{}\n", serde_json::to_string_pretty(&event).unwrap())
+    );
+
+    // Without an event, `{}` is sent.
+    let out = run(&moto, dir.path(), &["invoke", "on_order", "--remote"]);
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    assert_eq!(out.stdout, "{}\n", "{}", out.describe());
+
+    let out = run(
+        &moto,
+        dir.path(),
+        &["invoke", "on_order", "--remote", "--sample"],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    let sent = out.json();
+    assert_eq!(sent["Records"][0]["eventSource"], "aws:sqs", "{sent:#}");
+    assert!(
+        sent["Records"][0]["eventSourceARN"]
+            .as_str()
+            .unwrap()
+            .ends_with(":my-queue"),
+        "{sent:#}"
+    );
+}
+
+#[tokio::test]
+async fn invoke_remote_of_a_function_not_deployed_says_how_to_deploy_it() {
+    let moto = Moto::start();
+    let dir = project();
+    let out = run(&moto, dir.path(), &["invoke", "on_order", "--remote"]);
+    assert_eq!(out.code, Some(1), "{}", out.describe());
+    assert_eq!(out.stdout, "");
+    assert_eq!(
+        out.stderr,
+        "error: function `orders-dev-on_order` (handler `on_order`) is not deployed in stage `dev`: \
+         run `deployer deploy` first, or invoke it locally without --remote\n"
+    );
+    let out = run(
+        &moto,
+        dir.path(),
+        &["invoke", "nightly", "--remote", "--stage", "prod"],
+    );
+    assert_eq!(out.code, Some(1), "{}", out.describe());
+    assert!(
+        out.stderr.contains(
+            "`orders-prod-nightly` (handler `nightly`) is not deployed in stage `prod`: run `deployer deploy --stage prod` first"
+        ),
+        "{}",
+        out.describe()
+    );
+    // Handler names are checked before AWS is asked.
+    let out = run(&moto, dir.path(), &["invoke", "on_ordr", "--remote"]);
+    assert_eq!(out.code, Some(2), "{}", out.describe());
+}
+
+#[tokio::test]
+async fn invoke_remote_of_a_failing_function_prints_its_error_and_exits_1() {
+    if Path::new("/var/run/docker.sock").exists() || std::env::var_os("DOCKER_HOST").is_some() {
+        // With Docker, moto would try to run the (fake) code in a container instead of failing.
+        eprintln!("skipped: Docker is available, so moto's Invoke does not fail at once");
+        return;
+    }
+    let moto = Moto::start();
+    // Default (Docker) backend: with no Docker it answers `FunctionError: Handled`.
+    create_function(&moto.clients().await, FUNCTION).await;
+    let dir = project();
+    let out = run(&moto, dir.path(), &["invoke", "on_order", "--remote"]);
+    assert_eq!(out.code, Some(1), "{}", out.describe());
+    assert!(
+        out.stdout.starts_with("error running docker"),
+        "{}",
+        out.describe()
+    );
+    assert!(
+        out.stderr
+            .contains("error: handler `on_order` failed: Handled: error running docker"),
+        "{}",
+        out.describe()
+    );
+}
+
+#[tokio::test]
+async fn logs_prints_events_since_a_time_oldest_first() {
+    let moto = Moto::start();
+    let clients = moto.clients().await;
+    create_log_stream(&clients).await;
+    let now = now_ms();
+    let (old, first, second) = (now - 20 * 60 * 1000, now - 2_000, now - 1_000);
+    put_events(
+        &clients,
+        &[
+            (old, "twenty minutes ago\n"),
+            (first, "START RequestId: r-1\n"),
+            (second, "an order\tarrived\n"),
+        ],
+    )
+    .await;
+    let dir = project();
+    let recent = format!(
+        "{}\n{}\n",
+        line(first, "START RequestId: r-1"),
+        line(second, "an order\tarrived")
+    );
+
+    // Default: the last 10 minutes.
+    let out = run(&moto, dir.path(), &["logs", "on_order"]);
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    assert_eq!(out.stdout, recent, "{}", out.describe());
+    assert_eq!(out.stderr, "");
+
+    let out = run(&moto, dir.path(), &["logs", "on_order", "--since", "1h"]);
+    assert_eq!(
+        out.stdout,
+        format!("{}\n{recent}", line(old, "twenty minutes ago")),
+        "{}",
+        out.describe()
+    );
+
+    let five_minutes_ago = format_millis(now - 5 * 60 * 1000);
+    let out = run(
+        &moto,
+        dir.path(),
+        &["logs", "on_order", "--since", &five_minutes_ago],
+    );
+    assert_eq!(out.stdout, recent, "{}", out.describe());
+
+    // Nothing that recent: said on stderr, not an error.
+    let out = run(&moto, dir.path(), &["logs", "on_order", "--since", "0s"]);
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    assert_eq!(out.stdout, "");
+    assert!(
+        out.stderr.starts_with("no log events for on_order in "),
+        "{}",
+        out.describe()
+    );
+}
+
+#[tokio::test]
+async fn logs_of_a_function_that_never_logged_says_so_and_succeeds() {
+    let moto = Moto::start();
+    let dir = project();
+    let out = run(&moto, dir.path(), &["logs", "on_order"]);
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    assert_eq!(out.stdout, "");
+    assert_eq!(
+        out.stderr,
+        "no logs yet for on_order (log group /aws/lambda/orders-dev-on_order does not exist)\n"
+    );
+
+    let out = run(&moto, dir.path(), &["logs", "on_ordr"]);
+    assert_eq!(out.code, Some(2), "{}", out.describe());
+    let out = run(&moto, dir.path(), &["logs", "on_order", "--since", "soon"]);
+    assert_eq!(out.code, Some(2), "{}", out.describe());
+    assert!(
+        out.stderr.contains("neither a duration"),
+        "{}",
+        out.describe()
+    );
+}
+
+/// A running `deployer logs --follow`, its stdout lines arriving on a channel.
+struct Follower {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    stderr: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Follower {
+    fn start(moto: &Moto, dir: &Path) -> Follower {
+        let log_dir = tempfile::tempdir().unwrap();
+        let stderr = log_dir.path().join("stderr");
+        let mut child = deployer(moto, dir, &["logs", "on_order", "--follow"])
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (send, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                if send.send(line.unwrap()).is_err() {
+                    break;
+                }
+            }
+        });
+        Follower {
+            child,
+            lines,
+            stderr,
+            _dir: log_dir,
+        }
+    }
+
+    fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap()
+    }
+
+    fn next_line(&self) -> String {
+        self.lines
+            .recv_timeout(Duration::from_secs(10))
+            .unwrap_or_else(|e| panic!("no line within 10 s ({e}); stderr:\n{}", self.stderr()))
+    }
+
+    /// Waits until stderr contains `text`.
+    fn wait_for_stderr(&self, text: &str) {
+        for _ in 0..100 {
+            if self.stderr().contains(text) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("stderr never said {text:?}:\n{}", self.stderr());
+    }
+}
+
+impl Drop for Follower {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn logs_follow_waits_for_the_group_prints_new_events_once_and_stops_on_ctrl_c() {
+    let moto = Moto::start();
+    let clients = moto.clients().await;
+    let dir = project();
+    let follower = Follower::start(&moto, dir.path());
+    let waiting = "no logs yet for on_order (log group /aws/lambda/orders-dev-on_order does not exist); waiting for it";
+    follower.wait_for_stderr(waiting);
+
+    create_log_stream(&clients).await;
+    let first = now_ms();
+    put_events(&clients, &[(first, "first\n")]).await;
+    assert_eq!(follower.next_line(), line(first, "first"));
+    let second = now_ms();
+    put_events(&clients, &[(second, "second\n")]).await;
+    assert_eq!(follower.next_line(), line(second, "second"));
+    // Polls go on; nothing is printed twice.
+    std::thread::sleep(Duration::from_millis(2_500));
+    assert!(follower.lines.try_recv().is_err(), "a line came twice");
+
+    let mut follower = follower;
+    let pid = follower.child.id().to_string();
+    let kill = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(kill.success());
+    let mut status = None;
+    for _ in 0..100 {
+        status = follower.child.try_wait().unwrap();
+        if status.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let status = status.expect("still running 10 s after SIGINT");
+    let stderr = follower.stderr();
+    assert_eq!(status.code(), Some(0), "stderr:\n{stderr}");
+    assert_eq!(
+        stderr.matches(waiting).count(),
+        1,
+        "waiting is said once:\n{stderr}"
+    );
+}
