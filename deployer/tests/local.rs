@@ -1,0 +1,644 @@
+//! `deployer local` end to end: the real binary, its own emulator (or a configured one), the real
+//! bootstrap, and events sent through the emulator's API with the AWS SDK.
+//!
+//! The app is tests/fixtures/local/events.chalice: the example app's handlers (so the repo's
+//! bootstrap serves them) with a 2 s queue timeout and a schedule that fires every minute.
+//! Needs moto (`scripts/moto.sh`); the bootstrap is `CHALICE_BOOTSTRAP` or built once.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_eventbridge::types::PutEventsRequestEntry;
+use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use aws_smithy_types::Blob;
+use chalice_deployer::aws::{CallCounter, ClientOptions, Clients};
+use chalice_deployer::package::{self, BuildOptions};
+use serde_json::{Value, json};
+use support::moto::Moto;
+
+const ACCOUNT: &str = "123456789012";
+/// Generous: a loaded 2-core machine runs moto, the runner and eight bootstraps.
+const READY: Duration = Duration::from_secs(120);
+const DELIVERED: Duration = Duration::from_secs(30);
+
+fn workspace() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the deployer crate is in the workspace")
+}
+
+fn fixture_app() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/local/events.chalice")
+}
+
+/// The example app's bootstrap (`CHALICE_BOOTSTRAP`, or a debug build made once).
+fn bootstrap() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        if let Some(path) = std::env::var_os("CHALICE_BOOTSTRAP") {
+            return PathBuf::from(path);
+        }
+        let mut build = BuildOptions::new(workspace());
+        build.release = false;
+        package::build(&build).expect("cargo build --bin bootstrap")
+    })
+}
+
+/// A copy of the bootstrap at a path of its own, so its processes can be told apart from others'.
+fn private_bootstrap(dir: &Path, name: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::copy(bootstrap(), &path).expect("copy the bootstrap");
+    path
+}
+
+/// A running `deployer local`, its output collected line by line.
+struct Runner {
+    child: Child,
+    stdout: Arc<Mutex<Vec<Value>>>,
+    stderr: Arc<Mutex<Vec<String>>>,
+}
+
+impl Runner {
+    /// `deployer local --json ARGS...` with no AWS configuration in its environment (so it starts
+    /// its own emulator) unless `configure` adds some.
+    fn start(args: &[&str], configure: impl FnOnce(&mut Command)) -> Runner {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_deployer"));
+        cmd.arg("local")
+            .arg("--json")
+            .args(args)
+            .env("NO_COLOR", "1")
+            .env_remove("AWS_ENDPOINT_URL")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_REGION")
+            .env_remove("AWS_DEFAULT_REGION")
+            .env("AWS_CONFIG_FILE", "/nonexistent/config")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if std::env::var_os("MOTO_SERVER").is_none()
+            && let Some(server) = support::moto::find_moto_server()
+        {
+            cmd.env("MOTO_SERVER", server);
+        }
+        configure(&mut cmd);
+        let mut child = cmd.spawn().expect("run deployer local");
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let out = BufReader::new(child.stdout.take().unwrap());
+        let lines = Arc::clone(&stdout);
+        std::thread::spawn(move || {
+            for line in out.lines().map_while(Result::ok) {
+                let value: Value = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"));
+                lines.lock().unwrap().push(value);
+            }
+        });
+        let err = BufReader::new(child.stderr.take().unwrap());
+        let lines = Arc::clone(&stderr);
+        std::thread::spawn(move || {
+            for line in err.lines().map_while(Result::ok) {
+                lines.lock().unwrap().push(line);
+            }
+        });
+        Runner {
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    fn stderr_text(&self) -> String {
+        self.stderr.lock().unwrap().join("\n")
+    }
+
+    /// Waits for the `Ready:` line; fails with everything said so far if the runner exits first.
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + READY;
+        loop {
+            if self.stderr_text().contains("\nReady: ") {
+                return;
+            }
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!(
+                    "deployer local exited ({status}) before ready:\n{}",
+                    self.stderr_text()
+                );
+            }
+            assert!(
+                Instant::now() < deadline,
+                "not ready:\n{}",
+                self.stderr_text()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The endpoint of the emulator the runner started.
+    fn endpoint(&self) -> String {
+        let text = self.stderr_text();
+        let start = text
+            .find("http://127.0.0.1:")
+            .expect("the emulator's endpoint");
+        text[start..].split_whitespace().next().unwrap().to_owned()
+    }
+
+    /// The invocations of `handler` so far.
+    fn invocations(&self, handler: &str) -> Vec<Value> {
+        self.stdout
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|v| v["handler"] == handler)
+            .cloned()
+            .collect()
+    }
+
+    /// Waits until `handler` has had `count` invocations; returns them.
+    fn wait_for(&self, handler: &str, count: usize, within: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + within;
+        loop {
+            let found = self.invocations(handler);
+            if found.len() >= count {
+                return found;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{handler}: {} invocation(s) after {within:?}, wanted {count}\nstdout: {:#?}\nstderr:\n{}",
+                found.len(),
+                self.stdout.lock().unwrap(),
+                self.stderr_text()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Sends SIGINT (a terminal's Ctrl-C) and waits for the exit.
+    fn interrupt(&mut self, within: Duration) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+        assert!(sent.success());
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "still running {within:?} after Ctrl-C:\n{}",
+                self.stderr_text()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// SDK clients for an emulator at `endpoint`.
+async fn clients(endpoint: &str) -> Clients {
+    let config = ClientOptions {
+        region: Some("us-east-1".into()),
+        endpoint_url: Some(endpoint.into()),
+        ..ClientOptions::default()
+    }
+    .loader()
+    .credentials_provider(aws_sdk_sts::config::Credentials::new(
+        "testing", "testing", None, None, "test",
+    ))
+    .load()
+    .await;
+    Clients::from_config(&config, None, CallCounter::new())
+}
+
+/// The pids of running processes whose command line mentions `needle`.
+fn processes_mentioning(needle: &str) -> Vec<u32> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        // A zombie has an empty command line; it is gone as far as this test is concerned.
+        if String::from_utf8_lossy(&cmdline).contains(needle) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+fn logs_of(invocation: &Value) -> String {
+    invocation["logs"]
+        .as_array()
+        .map(|lines| {
+            lines
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
+}
+
+fn assert_once(runner: &Runner, handler: &str) -> Value {
+    let found = runner.invocations(handler);
+    assert_eq!(found.len(), 1, "{handler}: {found:#?}");
+    assert_eq!(found[0]["result"], "ok", "{handler}: {:#?}", found[0]);
+    found[0].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_of_event_reaches_its_handler_once_and_ctrl_c_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = private_bootstrap(dir.path(), "bootstrap-every-kind");
+    let app = fixture_app();
+    let mut runner = Runner::start(
+        &[
+            "--app",
+            app.to_str().unwrap(),
+            "--bootstrap",
+            program.to_str().unwrap(),
+            "--fire",
+            "nightly",
+        ],
+        |_| {},
+    );
+    runner.wait_ready();
+    let endpoint = runner.endpoint();
+    let port = endpoint.rsplit(':').next().unwrap().to_owned();
+    let said = runner.stderr_text();
+    assert!(
+        said.contains("started a local AWS emulator (moto)"),
+        "{said}"
+    );
+    assert!(
+        said.contains("Created in the emulator: bucket mybucket-name, topic my-demo-topic, queue my-queue, stream mystream, table orders"),
+        "{said}"
+    );
+    assert!(said.contains("curl -sS --aws-sigv4"), "{said}");
+    let c = clients(&endpoint).await;
+
+    // --fire: the schedule fires once at start.
+    let nightly = runner.wait_for("nightly", 1, DELIVERED);
+    assert!(
+        nightly[0]["summary"]
+            .as_str()
+            .unwrap()
+            .ends_with("(fired now)"),
+        "{nightly:#?}"
+    );
+
+    // A queue: one good order and one that is not an order, in one batch.
+    let queue_url = format!("{endpoint}/{ACCOUNT}/my-queue");
+    let sent = c
+        .sqs
+        .send_message_batch()
+        .queue_url(&queue_url)
+        .entries(
+            SendMessageBatchRequestEntry::builder()
+                .id("good")
+                .message_body(
+                    json!({"id": "o-1", "items": [{"sku": "BOOK-42", "quantity": 2, "price_cents": 1250}]})
+                        .to_string(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .entries(
+            SendMessageBatchRequestEntry::builder()
+                .id("bad")
+                .message_body("not an order")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let bad_id = sent
+        .successful()
+        .iter()
+        .find(|m| m.id() == "bad")
+        .map(|m| m.message_id().to_owned())
+        .unwrap();
+
+    // A bucket: one object the notification's filter passes, two it does not.
+    for key in ["images/cat.png", "other/cat.png", "images/cat.jpg"] {
+        c.s3.put_object()
+            .bucket("mybucket-name")
+            .key(key)
+            .body(b"png".to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    }
+
+    // A topic.
+    c.sns
+        .publish()
+        .topic_arn(format!("arn:aws:sns:us-east-1:{ACCOUNT}:my-demo-topic"))
+        .subject("Shipped")
+        .message("Order o-1 left the warehouse")
+        .send()
+        .await
+        .unwrap();
+
+    // A stream: three clicks, in order.
+    for page in ["/a", "/b", "/c"] {
+        c.kinesis
+            .put_record()
+            .stream_name("mystream")
+            .partition_key("u-1")
+            .data(Blob::new(json!({"page": page, "user": "u-1"}).to_string()))
+            .send()
+            .await
+            .unwrap();
+    }
+
+    // A table.
+    c.dynamodb
+        .put_item()
+        .table_name("orders")
+        .item("Id", AttributeValue::S("o-9".into()))
+        .item("Status", AttributeValue::S("new".into()))
+        .send()
+        .await
+        .unwrap();
+
+    // A rule: one event that matches its pattern, one that does not.
+    let event = |source: &str| {
+        PutEventsRequestEntry::builder()
+            .source(source)
+            .detail_type("CodeCommit Repository State Change")
+            .detail(json!({"repositoryName": "my-repo", "referenceName": "main", "event": "referenceUpdated"}).to_string())
+            .build()
+    };
+    let put = c
+        .eventbridge
+        .put_events()
+        .entries(event("aws.codecommit"))
+        .entries(event("aws.other"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.failed_entry_count(), 0);
+
+    for handler in [
+        "on_order",
+        "on_upload",
+        "on_notice",
+        "on_click",
+        "on_audit",
+        "code_commit",
+    ] {
+        runner.wait_for(handler, 1, DELIVERED);
+    }
+    // The failed order comes back after the queue's 2 s visibility timeout, alone.
+    let orders = runner.wait_for("on_order", 2, DELIVERED);
+    // Time for anything delivered twice, or filtered wrongly, to show.
+    std::thread::sleep(Duration::from_secs(2));
+
+    let first = &orders[0];
+    assert_eq!(first["summary"], "2 messages from my-queue", "{first:#?}");
+    assert_eq!(first["result"], "partial", "{first:#?}");
+    assert_eq!(first["failed_items"], json!([bad_id]), "{first:#?}");
+    assert!(
+        logs_of(first).contains("order accepted order=o-1"),
+        "{first:#?}"
+    );
+    let second = &orders[1];
+    assert!(
+        second["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("1 message from my-queue (receive #2)"),
+        "{second:#?}"
+    );
+    assert_eq!(second["failed_items"], json!([bad_id]), "{second:#?}");
+    assert!(
+        !logs_of(second).contains("o-1"),
+        "only the failed message comes back: {second:#?}"
+    );
+
+    let upload = assert_once(&runner, "on_upload");
+    assert!(
+        logs_of(&upload).contains("key=images/cat.png"),
+        "{upload:#?}"
+    );
+    let notice = assert_once(&runner, "on_notice");
+    assert!(
+        logs_of(&notice).contains("subject=\"Shipped\" text=\"Order o-1 left the warehouse\""),
+        "{notice:#?}"
+    );
+    let clicks = assert_once(&runner, "on_click");
+    assert!(
+        clicks["summary"]
+            .as_str()
+            .unwrap()
+            .starts_with("3 records from mystream"),
+        "{clicks:#?}"
+    );
+    let logs = logs_of(&clicks);
+    let at = |page: &str| {
+        logs.find(&format!("page={page} "))
+            .unwrap_or_else(|| panic!("{page}: {logs}"))
+    };
+    assert!(
+        at("/a") < at("/b") && at("/b") < at("/c"),
+        "stream order: {logs}"
+    );
+    let audit = assert_once(&runner, "on_audit");
+    assert_eq!(
+        audit["summary"], "1 record from table orders (INSERT)",
+        "{audit:#?}"
+    );
+    assert!(logs_of(&audit).contains("order=\"o-9\""), "{audit:#?}");
+    let commit = assert_once(&runner, "code_commit");
+    assert!(
+        logs_of(&commit).contains("repository=my-repo"),
+        "{commit:#?}"
+    );
+
+    // The schedule fires on the local clock, at the top of the next minute.
+    let ticks = runner.wait_for("every_hour", 1, Duration::from_secs(75));
+    assert_eq!(ticks[0]["summary"], "cron(* * * * ? *)", "{ticks:#?}");
+    let second_of_minute: u32 = ticks[0]["time"].as_str().unwrap()[17..19].parse().unwrap();
+    assert!(second_of_minute <= 2, "fired at {}", ticks[0]["time"]);
+
+    // Ctrl-C: a prompt, clean exit, and no bootstrap or emulator left running.
+    let status = runner.interrupt(Duration::from_secs(15));
+    assert!(status.success(), "{status}:\n{}", runner.stderr_text());
+    assert!(
+        runner.stderr_text().ends_with("Stopped."),
+        "{}",
+        runner.stderr_text()
+    );
+    assert_eq!(
+        processes_mentioning(program.to_str().unwrap()),
+        Vec::<u32>::new()
+    );
+    let moto: Vec<u32> = processes_mentioning(&format!("-p\0{port}"));
+    assert_eq!(
+        moto,
+        Vec::<u32>::new(),
+        "the emulator on port {port} is still running"
+    );
+}
+
+/// Against a configured endpoint: the sources must exist there (missing ones are named), and on
+/// exit the runner removes its own queues, subscriptions, bucket entries and rule targets and
+/// gives the app back its targets and mappings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_emulator_is_used_as_it_is_and_left_as_it_was() {
+    let moto = Moto::start();
+    let configure = |cmd: &mut Command| moto.configure(cmd);
+    // A copy of the app: the deploy record goes to .chalice/local/ beside it.
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("events.chalice");
+    std::fs::copy(fixture_app(), &app).unwrap();
+    let program = private_bootstrap(dir.path(), "bootstrap-configured");
+    let args = [
+        "--app",
+        app.to_str().unwrap(),
+        "--bootstrap",
+        program.to_str().unwrap(),
+    ];
+
+    // Nothing there yet: every missing source is named, nothing runs.
+    let mut runner = Runner::start(&args, configure);
+    let status = runner.child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let said = runner.stderr_text();
+    assert_eq!(status.code(), Some(1), "{said}");
+    for missing in [
+        "mybucket-name",
+        "my-demo-topic",
+        "my-queue",
+        "mystream",
+        "orders",
+    ] {
+        assert!(said.contains(missing), "{missing} not named:\n{said}");
+    }
+    assert!(!said.contains("started a local AWS emulator"), "{said}");
+
+    // With the sources there, it runs; Ctrl-C leaves the emulator as the deploy left it.
+    let c = moto.clients().await;
+    let runner_clients = c.clone();
+    let ctx = chalice_codegen::plan::AwsContext {
+        partition: "aws".into(),
+        region: "us-east-1".into(),
+        account: ACCOUNT.into(),
+    };
+    let source = std::fs::read_to_string(&app).unwrap();
+    let model = chalice_codegen::load("events.chalice", &source).unwrap();
+    let plan = chalice_codegen::emit_plan::plan(&model, "dev").unwrap();
+    let wanted = chalice_deployer::local::sources::sources(&plan, &ctx);
+    chalice_deployer::local::sources::create_missing(&runner_clients, "us-east-1", &wanted)
+        .await
+        .unwrap();
+    let mut runner = Runner::start(&args, configure);
+    runner.wait_ready();
+    assert!(
+        runner.stderr_text().contains(&format!(
+            "Using the configured AWS endpoint {}",
+            moto.endpoint()
+        )),
+        "{}",
+        runner.stderr_text()
+    );
+    c.sqs
+        .send_message()
+        .queue_url(format!("{}/{ACCOUNT}/my-queue", moto.endpoint()))
+        .message_body(json!({"id": "o-2", "items": []}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let orders = runner.wait_for("on_order", 1, DELIVERED);
+    assert_eq!(orders[0]["result"], "ok", "{orders:#?}");
+    // While it runs, the app's mappings are off (the runner polls) and its rules target the runner.
+    let mappings = c
+        .lambda
+        .list_event_source_mappings()
+        .function_name("orders-dev-on_order")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        mappings.event_source_mappings()[0].state(),
+        Some("Disabled")
+    );
+
+    let status = runner.interrupt(Duration::from_secs(15));
+    assert!(status.success(), "{status}:\n{}", runner.stderr_text());
+    assert!(dir.path().join(".chalice/local/dev.json").is_file());
+    let queues = c.sqs.list_queues().send().await.unwrap();
+    let left: Vec<&String> = queues
+        .queue_urls()
+        .iter()
+        .filter(|u| u.contains("chalice-local"))
+        .collect();
+    assert!(left.is_empty(), "the runner's queues are left: {left:?}");
+    let notifications =
+        c.s3.get_bucket_notification_configuration()
+            .bucket("mybucket-name")
+            .send()
+            .await
+            .unwrap();
+    assert!(notifications.queue_configurations().is_empty());
+    assert_eq!(notifications.lambda_function_configurations().len(), 1);
+    for rule in ["orders-dev-code_commit", "orders-dev-every_hour"] {
+        let targets = c
+            .eventbridge
+            .list_targets_by_rule()
+            .rule(rule)
+            .send()
+            .await
+            .unwrap();
+        let arns: Vec<&str> = targets.targets().iter().map(|t| t.arn()).collect();
+        assert_eq!(
+            arns,
+            [format!(
+                "arn:aws:lambda:us-east-1:{ACCOUNT}:function:{rule}"
+            )],
+            "{rule}"
+        );
+    }
+    let subscriptions = c
+        .sns
+        .list_subscriptions_by_topic()
+        .topic_arn(format!("arn:aws:sns:us-east-1:{ACCOUNT}:my-demo-topic"))
+        .send()
+        .await
+        .unwrap();
+    let protocols: Vec<&str> = subscriptions
+        .subscriptions()
+        .iter()
+        .filter_map(|s| s.protocol())
+        .collect();
+    assert_eq!(protocols, ["lambda"]);
+    let mappings = c
+        .lambda
+        .list_event_source_mappings()
+        .function_name("orders-dev-on_order")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mappings.event_source_mappings()[0].state(), Some("Enabled"));
+    assert_eq!(
+        processes_mentioning(program.to_str().unwrap()),
+        Vec::<u32>::new()
+    );
+}
