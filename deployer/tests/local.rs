@@ -642,3 +642,92 @@ async fn a_configured_emulator_is_used_as_it_is_and_left_as_it_was() {
         Vec::<u32>::new()
     );
 }
+
+/// Edits rebuild the bootstrap (here a stand-in `cargo` that "builds" a fresh copy each time) and
+/// the handler restarts with the new build at its next event; a failed build keeps the last one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_rebuilds_and_the_handler_restarts_with_the_new_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = dir.path();
+    std::fs::write(
+        project.join("events.chalice"),
+        "app orders\nqueue on_order \"my-queue\" { timeout = 2s }\n",
+    )
+    .unwrap();
+    std::fs::create_dir(project.join("src")).unwrap();
+    std::fs::write(project.join("src/app.rs"), "// v1\n").unwrap();
+    let cargo = project.join("fake-cargo");
+    std::fs::write(
+        &cargo,
+        r#"#!/bin/sh
+# Stands in for `cargo build --bin bootstrap --message-format=...`: the third build fails.
+n=$(( $(cat "$FAKE_BUILDS/count" 2>/dev/null || echo 0) + 1 ))
+echo "$n" > "$FAKE_BUILDS/count"
+[ "$n" = 3 ] && { echo "error: the build broke" >&2; exit 101; }
+cp "$FAKE_SOURCE" "$FAKE_BUILDS/bootstrap-$n"
+echo "{\"reason\":\"compiler-artifact\",\"target\":{\"name\":\"bootstrap\",\"kind\":[\"bin\"]},\"executable\":\"$FAKE_BUILDS/bootstrap-$n\"}"
+"#,
+    )
+    .unwrap();
+    std::fs::set_permissions(&cargo, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let builds = project.join("builds");
+    std::fs::create_dir(&builds).unwrap();
+    let app = project.join("events.chalice");
+    let mut runner = Runner::start(&["--app", app.to_str().unwrap()], |cmd| {
+        cmd.env("CARGO", &cargo)
+            .env("FAKE_BUILDS", &builds)
+            .env("FAKE_SOURCE", bootstrap());
+    });
+    runner.wait_ready();
+    let endpoint = runner.endpoint();
+    let c = clients(&endpoint).await;
+    let queue_url = format!("{endpoint}/{ACCOUNT}/my-queue");
+    let send = |body: &'static str| {
+        c.sqs
+            .send_message()
+            .queue_url(&queue_url)
+            .message_body(json!({"id": body, "items": []}).to_string())
+            .send()
+    };
+    let build = |n: u32| builds.join(format!("bootstrap-{n}")).display().to_string();
+
+    send("o-1").await.unwrap();
+    let first = runner.wait_for("on_order", 1, DELIVERED);
+    assert!(logs_of(&first[0]).contains("order=o-1"), "{first:#?}");
+    assert_eq!(processes_mentioning(&build(1)).len(), 1);
+
+    // An edit: rebuilt, and the next event gets a fresh process of the new build.
+    std::fs::write(project.join("src/app.rs"), "// v2\n").unwrap();
+    wait_said(&runner, "rebuilt in", 1);
+    send("o-2").await.unwrap();
+    let second = runner.wait_for("on_order", 2, DELIVERED);
+    assert_eq!(second[1]["cold"], true, "{second:#?}");
+    assert!(logs_of(&second[1]).contains("order=o-2"), "{second:#?}");
+    assert_eq!(processes_mentioning(&build(1)), Vec::<u32>::new());
+    assert_eq!(processes_mentioning(&build(2)).len(), 1);
+
+    // A broken build: said, and the handler keeps serving the last good one, warm.
+    std::fs::write(project.join("src/app.rs"), "// v3\n").unwrap();
+    wait_said(&runner, "the build failed", 1);
+    send("o-3").await.unwrap();
+    let third = runner.wait_for("on_order", 3, DELIVERED);
+    assert_eq!(third[2]["cold"], false, "{third:#?}");
+    assert!(logs_of(&third[2]).contains("order=o-3"), "{third:#?}");
+    assert_eq!(processes_mentioning(&build(2)).len(), 1);
+
+    let status = runner.interrupt(Duration::from_secs(15));
+    assert!(status.success(), "{status}:\n{}", runner.stderr_text());
+}
+
+/// Waits until the runner has said `text` `count` times on stderr.
+fn wait_said(runner: &Runner, text: &str, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while runner.stderr_text().matches(text).count() < count {
+        assert!(
+            Instant::now() < deadline,
+            "`{text}` not said:\n{}",
+            runner.stderr_text()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
