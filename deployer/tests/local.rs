@@ -694,6 +694,10 @@ echo "{\"reason\":\"compiler-artifact\",\"target\":{\"name\":\"bootstrap\",\"kin
     send("o-1").await.unwrap();
     let first = runner.wait_for("on_order", 1, DELIVERED);
     assert!(logs_of(&first[0]).contains("order=o-1"), "{first:#?}");
+    assert_eq!(
+        first[0]["cold"], false,
+        "started before its first event: {first:#?}"
+    );
     assert_eq!(processes_mentioning(&build(1)).len(), 1);
 
     // An edit: rebuilt, and the next event gets a fresh process of the new build.
@@ -730,4 +734,33 @@ fn wait_said(runner: &Runner, text: &str, count: usize) {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Ctrl-C before the app is ready (here: during a long build) still stops the emulator it started.
+#[test]
+fn ctrl_c_while_starting_stops_the_emulator() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("events.chalice");
+    std::fs::write(&app, "app orders\nqueue on_order \"my-queue\"\n").unwrap();
+    let cargo = dir.path().join("slow-cargo");
+    std::fs::write(&cargo, "#!/bin/sh\nexec sleep 60\n").unwrap();
+    std::fs::set_permissions(&cargo, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut runner = Runner::start(&["--app", app.to_str().unwrap()], |cmd| {
+        cmd.env("CARGO", &cargo);
+    });
+    wait_said(&runner, "Building the bootstrap", 1);
+    let endpoint = runner.endpoint();
+    let port = endpoint.rsplit(':').next().unwrap().to_owned();
+    assert_eq!(processes_mentioning(&format!("-p\0{port}")).len(), 1);
+    let status = runner.interrupt(Duration::from_secs(10));
+    assert!(status.success(), "{status}:\n{}", runner.stderr_text());
+    assert!(
+        runner.stderr_text().contains("Interrupted while starting"),
+        "{}",
+        runner.stderr_text()
+    );
+    assert_eq!(
+        processes_mentioning(&format!("-p\0{port}")),
+        Vec::<u32>::new()
+    );
 }

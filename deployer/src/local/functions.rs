@@ -39,7 +39,7 @@ pub struct LocalHandler {
 struct Running {
     generation: u64,
     function: LocalFunction,
-    /// No invocation has run in it yet.
+    /// Started for the invocation about to run (its cold start is part of it).
     fresh: bool,
 }
 
@@ -69,7 +69,9 @@ impl LocalHandler {
     /// Starts the bootstrap now (its cold start), so the first event does not wait for it.
     pub async fn warm(&self) -> Result<(), String> {
         let mut running = self.running.lock().await;
-        self.ensure_running(&mut running).await.map(|_| ())
+        // Started ahead of its first event, it is warm by the time one comes.
+        self.ensure_running(&mut running).await?.fresh = false;
+        Ok(())
     }
 
     /// Stops the bootstrap, if it runs.

@@ -68,65 +68,95 @@ pub enum LocalError {
 
 /// Runs the app until Ctrl-C (or SIGTERM); returns once everything it started is stopped.
 pub async fn run(opts: RunnerOptions) -> Result<(), CommandError> {
+    // Listening from the very start: Ctrl-C during the build or the deploy must still stop the
+    // emulator, which runs in a process group of its own.
+    let (interrupt_tx, interrupt) = watch::channel(false);
+    tokio::spawn(async move {
+        interrupted().await;
+        let _ = interrupt_tx.send(true);
+    });
+    let (ready_tx, ready) = watch::channel(false);
     let plan = load_plan(&opts.app, &opts.stage)?;
     let schedules = check_fire(&plan, &opts.fire)?;
     let project_dir = session::project_dir(&opts.app);
+    let mut emulator_slot: Option<Emulator> = None;
 
-    // 1. The AWS side: the configured endpoint, or an emulator of our own.
-    let chain = ClientOptions::default().load().await;
-    let (emulator, clients, endpoint) = match chain.endpoint_url() {
-        Some(endpoint) => {
-            say(&format!("Using the configured AWS endpoint {endpoint}"));
-            let clients = Clients::from_config(&chain, None, CallCounter::new());
-            (None, clients, endpoint.to_owned())
-        }
-        None => {
-            let program = emulator::find_moto_server(&project_dir)
-                .ok_or(LocalError::Emulator(EmulatorError::NotInstalled))?;
-            let started = Instant::now();
-            let emulator = Emulator::start(&program).await.map_err(LocalError::from)?;
-            let endpoint = emulator.endpoint();
-            say(&format!(
-                "No AWS endpoint is configured: started a local AWS emulator (moto) at {endpoint} in {:.1} s",
-                started.elapsed().as_secs_f64()
-            ));
-            let region = chain
-                .region()
-                .map_or(DEFAULT_REGION.to_owned(), |r| r.to_string());
-            let config = ClientOptions {
-                region: Some(region),
-                endpoint_url: Some(endpoint.clone()),
-                ..ClientOptions::default()
+    let started = async {
+        // 1. The AWS side: the configured endpoint, or an emulator of our own.
+        let chain = ClientOptions::default().load().await;
+        let (clients, endpoint) = match chain.endpoint_url() {
+            Some(endpoint) => {
+                say(&format!("Using the configured AWS endpoint {endpoint}"));
+                let clients = Clients::from_config(&chain, None, CallCounter::new());
+                (clients, endpoint.to_owned())
             }
-            .loader()
-            .credentials_provider(Credentials::new(
-                emulator::ACCESS_KEY,
-                emulator::SECRET_KEY,
-                None,
-                None,
-                "deployer-local",
-            ))
-            .load()
-            .await;
-            let clients = Clients::from_config(&config, None, CallCounter::new());
-            (Some(emulator), clients, endpoint)
+            None => {
+                let program = emulator::find_moto_server(&project_dir)
+                    .ok_or(LocalError::Emulator(EmulatorError::NotInstalled))?;
+                let started = Instant::now();
+                let emulator = emulator_slot
+                    .insert(Emulator::start(&program).await.map_err(LocalError::from)?);
+                let endpoint = emulator.endpoint();
+                say(&format!(
+                    "No AWS endpoint is configured: started a local AWS emulator (moto) at {endpoint} in {:.1} s",
+                    started.elapsed().as_secs_f64()
+                ));
+                let region = chain
+                    .region()
+                    .map_or(DEFAULT_REGION.to_owned(), |r| r.to_string());
+                let config = ClientOptions {
+                    region: Some(region),
+                    endpoint_url: Some(endpoint.clone()),
+                    ..ClientOptions::default()
+                }
+                .loader()
+                .credentials_provider(Credentials::new(
+                    emulator::ACCESS_KEY,
+                    emulator::SECRET_KEY,
+                    None,
+                    None,
+                    "deployer-local",
+                ))
+                .load()
+                .await;
+                let clients = Clients::from_config(&config, None, CallCounter::new());
+                (clients, endpoint)
+            }
+        };
+        let emulator = emulator_slot.as_ref();
+        let ready = Ready {
+            interrupt: interrupt.clone(),
+            ready: ready_tx,
+        };
+        serve(&opts, plan, schedules, &clients, emulator, &endpoint, ready).await
+    };
+    // Until it is ready, an interrupt abandons the start-up (dropping what it started: the
+    // handlers' processes are killed on drop); afterwards `serve` stops in order.
+    let mut interrupt_early = interrupt.clone();
+    let result = tokio::select! {
+        result = started => result,
+        _ = async {
+            let _ = interrupt_early.wait_for(|stop| *stop).await;
+            if *ready.borrow() {
+                std::future::pending::<()>().await;
+            }
+        } => {
+            say("Interrupted while starting; stopping.");
+            Ok(())
         }
     };
-    let result = serve(
-        &opts,
-        plan,
-        schedules,
-        &clients,
-        emulator.as_ref(),
-        &endpoint,
-    )
-    .await;
-    if let Some(emulator) = emulator
+    if let Some(emulator) = emulator_slot
         && let Err(e) = emulator.stop().await
     {
         say(&format!("warning: could not stop the emulator: {e}"));
     }
     result
+}
+
+/// How `serve` learns of Ctrl-C, and tells `run` it no longer needs abandoning.
+struct Ready {
+    interrupt: watch::Receiver<bool>,
+    ready: watch::Sender<bool>,
 }
 
 /// Everything after the emulator is up; the caller stops the emulator however this ends.
@@ -137,6 +167,7 @@ async fn serve(
     clients: &Clients,
     emulator: Option<&Emulator>,
     endpoint: &str,
+    mut ready: Ready,
 ) -> Result<(), CommandError> {
     let project_dir = session::project_dir(&opts.app);
     let ctx = aws::resolve_context(clients).await?;
@@ -289,7 +320,8 @@ async fn serve(
     }
 
     // 9. Until Ctrl-C.
-    interrupted().await;
+    let _ = ready.ready.send(true);
+    let _ = ready.interrupt.wait_for(|stop| *stop).await;
     say("Stopping...");
     let _ = stop_tx.send(true);
     stop(&mut tasks, &handlers, clients, cleanup, emulator.is_none()).await;
