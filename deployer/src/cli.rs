@@ -189,8 +189,8 @@ pub enum Command {
             log lines beneath it (--json: one JSON object per line). Everything else goes to stderr. When the \
             code under src/ changes, the bootstrap is rebuilt and each handler restarts with it at its next \
             event. Ctrl-C stops the pollers and the handlers, removes the runner's own queues, subscriptions, \
-            notification entries and rule targets (restoring the functions' targets), stops the emulator it \
-            started, and exits 0. A deploy to a configured endpoint is recorded in .chalice/local/<stage>.json.",
+            notification entries and rule targets, gives the functions back their rule targets and event \
+            source mappings (disabled while it runs: it is the poller), stops the emulator it started, and exits 0. A deploy to a configured endpoint is recorded in .chalice/local/<stage>.json.",
         after_help = "Examples:\n  deployer local\n  deployer local --fire nightly\n  deployer local --json | jq .\n  \
             AWS_ENDPOINT_URL=http://127.0.0.1:4566 deployer local --stage prod\n  \
             deployer local --bootstrap target/debug/bootstrap --no-watch\n\n\
