@@ -15,7 +15,7 @@ use aws_lambda_events::sqs::SqsEvent;
 use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
 use chalice_deployer::aws::Clients;
 use chalice_deployer::local::sqs::{self, QueueError, QueueSource, Shape};
-use chalice_deployer::local::{Deliver, Delivered, routed};
+use chalice_deployer::local::{Deliver, Delivered, routes};
 use chalice_deployer::resources;
 use chalice_deployer::spec::NotificationSpec;
 use serde_json::{Value, json};
@@ -441,11 +441,11 @@ async fn topic_messages_arrive_as_sns_events() {
         .topic_arn()
         .unwrap()
         .to_owned();
-    let name = routed::route_queue_name("orders", "dev", "on_notice");
-    let queue = routed::create_route_queue(&c, &name, &topic_arn)
+    let name = routes::route_queue_name("orders", "dev", "on_notice");
+    let queue = routes::create_route_queue(&c, &name, &topic_arn)
         .await
         .unwrap();
-    let sub = routed::subscribe_queue_to_topic(&c, &topic_arn, &queue.arn)
+    let sub = routes::subscribe_queue_to_topic(&c, &topic_arn, &queue.arn)
         .await
         .unwrap();
     let lambda_sub = format!("{topic_arn}:0b7e8a1c-0000-4000-8000-000000000000");
@@ -505,14 +505,14 @@ async fn topic_messages_arrive_as_sns_events() {
     run.none(Duration::from_millis(500)).await;
     run.stop().await;
 
-    routed::unsubscribe_queue(&c, &sub).await.unwrap();
+    routes::unsubscribe_queue(&c, &sub).await.unwrap();
     let subs = resources::sns::list_subscriptions(&c, &topic_arn)
         .await
         .unwrap()
         .unwrap();
     assert!(subs.is_empty(), "{subs:?}");
-    routed::delete_route_queue(&c, &queue.url).await.unwrap();
-    routed::delete_route_queue(&c, &queue.url).await.unwrap(); // gone already: fine
+    routes::delete_route_queue(&c, &queue.url).await.unwrap();
+    routes::delete_route_queue(&c, &queue.url).await.unwrap(); // gone already: fine
 }
 
 #[tokio::test]
@@ -539,13 +539,13 @@ async fn bucket_notifications_arrive_as_s3_events() {
     .await
     .unwrap();
 
-    let name = routed::route_queue_name("orders", "dev", "on_upload");
-    let queue = routed::create_route_queue(&c, &name, &format!("arn:aws:s3:::{bucket}"))
+    let name = routes::route_queue_name("orders", "dev", "on_upload");
+    let queue = routes::create_route_queue(&c, &name, &format!("arn:aws:s3:::{bucket}"))
         .await
         .unwrap();
     let entry_id = "chalice-local-on_upload";
     let events = ["s3:ObjectCreated:*".to_string()];
-    routed::add_bucket_queue_entry(
+    routes::add_bucket_queue_entry(
         &c,
         bucket,
         entry_id,
@@ -612,17 +612,17 @@ async fn bucket_notifications_arrive_as_s3_events() {
     run.stop().await;
 
     assert!(
-        routed::remove_bucket_queue_entry(&c, bucket, entry_id)
+        routes::remove_bucket_queue_entry(&c, bucket, entry_id)
             .await
             .unwrap()
     );
     assert!(
-        !routed::remove_bucket_queue_entry(&c, bucket, entry_id)
+        !routes::remove_bucket_queue_entry(&c, bucket, entry_id)
             .await
             .unwrap()
     );
     assert!(
-        !routed::remove_bucket_queue_entry(&c, "no-such-bucket-here", entry_id)
+        !routes::remove_bucket_queue_entry(&c, "no-such-bucket-here", entry_id)
             .await
             .unwrap()
     );
@@ -640,7 +640,7 @@ async fn bucket_notifications_arrive_as_s3_events() {
             .unwrap(),
         [app_entry]
     );
-    routed::delete_route_queue(&c, &queue.url).await.unwrap();
+    routes::delete_route_queue(&c, &queue.url).await.unwrap();
 }
 
 #[tokio::test]
@@ -661,19 +661,19 @@ async fn rule_events_arrive_as_eventbridge_events() {
         .to_owned();
     let function_arn = format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:orders-dev-on_order");
     let app_target = "orders-dev-on_order";
-    routed::restore_lambda_target(&c, rule, None, app_target, &function_arn)
+    routes::restore_lambda_target(&c, rule, None, app_target, &function_arn)
         .await
         .unwrap();
 
     // While the runner runs: the Lambda target off (moto answers 500 to PutEvents with it), ours on.
-    routed::remove_target(&c, rule, None, app_target)
+    routes::remove_target(&c, rule, None, app_target)
         .await
         .unwrap();
-    let name = routed::route_queue_name("orders", "dev", "on_order");
-    let queue = routed::create_route_queue(&c, &name, &rule_arn)
+    let name = routes::route_queue_name("orders", "dev", "on_order");
+    let queue = routes::create_route_queue(&c, &name, &rule_arn)
         .await
         .unwrap();
-    routed::point_rule_at_queue(&c, rule, None, &queue.arn, "chalice-local")
+    routes::point_rule_at_queue(&c, rule, None, &queue.arn, "chalice-local")
         .await
         .unwrap();
     let mut run = start(
@@ -717,20 +717,20 @@ async fn rule_events_arrive_as_eventbridge_events() {
     run.stop().await;
 
     // On exit: ours off, the app's back.
-    routed::remove_target(&c, rule, None, "chalice-local")
+    routes::remove_target(&c, rule, None, "chalice-local")
         .await
         .unwrap();
-    routed::restore_lambda_target(&c, rule, None, app_target, &function_arn)
+    routes::restore_lambda_target(&c, rule, None, app_target, &function_arn)
         .await
         .unwrap();
     let targets = resources::events::list_targets(&c, rule, None)
         .await
         .unwrap();
     assert_eq!(targets, [(app_target.to_owned(), function_arn)]);
-    routed::remove_target(&c, "no-such-rule", None, app_target)
+    routes::remove_target(&c, "no-such-rule", None, app_target)
         .await
         .unwrap();
-    routed::delete_route_queue(&c, &queue.url).await.unwrap();
+    routes::delete_route_queue(&c, &queue.url).await.unwrap();
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ pub mod hints;
 pub mod output;
 pub mod rebuild;
 pub mod routed;
+pub mod routes;
 pub mod runner;
 pub mod sources;
 pub mod sqs;

@@ -15,7 +15,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
 use super::functions::LocalHandler;
-use super::routed::{self, RouteQueue};
+use super::routes::{self, RouteQueue};
 use super::sqs::{self, QueueSource, Shape};
 use super::streams::{self, StreamSource};
 use super::{Shutdown, clock, stopped};
@@ -92,13 +92,13 @@ impl fmt::Display for Cleanup {
 /// Undoes one [`Cleanup`].
 pub async fn undo(c: &Clients, item: &Cleanup) -> Result<(), CallError> {
     match item {
-        Cleanup::Queue { url } => routed::delete_route_queue(c, url).await,
-        Cleanup::Subscription { arn } => routed::unsubscribe_queue(c, arn).await,
-        Cleanup::BucketEntry { bucket, id } => routed::remove_bucket_queue_entry(c, bucket, id)
+        Cleanup::Queue { url } => routes::delete_route_queue(c, url).await,
+        Cleanup::Subscription { arn } => routes::unsubscribe_queue(c, arn).await,
+        Cleanup::BucketEntry { bucket, id } => routes::remove_bucket_queue_entry(c, bucket, id)
             .await
             .map(|_| ()),
         Cleanup::RuleTarget { rule, bus } => {
-            routed::remove_target(c, rule, bus.as_deref(), RULE_TARGET_ID).await
+            routes::remove_target(c, rule, bus.as_deref(), RULE_TARGET_ID).await
         }
         Cleanup::Mapping { uuid } => set_mapping_enabled(c, uuid, true).await,
         Cleanup::LambdaTarget {
@@ -106,7 +106,7 @@ pub async fn undo(c: &Clients, item: &Cleanup) -> Result<(), CallError> {
             bus,
             target_id,
             function_arn,
-        } => routed::restore_lambda_target(c, rule, bus.as_deref(), target_id, function_arn).await,
+        } => routes::restore_lambda_target(c, rule, bus.as_deref(), target_id, function_arn).await,
     }
 }
 
@@ -201,7 +201,7 @@ pub async fn connect(
         // Subscribe is idempotent: this answers the deployed subscription's ARN.
         let lambda_subscription = sns::subscribe(c, &topic, &function_arn).await?;
         let queue = route_queue(w, &s.function, &topic, cleanup).await?;
-        let subscription = routed::subscribe_queue_to_topic(c, &topic, &queue.arn).await?;
+        let subscription = routes::subscribe_queue_to_topic(c, &topic, &queue.arn).await?;
         cleanup.push(Cleanup::Subscription { arn: subscription });
         let shape = Shape::Topic {
             subscription_arn: lambda_subscription,
@@ -220,7 +220,7 @@ pub async fn connect(
         let bucket_arn = format!("arn:{}:s3:::{}", w.ctx.partition, n.bucket);
         let queue = route_queue(w, &n.function, &bucket_arn, cleanup).await?;
         let id = format!("chalice-local-{}", n.notification_id);
-        routed::add_bucket_queue_entry(
+        routes::add_bucket_queue_entry(
             c,
             &n.bucket,
             &id,
@@ -251,7 +251,7 @@ pub async fn connect(
         // runs and goes back on exit. On moto this is also what makes PutEvents work: it answers
         // HTTP 500 to any event a rule with a Lambda target matches (it cannot run Lambda targets),
         // and a schedule rule, having no pattern, matches every event.
-        routed::remove_target(c, &r.name, bus.as_deref(), &r.target_id).await?;
+        routes::remove_target(c, &r.name, bus.as_deref(), &r.target_id).await?;
         cleanup.push(Cleanup::LambdaTarget {
             rule: r.name.clone(),
             bus: bus.clone(),
@@ -277,7 +277,7 @@ pub async fn connect(
             continue;
         }
         let queue = route_queue(w, &r.function, &rule_arn, cleanup).await?;
-        routed::point_rule_at_queue(c, &r.name, bus.as_deref(), &queue.arn, RULE_TARGET_ID).await?;
+        routes::point_rule_at_queue(c, &r.name, bus.as_deref(), &queue.arn, RULE_TARGET_ID).await?;
         cleanup.push(Cleanup::RuleTarget {
             rule: r.name.clone(),
             bus,
@@ -321,8 +321,8 @@ async fn route_queue(
     source_arn: &str,
     cleanup: &mut Vec<Cleanup>,
 ) -> Result<RouteQueue, CallError> {
-    let name = routed::route_queue_name(&w.plan.app, &w.plan.stage, handler);
-    let queue = routed::create_route_queue(w.clients, &name, source_arn).await?;
+    let name = routes::route_queue_name(&w.plan.app, &w.plan.stage, handler);
+    let queue = routes::create_route_queue(w.clients, &name, source_arn).await?;
     cleanup.push(Cleanup::Queue {
         url: queue.url.clone(),
     });
