@@ -49,7 +49,8 @@ const READY_TIMEOUT: Duration = Duration::from_secs(180);
 /// How long one event may take to reach its handler before the bench gives up.
 const EVENT_TIMEOUT: Duration = Duration::from_secs(30);
 /// An order the example app's `on_order` accepts.
-const ORDER: &str = r#"{"id":"o-1001","items":[{"sku":"BOOK-42","quantity":2,"price_cents":1250}]}"#;
+const ORDER: &str =
+    r#"{"id":"o-1001","items":[{"sku":"BOOK-42","quantity":2,"price_cents":1250}]}"#;
 /// A click the example app's `on_click` reads.
 const CLICK: &str = r#"{"page":"/checkout","user":"u-42"}"#;
 
@@ -255,7 +256,10 @@ async fn run(options: Options) -> Result<(), String> {
 
 /// Runs `deployer invoke on_order --sample` repeatedly; the wall times in ms, sorted.
 fn invoke_times(options: &Options) -> Result<Vec<f64>, String> {
-    let dir = options.app.parent().ok_or("the app file has no directory")?;
+    let dir = options
+        .app
+        .parent()
+        .ok_or("the app file has no directory")?;
     let mut times = Vec::new();
     for round in 0..options.invoke_runs + 2 {
         let mut cmd = std::process::Command::new(DEPLOYER);
@@ -272,7 +276,9 @@ fn invoke_times(options: &Options) -> Result<Vec<f64>, String> {
         let status = cmd.status().map_err(|e| format!("run deployer: {e}"))?;
         let elapsed = started.elapsed();
         if !status.success() {
-            return Err(format!("`deployer invoke on_order --sample` failed ({status})"));
+            return Err(format!(
+                "`deployer invoke on_order --sample` failed ({status})"
+            ));
         }
         if round >= 2 {
             times.push(elapsed.as_secs_f64() * 1000.0);
@@ -293,7 +299,11 @@ struct Measured {
     not_ok: usize,
 }
 
-async fn latencies(runner: &mut Runner, plan: &Plan, count: usize) -> Result<Vec<Measured>, String> {
+async fn latencies(
+    runner: &mut Runner,
+    plan: &Plan,
+    count: usize,
+) -> Result<Vec<Measured>, String> {
     let mut all = Vec::new();
     for (handler, aim) in HANDLERS {
         let mut m = latency_of(runner, plan, handler, count).await?;
@@ -327,7 +337,9 @@ async fn latency_of(
         tokio::time::sleep(Duration::from_millis(100 + jitter.next() % 300)).await;
         let stray = runner.drain();
         if stray > 0 {
-            eprintln!("bench-local: {stray} unexpected invocation(s) before event {i} to {handler}");
+            eprintln!(
+                "bench-local: {stray} unexpected invocation(s) before event {i} to {handler}"
+            );
         }
         let sent_at = epoch_ms(SystemTime::now());
         let clock = Instant::now();
@@ -380,11 +392,13 @@ impl Sender {
             },
             Origin::Rule { .. } => {
                 let event = origin.event(ctx);
-                let text = |field: &str| event.get(field).and_then(Value::as_str).map(str::to_owned);
-                let resources = event
-                    .get("resources")
-                    .and_then(Value::as_array)
-                    .map(|r| r.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect());
+                let text =
+                    |field: &str| event.get(field).and_then(Value::as_str).map(str::to_owned);
+                let resources = event.get("resources").and_then(Value::as_array).map(|r| {
+                    r.iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect()
+                });
                 let detail = event.get("detail").cloned().unwrap_or(Value::Null);
                 Sender::Rule {
                     entry: PutEventsRequestEntry::builder()
@@ -524,7 +538,9 @@ impl Runner {
                 None => cmd.env_remove(key),
             };
         }
-        let mut child = cmd.spawn().map_err(|e| format!("run deployer local: {e}"))?;
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| format!("run deployer local: {e}"))?;
         let pid = child.id().ok_or("deployer local exited at once")?;
         let stdout = child.stdout.take().ok_or("no stdout")?;
         let stderr = child.stderr.take().ok_or("no stderr")?;
@@ -587,11 +603,7 @@ impl Runner {
         }
         .loader()
         .credentials_provider(Credentials::new(
-            ACCESS_KEY,
-            SECRET_KEY,
-            None,
-            None,
-            "bench",
+            ACCESS_KEY, SECRET_KEY, None, None, "bench",
         ))
         .load()
         .await;
@@ -728,7 +740,11 @@ fn processes_under(root: u32) -> Result<HashMap<u32, Proc>, String> {
     let mut all = HashMap::new();
     let entries = std::fs::read_dir("/proc").map_err(|e| format!("/proc: {e}"))?;
     for entry in entries.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
             continue;
         };
         let Ok(text) = std::fs::read_to_string(entry.path().join("stat")) else {
@@ -812,7 +828,8 @@ fn isolate(cmd: &mut std::process::Command) {
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("NO_COLOR", "1");
     if std::env::var_os("MOTO_SERVER").is_none() {
-        let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/moto-venv/bin/moto_server");
+        let venv =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/moto-venv/bin/moto_server");
         if venv.is_file() {
             cmd.env("MOTO_SERVER", venv);
         }
