@@ -1,20 +1,18 @@
 //! `deployer sample` and `deployer invoke`, run as a user would, against the example app
 //! (`events.chalice` at the workspace root) and its real `bootstrap`.
 //!
-//! The bootstrap is the one `CHALICE_BOOTSTRAP` names when set (a prebuilt binary); otherwise
-//! the tests build it once with `cargo build --bin bootstrap` (debug) at the workspace root,
-//! through the same `package::build` that `deployer invoke` uses. `CARGO_BIN_EXE_bootstrap`
-//! cannot serve: it is set only for the package that owns the binary (the root package).
+//! The bootstrap: `support::bootstrap` (`CHALICE_BOOTSTRAP`, or built once).
+
+mod support;
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use assert_cmd::cargo::cargo_bin_cmd;
-use chalice_deployer::package::{self, BuildOptions};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
+use support::bootstrap::{bootstrap, workspace};
 
 /// Every handler the example app declares, with its kind.
 const HANDLERS: [(&str, &str); 8] = [
@@ -33,23 +31,7 @@ const KINDS: [&str; 7] = [
 ];
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-/// The example app's bootstrap, built once per test binary (see the module doc).
-fn bootstrap() -> &'static Path {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        if let Some(path) = std::env::var_os("CHALICE_BOOTSTRAP") {
-            return PathBuf::from(path);
-        }
-        let mut build = BuildOptions::new(root());
-        build.release = false;
-        package::build(&build).expect("cargo build --bin bootstrap")
-    })
+    workspace().to_path_buf()
 }
 
 /// `deployer` in `dir`, with a known region and no profile files.

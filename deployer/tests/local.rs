@@ -3,14 +3,14 @@
 //!
 //! The app is tests/fixtures/local/events.chalice: the example app's handlers (so the repo's
 //! bootstrap serves them) with a 2 s queue timeout and a schedule that fires every minute.
-//! Needs moto (`scripts/moto.sh`); the bootstrap is `CHALICE_BOOTSTRAP` or built once.
+//! Needs moto (`scripts/moto.sh`); the bootstrap is `support::bootstrap` (`CHALICE_BOOTSTRAP`, or built once).
 
 mod support;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -19,8 +19,8 @@ use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use aws_smithy_types::Blob;
 use chalice_deployer::aws::{CallCounter, ClientOptions, Clients};
-use chalice_deployer::package::{self, BuildOptions};
 use serde_json::{Value, json};
+use support::bootstrap::bootstrap;
 use support::moto::Moto;
 
 const ACCOUNT: &str = "123456789012";
@@ -28,27 +28,8 @@ const ACCOUNT: &str = "123456789012";
 const READY: Duration = Duration::from_secs(120);
 const DELIVERED: Duration = Duration::from_secs(30);
 
-fn workspace() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the deployer crate is in the workspace")
-}
-
 fn fixture_app() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/local/events.chalice")
-}
-
-/// The example app's bootstrap (`CHALICE_BOOTSTRAP`, or a debug build made once).
-fn bootstrap() -> &'static Path {
-    static PATH: OnceLock<PathBuf> = OnceLock::new();
-    PATH.get_or_init(|| {
-        if let Some(path) = std::env::var_os("CHALICE_BOOTSTRAP") {
-            return PathBuf::from(path);
-        }
-        let mut build = BuildOptions::new(workspace());
-        build.release = false;
-        package::build(&build).expect("cargo build --bin bootstrap")
-    })
 }
 
 /// A copy of the bootstrap at a path of its own, so its processes can be told apart from others'.

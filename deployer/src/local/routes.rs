@@ -3,10 +3,9 @@
 
 use std::collections::HashSet;
 
-use aws_sdk_eventbridge::types::Target;
 use aws_sdk_s3::types::{
-    Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter,
-    QueueConfiguration, S3KeyFilter,
+    Event, FilterRule, FilterRuleName, NotificationConfigurationFilter, QueueConfiguration,
+    S3KeyFilter,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::json;
@@ -203,19 +202,8 @@ async fn update_queue_entries(
         return Ok(false);
     }
     queues.extend(add);
-    let config = NotificationConfiguration::builder()
-        .set_lambda_function_configurations(Some(current.lambda_function_configurations().to_vec()))
-        .set_queue_configurations(Some(queues))
-        .set_topic_configurations(Some(current.topic_configurations().to_vec()))
-        .set_event_bridge_configuration(current.event_bridge_configuration().cloned())
-        .build();
-    c.s3.put_bucket_notification_configuration()
-        .bucket(bucket)
-        .notification_configuration(config)
-        .skip_destination_validation(true)
-        .send()
-        .await
-        .map_err(|e| CallError::new("PutBucketNotificationConfiguration", bucket, e))?;
+    let lambdas = current.lambda_function_configurations().to_vec();
+    resources::s3::write_configuration(c, bucket, &current, lambdas, queues).await?;
     Ok(true)
 }
 
@@ -262,45 +250,6 @@ pub async fn remove_bucket_queue_entry(
     .map(|wrote| wrote.unwrap_or(false))
 }
 
-async fn put_target(
-    c: &Clients,
-    rule: &str,
-    bus: Option<&str>,
-    target_id: &str,
-    arn: &str,
-) -> Result<(), CallError> {
-    let target = Target::builder()
-        .id(target_id)
-        .arn(arn)
-        .build()
-        .map_err(|e| CallError::other("PutTargets", rule, e.to_string()))?;
-    let out = c
-        .eventbridge
-        .put_targets()
-        .rule(rule)
-        .set_event_bus_name(bus.map(str::to_string))
-        .targets(target)
-        .send()
-        .await
-        .map_err(|e| CallError::new("PutTargets", rule, e))?;
-    // Failures come back in a 200.
-    if out.failed_entry_count() > 0 {
-        let reasons: Vec<String> = out
-            .failed_entries()
-            .iter()
-            .map(|f| {
-                format!(
-                    "{}: {}",
-                    f.error_code().unwrap_or("error"),
-                    f.error_message().unwrap_or_default()
-                )
-            })
-            .collect();
-        return Err(CallError::other("PutTargets", rule, reasons.join("; ")));
-    }
-    Ok(())
-}
-
 /// Adds the queue as a target of the rule (`target_id`: ours, distinct from the app's Lambda target).
 pub async fn point_rule_at_queue(
     c: &Clients,
@@ -309,7 +258,7 @@ pub async fn point_rule_at_queue(
     queue_arn: &str,
     target_id: &str,
 ) -> Result<(), CallError> {
-    put_target(c, rule, bus, target_id, queue_arn).await
+    resources::events::put_target_arn(c, rule, bus, target_id, queue_arn).await
 }
 
 /// Removes one target from the rule; a missing rule or target is fine.
@@ -344,7 +293,7 @@ pub async fn restore_lambda_target(
     target_id: &str,
     function_arn: &str,
 ) -> Result<(), CallError> {
-    put_target(c, rule, bus, target_id, function_arn).await
+    resources::events::put_target_arn(c, rule, bus, target_id, function_arn).await
 }
 
 #[cfg(test)]

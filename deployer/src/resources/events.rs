@@ -150,20 +150,31 @@ pub async fn put_target(c: &Clients, spec: &RuleSpec) -> Result<(), CallError> {
         .target_arn
         .as_deref()
         .ok_or_else(|| CallError::other("PutTargets", &spec.name, "no target ARN"))?;
+    put_target_arn(c, &spec.name, spec.bus.as_deref(), &spec.target_id, arn).await
+}
+
+/// Puts target `target_id` of `rule` (on `bus`, else the default bus) pointing at `arn`.
+pub async fn put_target_arn(
+    c: &Clients,
+    rule: &str,
+    bus: Option<&str>,
+    target_id: &str,
+    arn: &str,
+) -> Result<(), CallError> {
     let target = Target::builder()
-        .id(&spec.target_id)
+        .id(target_id)
         .arn(arn)
         .build()
-        .map_err(|e| CallError::other("PutTargets", &spec.name, e.to_string()))?;
+        .map_err(|e| CallError::other("PutTargets", rule, e.to_string()))?;
     let out = c
         .eventbridge
         .put_targets()
-        .rule(&spec.name)
-        .set_event_bus_name(spec.bus.clone())
+        .rule(rule)
+        .set_event_bus_name(bus.map(str::to_owned))
         .targets(target)
         .send()
         .await
-        .map_err(|e| CallError::new("PutTargets", &spec.name, e))?;
+        .map_err(|e| CallError::new("PutTargets", rule, e))?;
     // Failures come back in a 200.
     if out.failed_entry_count() > 0 {
         let reasons: Vec<String> = out
@@ -177,11 +188,7 @@ pub async fn put_target(c: &Clients, spec: &RuleSpec) -> Result<(), CallError> {
                 )
             })
             .collect();
-        return Err(CallError::other(
-            "PutTargets",
-            &spec.name,
-            reasons.join("; "),
-        ));
+        return Err(CallError::other("PutTargets", rule, reasons.join("; ")));
     }
     Ok(())
 }

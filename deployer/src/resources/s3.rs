@@ -9,7 +9,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     BucketLocationConstraint, CreateBucketConfiguration, Event, FilterRule, FilterRuleName,
     LambdaFunctionConfiguration, NotificationConfiguration, NotificationConfigurationFilter,
-    S3KeyFilter,
+    QueueConfiguration, S3KeyFilter,
 };
 
 use super::{CallError, gone};
@@ -170,21 +170,35 @@ pub async fn update_notifications(
     if unchanged {
         return Ok(false);
     }
+    let queues = current.queue_configurations().to_vec();
+    write_configuration(c, bucket, &current, lambdas, queues).await?;
+    Ok(true)
+}
+
+/// Writes `bucket`'s notification configuration with these Lambda and queue entries, and its topic
+/// and EventBridge entries as they were read (`current`).
+pub(crate) async fn write_configuration(
+    c: &Clients,
+    bucket: &str,
+    current: &GetBucketNotificationConfigurationOutput,
+    lambdas: Vec<LambdaFunctionConfiguration>,
+    queues: Vec<QueueConfiguration>,
+) -> Result<(), CallError> {
     let config = NotificationConfiguration::builder()
         .set_lambda_function_configurations(Some(lambdas))
-        .set_queue_configurations(Some(current.queue_configurations().to_vec()))
+        .set_queue_configurations(Some(queues))
         .set_topic_configurations(Some(current.topic_configurations().to_vec()))
         .set_event_bridge_configuration(current.event_bridge_configuration().cloned())
         .build();
     c.s3.put_bucket_notification_configuration()
         .bucket(bucket)
         .notification_configuration(config)
-        // The permission is added first; skipping validation keeps others' entries from blocking ours.
+        // Destinations are set up first; skipping validation keeps others' entries from blocking ours.
         .skip_destination_validation(true)
         .send()
         .await
         .map_err(|e| CallError::new("PutBucketNotificationConfiguration", bucket, e))?;
-    Ok(true)
+    Ok(())
 }
 
 /// Keys under `prefix` in `bucket` (paginated); `None` when the bucket does not exist.
