@@ -151,6 +151,8 @@ impl Deliver for Recorder {
 fn fast() -> Timing {
     Timing {
         poll_interval: Duration::from_millis(50),
+        idle_poll_interval: Duration::from_millis(50),
+        quiet_after: Duration::from_secs(60),
         discovery_interval: Duration::from_millis(500),
         backoff: Duration::from_millis(40),
         max_backoff: Duration::from_millis(200),

@@ -76,8 +76,11 @@ pub enum StartingPosition {
 /// How often a poller calls AWS; tests shorten these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timing {
-    /// The pause between GetRecords calls on a shard with nothing new.
+    /// The pause between GetRecords calls on a shard with nothing new that had records lately.
     pub poll_interval: Duration,
+    /// The pause once the shard has had no records for `quiet_after` (Lambda reads a shard once a second).
+    pub idle_poll_interval: Duration,
+    pub quiet_after: Duration,
     /// How often the shard list is refreshed (shards appear when a stream is resharded).
     pub discovery_interval: Duration,
     /// The first pause after a failed invocation or read; doubles up to `max_backoff`.
@@ -85,13 +88,26 @@ pub struct Timing {
     pub max_backoff: Duration,
 }
 
+impl Timing {
+    /// The pause before reading again a shard that had records `since` ago and has none now.
+    pub fn pause(&self, since: Duration) -> Duration {
+        if since >= self.quiet_after {
+            self.idle_poll_interval
+        } else {
+            self.poll_interval
+        }
+    }
+}
+
 impl Default for Timing {
     fn default() -> Timing {
         Timing {
-            // ~3 GetRecords a second per idle shard: a record reaches the handler in well under a
-            // second, and a deployed mapping reading the same Kinesis shard (1/s) stays under the
-            // shard's 5 reads/s.
+            // ~3 GetRecords a second while records come (a record reaches the handler in well
+            // under a second; with a deployed mapping reading the shard too, under its 5 reads/s),
+            // one a second after 10 quiet seconds, as Lambda reads: an idle runner costs little.
             poll_interval: Duration::from_millis(300),
+            idle_poll_interval: Duration::from_secs(1),
+            quiet_after: Duration::from_secs(10),
             discovery_interval: Duration::from_secs(30),
             backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(30),
@@ -380,6 +396,20 @@ mod tests {
             maximum_concurrency: None,
             report_batch_item_failures: true,
         }
+    }
+
+    #[test]
+    fn a_quiet_shard_is_read_less_often() {
+        let timing = Timing::default();
+        assert_eq!(timing.pause(Duration::ZERO), Duration::from_millis(300));
+        assert_eq!(
+            timing.pause(Duration::from_secs(9)),
+            Duration::from_millis(300)
+        );
+        assert_eq!(
+            timing.pause(Duration::from_secs(10)),
+            Duration::from_secs(1)
+        );
     }
 
     #[test]

@@ -46,6 +46,8 @@ impl<D: Deliver> Poller<D> {
         let mut carry: VecDeque<Item> = VecDeque::new();
         let mut read_backoff = Backoff::new(timing);
         let mut invoke_backoff = Backoff::new(timing);
+        // When the shard last had records: a shard quiet for a while is read less often.
+        let mut last_records = Instant::now();
         loop {
             let mut batch = Batch::new(self.source.batch_size as usize, MAX_PAYLOAD_BYTES);
             while let Some(item) = carry.pop_front_if(|item| batch.fits(item)) {
@@ -104,9 +106,10 @@ impl<D: Deliver> Poller<D> {
                     }
                 }
                 if got_records {
+                    last_records = Instant::now();
                     deadline = deadline.or_else(|| batch.started(window));
                 } else if page.at_tip && matches!(cursor, Cursor::Have(_)) {
-                    let mut pause = timing.poll_interval;
+                    let mut pause = timing.pause(last_records.elapsed());
                     if let Some(d) = deadline {
                         pause = pause.min(d.saturating_duration_since(Instant::now()));
                     }
