@@ -7,8 +7,8 @@
 
 use std::time::Duration;
 
-use chalice_deployer::bootstrap_process::{BootstrapCommand, LocalFunction};
-use chalice_deployer::runtime_api::{FunctionConfig, Outcome, RuntimeApi};
+use chalice_lambda::process::{BootstrapCommand, LocalFunction};
+use chalice_lambda::runtime_api::{FunctionConfig, Outcome, RuntimeApi};
 use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::{Value, json};
 

@@ -4,10 +4,8 @@
 
 use std::time::Duration;
 
-use chalice_deployer::bootstrap_process::{
-    BootstrapCommand, LocalFunction, LocalInvokeError, LogLine,
-};
-use chalice_deployer::runtime_api::{FunctionConfig, Invocation, Outcome, Payload};
+use chalice_lambda::process::{BootstrapCommand, LocalFunction, LocalInvokeError, LogLine};
+use chalice_lambda::runtime_api::{FunctionConfig, Invocation, Outcome, Payload};
 use serde_json::{Value, json};
 
 const BOOTSTRAP: &str = env!("CARGO_BIN_EXE_bootstrap");

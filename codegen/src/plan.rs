@@ -48,6 +48,25 @@ pub struct AwsContext {
     pub account: String,
 }
 
+impl AwsContext {
+    /// The partition a region belongs to, from its name (`cn-north-1` → `aws-cn`); `aws` by default.
+    pub fn partition_for_region(region: &str) -> &'static str {
+        // Longest prefixes first: `us-isob-` must not match `us-iso-`.
+        const PREFIXES: [(&str, &str); 6] = [
+            ("cn-", "aws-cn"),
+            ("us-gov-", "aws-us-gov"),
+            ("us-isob-", "aws-iso-b"),
+            ("us-isof-", "aws-iso-f"),
+            ("us-iso-", "aws-iso"),
+            ("eu-isoe-", "aws-iso-e"),
+        ];
+        PREFIXES
+            .iter()
+            .find(|(prefix, _)| region.starts_with(prefix))
+            .map_or("aws", |(_, partition)| partition)
+    }
+}
+
 impl Arn {
     /// An ARN in this account and region: `arn:{partition}:SERVICE:{region}:{account}:RESOURCE`.
     pub fn local(service: &str, resource: &str) -> Arn {

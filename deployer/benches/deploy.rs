@@ -109,8 +109,8 @@ async fn run(options: Options) -> Result<(), String> {
     let moto = Moto::start();
     let proxy = FaultProxy::start(&moto.endpoint());
     let aws = moto.clients().await;
-    let code_zip =
-        chalice_deployer::package::CodePackage::from_file(&bootstrap).map_err(|e| e.to_string())?;
+    let code_zip = chalice_deployer::project::package::CodePackage::from_file(&bootstrap)
+        .map_err(|e| e.to_string())?;
     println!(
         "moto {} · bootstrap {} ({} KiB zipped) · {} rounds (median, min–max) · deployer {}",
         moto.endpoint(),

@@ -27,7 +27,7 @@ use aws_sdk_sts::config::Credentials;
 use chalice_codegen::plan::Plan;
 use chalice_deployer::aws::{CallCounter, ClientOptions, Clients};
 use chalice_deployer::local::emulator::{ACCESS_KEY, SECRET_KEY};
-use chalice_deployer::samples::{Origin, SampleContext};
+use chalice_lambda::samples::{Origin, SampleContext};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};

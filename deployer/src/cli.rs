@@ -7,9 +7,10 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::app_file::{DEFAULT_APP_FILE, LoadError};
+use crate::commands::LiveOptions;
 use crate::commands::{self, CommandError};
-use crate::session::LiveOptions;
+use crate::project::ProjectError;
+use crate::project::app_file::{DEFAULT_APP_FILE, LoadError};
 
 /// Success (for `check`: the app file is valid).
 pub const EXIT_OK: u8 = 0;
@@ -349,7 +350,6 @@ pub fn run(cli: Cli) -> ExitCode {
                 bootstrap: args.bootstrap,
                 target: args.target,
                 color: stdout_color,
-                quiet: false,
             };
             commands::deploy::run(&opts, &mut out)
         }
@@ -391,7 +391,7 @@ fn report(e: &CommandError, color: bool) {
         // The reader went away (`deployer plan --offline | head`): nothing left to tell.
         return;
     }
-    if let CommandError::Load(LoadError::Invalid { diagnostics, .. }) = e {
+    if let CommandError::Project(ProjectError::Load(LoadError::Invalid { diagnostics, .. })) = e {
         let _ = err.write_all(diagnostics.render(color).as_bytes());
         return;
     }

@@ -1,21 +1,14 @@
 //! chalice-rs deployer: plans, deploys and deletes an app's Lambda functions and event sources.
+//!
+//! Layers, each using only those below it: [`cli`] and [`commands`] (arguments, output, exit codes)
+//! → [`local`] (`deployer local`) → [`project`] (app file, plan, bootstrap build) → [`engine`]
+//! (resolve, read, diff, apply, state) → [`resources`] (one module per resource kind) → [`aws`]
+//! (clients, retries, call counting). Local Lambda emulation is the `chalice-lambda` crate.
 
-pub mod app_file;
-pub mod apply;
 pub mod aws;
-pub mod bootstrap_process;
-pub mod calls_report;
 pub mod cli;
 pub mod commands;
-pub mod diff;
-pub mod live;
+pub mod engine;
 pub mod local;
-pub mod package;
-pub mod plan_view;
-pub mod resolve;
+pub mod project;
 pub mod resources;
-pub mod runtime_api;
-pub mod samples;
-pub mod session;
-pub mod spec;
-pub mod state;

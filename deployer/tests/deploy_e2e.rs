@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
 use aws_sdk_sqs::types::QueueAttributeName;
 use chalice_deployer::aws::Clients;
-use chalice_deployer::package::CodePackage;
+use chalice_deployer::project::package::CodePackage;
 use serde_json::Value;
 use support::moto::{ACCOUNT, Moto, REGION};
 

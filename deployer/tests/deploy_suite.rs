@@ -14,7 +14,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_sqs::types::QueueAttributeName;
 use aws_sdk_sts::config::Credentials;
 use chalice_deployer::aws::{CallCounter, CallKind, Clients, error_code};
-use chalice_deployer::package::CodePackage;
+use chalice_deployer::project::package::CodePackage;
 use serde_json::{Value, json};
 
 use live::{

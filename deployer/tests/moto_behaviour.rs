@@ -16,7 +16,7 @@ use aws_sdk_lambda::types::{
     ScalingConfig,
 };
 use chalice_deployer::aws::{Clients, error_code, parse_policy_document};
-use chalice_deployer::package::CodePackage;
+use chalice_deployer::project::package::CodePackage;
 use support::moto::{ACCOUNT, Moto};
 
 const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use chalice_deployer::package::{self, BuildOptions, CodePackage};
+use chalice_deployer::project::package::{self, BuildOptions, CodePackage};
 
 #[test]
 fn builds_packages_and_the_zip_is_reproducible() {

@@ -20,7 +20,7 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{FunctionCode, Runtime};
 use chalice_deployer::aws::Clients;
 use chalice_deployer::commands::logs::format_millis;
-use chalice_deployer::package::CodePackage;
+use chalice_deployer::project::package::CodePackage;
 use serde_json::{Value, json};
 use support::moto::Moto;
 

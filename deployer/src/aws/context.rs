@@ -25,7 +25,7 @@ pub async fn resolve(clients: &Clients) -> Result<AwsContext, AwsError> {
         .arn()
         .and_then(partition_of_arn)
         .map(str::to_owned)
-        .unwrap_or_else(|| partition_for_region(&region).to_owned());
+        .unwrap_or_else(|| AwsContext::partition_for_region(&region).to_owned());
     Ok(AwsContext {
         partition,
         region,
@@ -42,29 +42,13 @@ pub fn partition_of_arn(arn: &str) -> Option<&str> {
     }
 }
 
-/// The partition a region belongs to, from its name (`cn-north-1` → `aws-cn`); `aws` by default.
-pub fn partition_for_region(region: &str) -> &'static str {
-    // Longest prefixes first: `us-isob-` must not match `us-iso-`.
-    const PREFIXES: [(&str, &str); 6] = [
-        ("cn-", "aws-cn"),
-        ("us-gov-", "aws-us-gov"),
-        ("us-isob-", "aws-iso-b"),
-        ("us-isof-", "aws-iso-f"),
-        ("us-iso-", "aws-iso"),
-        ("eu-isoe-", "aws-iso-e"),
-    ];
-    PREFIXES
-        .iter()
-        .find(|(prefix, _)| region.starts_with(prefix))
-        .map_or("aws", |(_, partition)| partition)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn partitions_from_regions() {
+        let partition_for_region = AwsContext::partition_for_region;
         assert_eq!(partition_for_region("us-east-1"), "aws");
         assert_eq!(partition_for_region("eu-west-3"), "aws");
         assert_eq!(partition_for_region("cn-northwest-1"), "aws-cn");

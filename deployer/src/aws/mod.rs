@@ -162,6 +162,24 @@ pub fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&s
     }
 }
 
+/// A sample event's context in the configured region: `AWS_REGION`, `AWS_DEFAULT_REGION`, the
+/// profile's `region`, else [`DEFAULT_REGION`](chalice_lambda::samples::DEFAULT_REGION).
+///
+/// Only the environment and the profile files are read: no network (IMDS) lookup.
+pub async fn sample_context() -> chalice_lambda::samples::SampleContext {
+    use aws_config::environment::EnvironmentVariableRegionProvider;
+    use aws_config::meta::region::RegionProviderChain;
+    use aws_config::profile::ProfileFileRegionProvider;
+    let chain = RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
+        .or_else(ProfileFileRegionProvider::new());
+    let region = chain.region().await;
+    chalice_lambda::samples::SampleContext::new(
+        region
+            .as_ref()
+            .map_or(chalice_lambda::samples::DEFAULT_REGION, |r| r.as_ref()),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

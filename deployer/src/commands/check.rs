@@ -7,7 +7,7 @@ use chalice_codegen::Model;
 use chalice_codegen::ast::Kind;
 
 use super::CommandError;
-use crate::app_file;
+use crate::project::app_file;
 
 /// Loads `app`; on success writes a one-line summary to `out`.
 pub fn run(app: &Path, out: &mut dyn Write) -> Result<(), CommandError> {

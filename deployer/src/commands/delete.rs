@@ -2,13 +2,11 @@
 //! identities), and nothing else. A second delete finds nothing and says so.
 
 use std::io::Write;
-use std::time::Instant;
 
-use super::CommandError;
-use super::deploy::failure_message;
-use crate::apply::{self, Applier};
-use crate::diff;
-use crate::session::{self, LiveOptions, Session};
+use super::{CommandError, LiveOptions, confirm, open_session, require_confirmation_possible};
+use crate::engine::converge;
+use crate::engine::diff;
+use crate::engine::session::Session;
 
 /// What `deployer delete` was asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,10 +18,10 @@ pub struct DeleteOptions {
 }
 
 pub fn run(opts: &DeleteOptions, out: &mut dyn Write) -> Result<(), CommandError> {
-    session::require_confirmation_possible(opts.yes, "delete")?;
-    let runtime = session::runtime()?;
+    require_confirmation_possible(opts.yes, "delete")?;
+    let runtime = crate::engine::runtime()?;
     runtime.block_on(async {
-        let mut s = Session::open("delete", &opts.live).await?;
+        let mut s = open_session("delete", &opts.live).await?;
         let result = delete(&mut s, opts, out).await;
         s.finish();
         result
@@ -35,73 +33,48 @@ async fn delete(
     opts: &DeleteOptions,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
-    let started = Instant::now();
-    let planned = s.read_for_delete().await?;
-    if planned.changes.is_empty() {
+    let mut shown = Ok(());
+    let ask = |s: &Session, changes: &[diff::Change]| {
+        shown = (|| -> Result<(), CommandError> {
+            writeln!(
+                out,
+                "Deleting app `{}`, stage `{}` from account {} in {}:\n",
+                s.plan.app, s.plan.stage, s.ctx.account, s.ctx.region
+            )?;
+            out.write_all(diff::render(changes, opts.color).as_bytes())?;
+            out.flush()?;
+            Ok(())
+        })();
+        if shown.is_err() {
+            return Ok(false);
+        }
+        let go = opts.yes
+            || confirm("\nDelete these resources?").unwrap_or_else(|e| {
+                shown = Err(e.into());
+                false
+            });
+        if go {
+            eprintln!("Deleting {} resource(s):", changes.len());
+        }
+        Ok(go)
+    };
+    let progress = |line: &str| eprintln!("{line}");
+    let result = converge::delete(s, ask, &progress).await;
+    shown?;
+    let deleted = result?;
+    if deleted.changes.is_empty() {
         writeln!(
             out,
             "Nothing to delete: app `{}`, stage `{}` has nothing deployed in account {}, {}.",
             s.plan.app, s.plan.stage, s.ctx.account, s.ctx.region
         )?;
-        remove_state_file(s)?;
-        return Ok(());
+    } else {
+        writeln!(
+            out,
+            "\nDeleted: {} resource(s) in {:.2} s.",
+            deleted.changes.len(),
+            deleted.elapsed.as_secs_f64()
+        )?;
     }
-    writeln!(
-        out,
-        "Deleting app `{}`, stage `{}` from account {} in {}:\n",
-        s.plan.app, s.plan.stage, s.ctx.account, s.ctx.region
-    )?;
-    out.write_all(diff::render(&planned.changes, opts.color).as_bytes())?;
-    out.flush()?;
-    if !opts.yes && !session::confirm("\nDelete these resources?")? {
-        return Err(CommandError::Cancelled);
-    }
-    eprintln!("Deleting {} resource(s):", planned.changes.len());
-    let progress = |line: &str| eprintln!("{line}");
-    let zips = Default::default();
-    let applier = Applier {
-        clients: &s.clients,
-        ctx: &s.ctx,
-        desired: &planned.desired,
-        live: &planned.live,
-        zips: &zips,
-        state: &s.state,
-        progress: &progress,
-    };
-    let outcome = apply::apply(&applier, &planned.changes).await;
-    s.recorder.end_phase("apply");
-    if !outcome.succeeded() {
-        let path = s
-            .state
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .path()
-            .display()
-            .to_string();
-        return Err(CommandError::ApplyFailed(failure_message(
-            &outcome, "delete", &path,
-        )));
-    }
-    remove_state_file(s)?;
-    writeln!(
-        out,
-        "\nDeleted: {} resource(s) in {:.2} s.",
-        planned.changes.len(),
-        started.elapsed().as_secs_f64()
-    )?;
     Ok(())
-}
-
-/// Everything is gone: so is its record.
-fn remove_state_file(s: &Session) -> Result<(), CommandError> {
-    let state = s.state.lock().unwrap_or_else(|e| e.into_inner());
-    let path = state.path().to_path_buf();
-    match std::fs::remove_file(&path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(source) => Err(CommandError::State(crate::state::StateError::Io {
-            path,
-            source,
-        })),
-    }
 }

@@ -12,18 +12,19 @@ use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 use chalice_codegen::ast::Kind;
-use chalice_codegen::diag::did_you_mean;
 use chalice_codegen::plan::{Function, Plan};
 use clap::{ArgGroup, Args};
 use serde_json::json;
 
 use super::CommandError;
-use crate::bootstrap_process::{BootstrapCommand, BootstrapProcess, SpawnError};
 use crate::cli::AppArg;
-use crate::package::{self, BuildOptions};
-use crate::runtime_api::{FunctionConfig, FunctionError, InvokeError, Outcome, RuntimeApi};
-use crate::samples::{self, Origin, SampleContext};
-use crate::{app_file, session};
+use crate::project::package::{self, BuildOptions};
+use crate::project::plan::{function_for, load_plan, project_dir};
+use chalice_lambda::process::{BootstrapCommand, BootstrapProcess, SpawnError};
+use chalice_lambda::runtime_api::{
+    FunctionConfig, FunctionError, InvokeError, Outcome, RuntimeApi,
+};
+use chalice_lambda::samples::{self, Origin, SampleContext};
 
 /// Lambda's limit on a function's init phase.
 pub const INIT_LIMIT: Duration = Duration::from_secs(10);
@@ -63,27 +64,6 @@ pub struct InvokeArgs {
     pub remote: bool,
     #[command(flatten)]
     pub app: AppArg,
-}
-
-/// The command line names something the app does not have (exit status 2).
-#[derive(Debug, thiserror::Error)]
-pub enum ArgumentError {
-    #[error(
-        "unknown handler `{name}`{}; the app's handlers are: {}",
-        suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default(),
-        if known.is_empty() { "(none)".to_owned() } else { known.join(", ") }
-    )]
-    UnknownHandler {
-        name: String,
-        known: Vec<String>,
-        suggestion: Option<String>,
-    },
-    #[error("handler `{handler}` is a {actual} handler, not a {asked} one")]
-    KindMismatch {
-        handler: String,
-        actual: &'static str,
-        asked: &'static str,
-    },
 }
 
 /// Why an invocation did not succeed (exit status 1).
@@ -129,24 +109,6 @@ pub enum InvokeFailure {
         "the event from {path} is {size} bytes; Lambda accepts at most {MAX_EVENT_BYTES} for a synchronous invocation"
     )]
     EventTooLarge { path: String, size: usize },
-}
-
-/// Loads the app file and plans `stage`.
-pub fn load_plan(app: &Path, stage: &str) -> Result<Plan, CommandError> {
-    let model = app_file::load(app)?;
-    Ok(chalice_codegen::emit_plan::plan(&model, stage)?)
-}
-
-/// The function serving `handler`, or an error listing the app's handlers.
-pub fn function_for<'p>(plan: &'p Plan, handler: &str) -> Result<&'p Function, ArgumentError> {
-    plan.function(handler).ok_or_else(|| {
-        let known: Vec<&str> = plan.functions.iter().map(|f| f.handler.as_str()).collect();
-        ArgumentError::UnknownHandler {
-            name: handler.to_owned(),
-            suggestion: did_you_mean(handler, known.iter().copied()).map(str::to_owned),
-            known: known.into_iter().map(str::to_owned).collect(),
-        }
-    })
 }
 
 /// The source of `handler`'s binding, for a sample event.
@@ -204,8 +166,8 @@ fn read_event(path: &Path, expected: Kind) -> Result<Vec<u8>, InvokeFailure> {
 pub fn run(args: &InvokeArgs, out: &mut dyn Write) -> Result<(), CommandError> {
     let plan = load_plan(&args.app.app, &args.stage)?;
     let function = function_for(&plan, &args.handler)?.clone();
-    let runtime = session::runtime()?;
-    let ctx = runtime.block_on(SampleContext::from_config());
+    let runtime = crate::engine::runtime()?;
+    let ctx = runtime.block_on(crate::aws::sample_context());
     let origin = origin_for(&plan, &args.handler, &ctx)?;
     let payload = match &args.event {
         Some(path) => read_event(path, origin.kind())?,
@@ -221,7 +183,7 @@ pub fn run(args: &InvokeArgs, out: &mut dyn Write) -> Result<(), CommandError> {
     let program = match &args.bootstrap {
         Some(path) => path.clone(),
         None => {
-            let mut build = BuildOptions::new(session::project_dir(&args.app.app));
+            let mut build = BuildOptions::new(project_dir(&args.app.app));
             build.release = args.release;
             package::build(&build)?
         }

@@ -17,7 +17,7 @@ use super::CommandError;
 use super::invoke::InvokeFailure;
 use crate::aws::{AwsError, ClientOptions, Clients, error_code};
 use crate::resources::CallError;
-use crate::runtime_api::FunctionError;
+use chalice_lambda::runtime_api::FunctionError;
 
 /// What Lambda's `Invoke` returned.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -51,7 +51,9 @@ pub fn run(args: LocalArgs, color: bool) -> Result<(), CommandError> {
         .enable_all()
         .build()
         .map_err(CommandError::Output)?;
-    let result = runtime.block_on(runner::run(opts));
+    let result = runtime
+        .block_on(runner::run(opts))
+        .map_err(CommandError::from);
     // A build or a terminal read may still be running on a blocking thread: do not wait for it.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     result

@@ -15,12 +15,11 @@ use aws_smithy_types::date_time::Format;
 use clap::Args;
 
 use super::CommandError;
-use super::invoke::{function_for, load_plan};
 use super::invoke_remote::connect;
 use crate::aws::error_code;
 use crate::cli::AppArg;
+use crate::project::plan::{function_for, load_plan};
 use crate::resources::CallError;
-use crate::session;
 
 /// How often `--follow` asks for new events.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
@@ -167,7 +166,7 @@ pub fn run(args: &LogsArgs, out: &mut dyn Write) -> Result<(), CommandError> {
     let function = function_for(&plan, &args.handler)?;
     let group = log_group(&function.name);
     let start = args.since.start_ms(SystemTime::now());
-    let runtime = session::runtime()?;
+    let runtime = crate::engine::runtime()?;
     runtime.block_on(async {
         let clients = connect().await?;
         let logs = &clients.logs;

@@ -1,4 +1,7 @@
 //! One module per `deployer` subcommand; each writes its results to the `out` it is given.
+//!
+//! The command layer: it turns arguments into calls of the project, engine and local layers, and
+//! their errors into messages and exit codes.
 
 pub mod check;
 pub mod delete;
@@ -10,82 +13,120 @@ pub mod logs;
 pub mod plan;
 pub mod sample;
 
-use std::io;
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::path::PathBuf;
 
+use aws_config::retry::RetryConfig;
 use chalice_codegen::emit_plan::UnknownStage;
 
-use crate::app_file::LoadError;
-use crate::aws::AwsError;
-use crate::package::PackageError;
-use crate::resources::CallError;
-use crate::state::StateError;
+use crate::aws::{AwsError, ClientOptions, Clients};
+use crate::engine::EngineError;
+use crate::engine::session::Session;
+use crate::engine::state::{StateError, StateFile};
+use crate::local::runner::LocalError;
+use crate::project::plan::{load_plan, project_dir};
+use crate::project::{HandlerError, LoadError, PackageError, ProjectError};
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CommandError {
     #[error(transparent)]
-    Load(#[from] LoadError),
+    Project(#[from] ProjectError),
     #[error(transparent)]
-    UnknownStage(#[from] UnknownStage),
-    /// No credentials, no region, STS unreachable: nothing was read or changed.
-    #[error(
-        "{0}\n  hint: AWS settings come from the standard chain: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY or \
-             AWS_PROFILE (~/.aws/credentials), AWS_REGION, and AWS_ENDPOINT_URL for an emulator; nothing was changed \
-             (`deployer plan --offline` plans without AWS)"
-    )]
-    Aws(AwsError),
-    #[error("reading what is deployed failed: {0}; nothing was changed")]
-    Read(CallError),
-    /// Everything that stops a deploy, found before any write.
-    #[error("{} problem(s) found; nothing was changed:{}", .0.len(), .0.iter().map(|p| format!("\n  - {p}")).collect::<String>())]
-    Problems(Vec<String>),
+    Engine(#[from] EngineError),
     #[error(
         "{what} needs confirmation, but stdin is not a terminal: pass --yes to {what} without asking"
     )]
     NeedsYes { what: &'static str },
-    #[error("cancelled; nothing was changed")]
-    Cancelled,
-    /// Some steps failed: the message says what was done and how to resume.
-    #[error("{0}")]
-    ApplyFailed(String),
-    #[error("the deploy record: {0}")]
-    State(StateError),
-    #[error(transparent)]
-    Package(#[from] PackageError),
     #[error("{0}")]
     Usage(String),
     #[error("cannot write the output")]
     Output(#[from] io::Error),
-    /// `invoke`/`sample` name a handler or kind the app does not have (exit status 2).
-    #[error(transparent)]
-    Argument(#[from] invoke::ArgumentError),
     /// `invoke`: the handler failed, timed out, or its bootstrap could not run.
     #[error(transparent)]
     Invoke(#[from] invoke::InvokeFailure),
     /// `local`: the runner could not start.
     #[error(transparent)]
-    Local(#[from] crate::local::runner::LocalError),
+    Local(Box<LocalError>),
+}
+
+/// The project's and the engine's errors keep their own variants (and exit codes).
+impl From<LocalError> for CommandError {
+    fn from(e: LocalError) -> CommandError {
+        match e {
+            LocalError::Project(e) => CommandError::Project(e),
+            LocalError::Engine(e) => CommandError::Engine(e),
+            other => CommandError::Local(Box::new(other)),
+        }
+    }
 }
 
 impl CommandError {
-    /// The process exit status this error calls for: 2 for a wrong argument, else 1.
+    /// The process exit status this error calls for: 2 for a handler or kind the app does not have,
+    /// else 1.
     pub fn exit_code(&self) -> u8 {
         match self {
-            CommandError::Argument(_) => crate::cli::EXIT_USAGE,
+            CommandError::Project(ProjectError::Handler(_)) => crate::cli::EXIT_USAGE,
             _ => crate::cli::EXIT_FAILURE,
         }
     }
 }
 
-// By hand, not `#[from]`: that would also make them the error's source, printed twice.
-impl From<AwsError> for CommandError {
-    fn from(e: AwsError) -> CommandError {
-        CommandError::Aws(e)
-    }
+macro_rules! via {
+    ($layer:ident: $($from:ty),*) => {$(
+        impl From<$from> for CommandError {
+            fn from(e: $from) -> CommandError {
+                CommandError::$layer(e.into())
+            }
+        }
+    )*};
+}
+via!(Project: LoadError, UnknownStage, HandlerError, PackageError);
+via!(Engine: AwsError, StateError);
+
+/// Options every live command (`plan`, `deploy`, `delete`) takes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveOptions {
+    pub app: PathBuf,
+    pub stage: String,
+    /// SDK attempts per call (retries with backoff); `None`: the chain's (`AWS_MAX_ATTEMPTS`, else 3).
+    pub max_attempts: Option<u32>,
+    /// Where to write the `--calls` JSON report (`-`: stderr).
+    pub calls: Option<PathBuf>,
 }
 
-impl From<StateError> for CommandError {
-    fn from(e: StateError) -> CommandError {
-        CommandError::State(e)
+/// Loads the app and plans the stage, opens its deploy record beside the app file, and connects.
+pub async fn open_session(command: &str, opts: &LiveOptions) -> Result<Session, CommandError> {
+    let plan = load_plan(&opts.app, &opts.stage)?;
+    let state = StateFile::open(&project_dir(&opts.app), &plan.app, &plan.stage)?;
+    let options = ClientOptions {
+        retry: opts
+            .max_attempts
+            .map(|n| RetryConfig::standard().with_max_attempts(n.max(1))),
+        ..ClientOptions::default()
+    };
+    let clients = Clients::load(&options).await;
+    Ok(Session::open(command, plan, clients, state, opts.calls.clone()).await?)
+}
+
+/// Asks on the terminal; `Ok(false)` unless the answer is `y` or `yes`.
+pub fn confirm(question: &str) -> io::Result<bool> {
+    let mut err = io::stderr().lock();
+    write!(err, "{question} [y/N] ")?;
+    err.flush()?;
+    let mut line = String::new();
+    io::stdin().lock().read_line(&mut line)?;
+    Ok(matches!(
+        line.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}
+
+/// Fails early when a confirmation would be needed but cannot be asked.
+pub fn require_confirmation_possible(yes: bool, what: &'static str) -> Result<(), CommandError> {
+    if yes || io::stdin().is_terminal() {
+        Ok(())
+    } else {
+        Err(CommandError::NeedsYes { what })
     }
 }

@@ -3,12 +3,13 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::CommandError;
-use crate::diff;
-use crate::package::CodePackage;
-use crate::resolve::{CodeDigest, CodeSet};
-use crate::session::{self, LiveOptions, Session};
-use crate::{app_file, plan_view};
+use super::{CommandError, LiveOptions, open_session};
+use crate::engine::diff;
+use crate::engine::plan_view;
+use crate::engine::resolve::CodeSet;
+use crate::project::code;
+use crate::project::package::CodePackage;
+use crate::project::plan::load_plan;
 
 /// What `deployer plan` was asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,8 +36,7 @@ pub fn run(opts: &PlanOptions, out: &mut dyn Write) -> Result<(), CommandError> 
     if !opts.offline {
         return run_live(opts, out);
     }
-    let model = app_file::load(&opts.app)?;
-    let plan = chalice_codegen::emit_plan::plan(&model, &opts.stage)?;
+    let plan = load_plan(&opts.app, &opts.stage)?;
     if opts.json {
         serde_json::to_writer_pretty(&mut *out, &plan).map_err(std::io::Error::from)?;
         writeln!(out)?;
@@ -58,25 +58,19 @@ fn run_live(opts: &PlanOptions, out: &mut dyn Write) -> Result<(), CommandError>
         Some(path) => Some(CodePackage::from_file(path)?),
         None => None,
     };
-    let runtime = session::runtime()?;
+    let runtime = crate::engine::runtime()?;
     runtime.block_on(async {
-        let mut s = Session::open("plan", &live).await?;
+        let mut s = open_session("plan", &live).await?;
         let result = async {
-            let mut set = CodeSet::new();
-            if let Some(p) = &code {
-                for f in &s.plan.functions {
-                    set.insert(
-                        f.architecture.as_str().to_string(),
-                        CodeDigest {
-                            sha256: p.code_sha256.clone(),
-                            sha256_hex: p.sha256_hex.clone(),
-                            size: p.zip.len(),
-                        },
+            let set = match &code {
+                Some(p) => code::digests(&s.plan, p),
+                None => {
+                    eprintln!(
+                        "note: code is not compared (pass --bootstrap FILE to compare it too)"
                     );
+                    CodeSet::new()
                 }
-            } else {
-                eprintln!("note: code is not compared (pass --bootstrap FILE to compare it too)");
-            }
+            };
             let planned = s.read_for_deploy(&set).await?;
             if opts.json {
                 serde_json::to_writer_pretty(&mut *out, &diff::to_json(&planned.changes))

@@ -6,10 +6,10 @@ use chalice_codegen::ast::Kind;
 use clap::Args;
 
 use super::CommandError;
-use super::invoke::{self, ArgumentError};
+use super::invoke;
 use crate::cli::AppArg;
-use crate::samples::{self, KINDS, SampleContext};
-use crate::session;
+use crate::project::plan::{HandlerError, load_plan};
+use chalice_lambda::samples::{self, KINDS};
 
 /// `deployer sample [KIND] [--handler NAME] [--app FILE] [--stage NAME]`
 #[derive(Debug, Args)]
@@ -34,7 +34,7 @@ pub struct SampleArgs {
 /// Writes the sample event, pretty JSON, to `out`.
 pub fn run(args: &SampleArgs, out: &mut dyn Write) -> Result<(), CommandError> {
     let kind = args.kind.as_deref().and_then(Kind::from_keyword);
-    let ctx = session::runtime()?.block_on(SampleContext::from_config());
+    let ctx = crate::engine::runtime()?.block_on(crate::aws::sample_context());
     let event = match &args.handler {
         None => match kind {
             Some(kind) => samples::sample(kind, &ctx),
@@ -42,12 +42,12 @@ pub fn run(args: &SampleArgs, out: &mut dyn Write) -> Result<(), CommandError> {
             None => return Err(CommandError::Usage("name a KIND or pass --handler".into())),
         },
         Some(handler) => {
-            let plan = invoke::load_plan(&args.app.app, &args.stage)?;
+            let plan = load_plan(&args.app.app, &args.stage)?;
             let origin = invoke::origin_for(&plan, handler, &ctx)?;
             if let Some(kind) = kind
                 && kind != origin.kind()
             {
-                return Err(ArgumentError::KindMismatch {
+                return Err(HandlerError::KindMismatch {
                     handler: handler.clone(),
                     actual: origin.kind().keyword(),
                     asked: kind.keyword(),

@@ -12,8 +12,8 @@ use tokio::sync::{Mutex, watch};
 
 use super::output::{self, Output, Record};
 use super::{Deliver, Delivered};
-use crate::bootstrap_process::{BootstrapCommand, LocalFunction, LocalInvokeError};
-use crate::runtime_api::{FunctionConfig, InvokeError, Outcome};
+use chalice_lambda::process::{BootstrapCommand, LocalFunction, LocalInvokeError};
+use chalice_lambda::runtime_api::{FunctionConfig, InvokeError, Outcome};
 
 /// How long to wait for a handler's last log lines after its outcome is in.
 const LOG_SETTLE: Duration = Duration::from_millis(5);
@@ -197,7 +197,7 @@ impl Deliver for LocalHandler {
 
 /// The lines logged since `mark`, once the pipes have been quiet for a moment (a handler's last
 /// lines can still be in the pipe when its response arrives).
-async fn settled_lines(logs: &crate::bootstrap_process::Logs, mark: usize) -> Vec<String> {
+async fn settled_lines(logs: &chalice_lambda::process::Logs, mark: usize) -> Vec<String> {
     let deadline = Instant::now() + LOG_SETTLE_MAX;
     let mut seen = logs.mark();
     loop {

@@ -14,7 +14,7 @@ use chalice_codegen::plan::{AwsContext, Plan};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Map, Value, json};
 
-use crate::samples::{Origin, SampleContext};
+use chalice_lambda::samples::{Origin, SampleContext};
 
 /// How the commands reach the emulator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

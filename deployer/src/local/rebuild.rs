@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::functions::Code;
 use super::{Shutdown, stopped};
-use crate::package::{self, BuildOptions};
+use crate::project::package::{self, BuildOptions};
 
 /// Edits closer together than this are one change (an editor's save writes several files).
 const SETTLE: Duration = Duration::from_millis(300);

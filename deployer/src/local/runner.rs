@@ -19,16 +19,19 @@ use super::output::Output;
 use super::rebuild::{self, WatchError};
 use super::sources;
 use super::wire::{self, Cleanup, Wiring};
-use crate::aws::{self, CallCounter, ClientOptions, Clients};
-use crate::commands::CommandError;
-use crate::commands::deploy::{self, DeployOptions};
-use crate::commands::invoke::{ArgumentError, function_for, load_plan};
-use crate::package::{self, BuildOptions};
+use chalice_lambda::runtime_api::FunctionConfig;
+use chalice_lambda::samples::{Origin, SampleContext};
+
+use crate::aws::{self, AwsError, CallCounter, ClientOptions, Clients};
+use crate::engine::EngineError;
+use crate::engine::converge;
+use crate::engine::session::Session;
+use crate::engine::state::StateFile;
+use crate::project::ProjectError;
+use crate::project::code::{self, CodeSource};
+use crate::project::package::{self, BuildOptions};
+use crate::project::plan::{HandlerError, function_for, load_plan, project_dir};
 use crate::resources::CallError;
-use crate::runtime_api::FunctionConfig;
-use crate::samples::{Origin, SampleContext};
-use crate::session::{self, LiveOptions, Session};
-use crate::state::StateFile;
 
 /// How long pollers get to finish their current call after Ctrl-C.
 const STOP_GRACE: Duration = Duration::from_secs(5);
@@ -64,10 +67,29 @@ pub enum LocalError {
     Watch(#[from] WatchError),
     #[error("cannot prepare the runner's files: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Project(#[from] ProjectError),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("the build did not finish: {0}")]
+    BuildAborted(String),
+}
+
+// By hand: a handler error and an AWS error reach the runner through their layers' errors.
+impl From<HandlerError> for LocalError {
+    fn from(e: HandlerError) -> LocalError {
+        LocalError::Project(e.into())
+    }
+}
+
+impl From<AwsError> for LocalError {
+    fn from(e: AwsError) -> LocalError {
+        LocalError::Engine(e.into())
+    }
 }
 
 /// Runs the app until Ctrl-C (or SIGTERM); returns once everything it started is stopped.
-pub async fn run(opts: RunnerOptions) -> Result<(), CommandError> {
+pub async fn run(opts: RunnerOptions) -> Result<(), LocalError> {
     // Listening from the very start: Ctrl-C during the build or the deploy must still stop the
     // emulator, which runs in a process group of its own.
     let (interrupt_tx, interrupt) = watch::channel(false);
@@ -78,7 +100,7 @@ pub async fn run(opts: RunnerOptions) -> Result<(), CommandError> {
     let (ready_tx, ready) = watch::channel(false);
     let plan = load_plan(&opts.app, &opts.stage)?;
     let schedules = check_fire(&plan, &opts.fire)?;
-    let project_dir = session::project_dir(&opts.app);
+    let project_dir = project_dir(&opts.app);
     let mut emulator_slot: Option<Emulator> = None;
 
     let started = async {
@@ -91,11 +113,10 @@ pub async fn run(opts: RunnerOptions) -> Result<(), CommandError> {
                 (clients, endpoint.to_owned())
             }
             None => {
-                let program = emulator::find_moto_server(&project_dir)
-                    .ok_or(LocalError::Emulator(EmulatorError::NotInstalled))?;
+                let program =
+                    emulator::find_moto_server(&project_dir).ok_or(EmulatorError::NotInstalled)?;
                 let started = Instant::now();
-                let emulator = emulator_slot
-                    .insert(Emulator::start(&program).await.map_err(LocalError::from)?);
+                let emulator = emulator_slot.insert(Emulator::start(&program).await?);
                 let endpoint = emulator.endpoint();
                 say(&format!(
                     "No AWS endpoint is configured: started a local AWS emulator (moto) at {endpoint} in {:.1} s",
@@ -168,8 +189,8 @@ async fn serve(
     emulator: Option<&Emulator>,
     endpoint: &str,
     mut ready: Ready,
-) -> Result<(), CommandError> {
-    let project_dir = session::project_dir(&opts.app);
+) -> Result<(), LocalError> {
+    let project_dir = project_dir(&opts.app);
     let ctx = aws::resolve_context(clients).await?;
 
     // 2. The code.
@@ -185,7 +206,8 @@ async fn serve(
             let options = build.clone();
             tokio::task::spawn_blocking(move || package::build(&options))
                 .await
-                .map_err(|e| CommandError::Usage(format!("the build did not finish: {e}")))??
+                .map_err(|e| LocalError::BuildAborted(e.to_string()))?
+                .map_err(ProjectError::from)?
         }
     };
 
@@ -205,8 +227,7 @@ async fn serve(
     // emulator stores functions but never runs them; this process runs them).
     let work = tempfile::Builder::new()
         .prefix("chalice-local-")
-        .tempdir()
-        .map_err(LocalError::from)?;
+        .tempdir()?;
     let state_path = match emulator {
         Some(_) => work.path().join("deployed.json"),
         None => project_dir
@@ -225,7 +246,7 @@ async fn serve(
             )
         });
     }
-    deploy_app(&opts.app, &deployed, clients, state_path, work.path()).await?;
+    deploy_app(&deployed, clients, state_path, work.path()).await?;
 
     // 5. The handlers, one local function each.
     let (code_tx, code_rx) = watch::channel(Code {
@@ -277,7 +298,7 @@ async fn serve(
     if let Err(e) = wired {
         let _ = stop_tx.send(true);
         stop(&mut tasks, &handlers, clients, cleanup, emulator.is_none()).await;
-        return Err(LocalError::Wiring(e).into());
+        return Err(LocalError::Wiring(e));
     }
 
     // 7. Rebuild on edit.
@@ -331,68 +352,59 @@ async fn serve(
 
 /// Deploys the plan with a placeholder bootstrap, quietly, recording it at `state_path`.
 async fn deploy_app(
-    app: &std::path::Path,
     plan: &Plan,
     clients: &Clients,
     state_path: PathBuf,
     work: &std::path::Path,
-) -> Result<(), CommandError> {
+) -> Result<(), LocalError> {
     let placeholder = work.join("bootstrap");
     std::fs::write(
         &placeholder,
         "#!/bin/sh\necho 'this function is run by `deployer local`, not by the emulator' >&2\nexit 1\n",
+    )?;
+    let shipped =
+        code::package(plan, &CodeSource::Prebuilt(placeholder)).map_err(ProjectError::from)?;
+    let state =
+        StateFile::open_at(state_path, &plan.app, &plan.stage).map_err(EngineError::from)?;
+    let mut session = Session::open("local", plan.clone(), clients.clone(), state, None).await?;
+    let deployed = converge::deploy(
+        &mut session,
+        &shipped.code,
+        &shipped.zips,
+        |_, _| Ok(true),
+        &|_| {},
     )
-    .map_err(LocalError::from)?;
-    let state = StateFile::open_at(state_path, &plan.app, &plan.stage)?;
-    let mut session =
-        Session::open_with("local", plan.clone(), clients.clone(), state, None).await?;
-    let opts = DeployOptions {
-        live: LiveOptions {
-            app: app.to_owned(),
-            stage: plan.stage.clone(),
-            max_attempts: None,
-            calls: None,
-        },
-        yes: true,
-        bootstrap: Some(placeholder),
-        target: None,
-        color: false,
-        quiet: true,
+    .await?;
+    let counts = deployed.counts();
+    let summary = if deployed.changes.is_empty() {
+        "No changes".to_owned()
+    } else {
+        format!(
+            "Deployed: {} created, {} updated, {} deleted",
+            counts.create, counts.update, counts.delete
+        )
     };
-    let started = Instant::now();
-    let mut report = Vec::new();
-    deploy::deploy(&mut session, &opts, &mut report).await?;
-    let report = String::from_utf8_lossy(&report);
-    let summary = report
-        .lines()
-        .find(|l| l.starts_with("Deployed:") || l.starts_with("No changes"))
-        .unwrap_or("Deployed.");
     say(&format!(
-        "Deployed the app there ({} function(s)): {summary}{}",
+        "Deployed the app there ({} function(s)): {summary} in {:.2} s.",
         plan.functions.len(),
-        if summary.starts_with("Deployed:") {
-            String::new()
-        } else {
-            format!(" ({:.2} s)", started.elapsed().as_secs_f64())
-        }
+        deployed.elapsed.as_secs_f64()
     ));
     Ok(())
 }
 
 /// The names given to `--fire` must be schedule handlers (exit status 2 otherwise).
-fn check_fire(plan: &Plan, fire: &[String]) -> Result<Vec<String>, CommandError> {
+fn check_fire(plan: &Plan, fire: &[String]) -> Result<Vec<String>, HandlerError> {
     let schedules = schedules_of(plan);
     for name in fire {
         function_for(plan, name)?;
         if !schedules.contains(name) {
             let kind = Origin::for_handler(plan, name, &SampleContext::new("us-east-1"))
                 .map_or("non-schedule", |o| o.kind().keyword());
-            return Err(ArgumentError::KindMismatch {
+            return Err(HandlerError::KindMismatch {
                 handler: name.clone(),
                 actual: kind,
                 asked: "schedule",
-            }
-            .into());
+            });
         }
     }
     Ok(fire.to_vec())
@@ -534,7 +546,7 @@ mod tests {
         assert_eq!(schedules_of(&plan), ["every_hour", "nightly"]);
         assert!(check_fire(&plan, &["nightly".into()]).is_ok());
         let err = check_fire(&plan, &["on_order".into()]).unwrap_err();
-        assert_eq!(err.exit_code(), 2);
+        assert!(matches!(err, HandlerError::KindMismatch { .. }), "{err:?}");
         assert_eq!(
             err.to_string(),
             "handler `on_order` is a queue handler, not a schedule one"

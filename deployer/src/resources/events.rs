@@ -6,7 +6,7 @@ use aws_sdk_eventbridge::types::{RuleState, Tag, Target};
 
 use super::{CallError, found, gone};
 use crate::aws::Clients;
-use crate::spec::RuleSpec;
+use crate::engine::spec::RuleSpec;
 
 const NOT_FOUND: &str = "ResourceNotFoundException";
 

@@ -6,7 +6,7 @@ use aws_sdk_iam::types::Tag;
 
 use super::{CallError, found, gone};
 use crate::aws::{Clients, parse_policy_document};
-use crate::spec::{LiveRole, RoleSpec};
+use crate::engine::spec::{LiveRole, RoleSpec};
 
 const NOT_FOUND: &str = "NoSuchEntity";
 
@@ -134,7 +134,7 @@ async fn put_policy(c: &Clients, spec: &RoleSpec) -> Result<(), CallError> {
 
 /// Brings the role's trust policy, inline policy and tags to `spec` (only what differs).
 pub async fn update_role(c: &Clients, spec: &RoleSpec, live: &RoleSpec) -> Result<(), CallError> {
-    use crate::spec::normalize_policy;
+    use crate::engine::spec::normalize_policy;
     if normalize_policy(&spec.trust_policy) != normalize_policy(&live.trust_policy) {
         c.iam
             .update_assume_role_policy()

@@ -13,7 +13,7 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use super::iam::tag_changes;
 use super::{CallError, found, gone, is_role_propagation, retry_propagation};
 use crate::aws::Clients;
-use crate::spec::{CodeRef, FunctionSpec, LiveFunction};
+use crate::engine::spec::{CodeRef, FunctionSpec, LiveFunction};
 
 const NOT_FOUND: &str = "ResourceNotFoundException";
 const CONFLICT: &str = "ResourceConflictException";

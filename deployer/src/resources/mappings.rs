@@ -10,7 +10,7 @@ use aws_smithy_types::date_time::Format;
 
 use super::{CallError, gone, is_role_propagation, retry_propagation};
 use crate::aws::Clients;
-use crate::spec::{LiveMapping, MappingSpec};
+use crate::engine::spec::{LiveMapping, MappingSpec};
 
 const NOT_FOUND: &str = "ResourceNotFoundException";
 /// AWS refuses to change a mapping while it is `Creating`/`Updating`/`Deleting` (moto never is).

@@ -1,4 +1,4 @@
-//! One module per AWS service: the reads that fill [`crate::spec::Live`] and the writes apply makes.
+//! One module per AWS service: the reads that fill [`crate::engine::spec::Live`] and the writes apply makes.
 //!
 //! Every call goes through [`crate::aws::Clients`] (standard retries, call counting). Errors carry the
 //! operation, what it was called on, and AWS's code and message.

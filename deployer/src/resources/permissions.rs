@@ -4,7 +4,7 @@ use serde_json::Value;
 
 use super::{CallError, found, gone};
 use crate::aws::Clients;
-use crate::spec::PermissionSpec;
+use crate::engine::spec::PermissionSpec;
 
 const NOT_FOUND: &str = "ResourceNotFoundException";
 

@@ -14,7 +14,7 @@ use aws_sdk_s3::types::{
 
 use super::{CallError, gone};
 use crate::aws::Clients;
-use crate::spec::NotificationSpec;
+use crate::engine::spec::NotificationSpec;
 
 const NO_BUCKET: &str = "NoSuchBucket";
 

@@ -2,7 +2,7 @@
 
 use super::{CallError, gone};
 use crate::aws::Clients;
-use crate::spec::LiveSubscription;
+use crate::engine::spec::LiveSubscription;
 
 const NOT_FOUND: &str = "NotFound";
 

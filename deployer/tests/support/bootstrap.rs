@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use chalice_deployer::package::{self, BuildOptions};
+use chalice_deployer::project::package::{self, BuildOptions};
 
 /// The workspace root (the example app).
 pub fn workspace() -> &'static Path {

@@ -23,7 +23,7 @@ use aws_sdk_s3::types::{
 use aws_sdk_sqs::types::QueueAttributeName;
 use chalice_codegen::plan::{AwsContext, MappingSource, Plan};
 use chalice_deployer::aws::Clients;
-use chalice_deployer::package::CodePackage;
+use chalice_deployer::project::package::CodePackage;
 use serde_json::Value;
 
 use crate::support::fault_proxy::{FaultProxy, Log, percent_decode};

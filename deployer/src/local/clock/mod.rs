@@ -23,7 +23,7 @@ use tokio::time::Instant;
 
 pub use self::cron::Cron;
 use crate::local::{Deliver, Shutdown, stopped};
-use crate::samples::{self, SampleContext};
+use chalice_lambda::samples::{self, SampleContext};
 
 /// A schedule expression, ready to compute fire times.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,14 +10,14 @@ use futures_util::stream;
 use serde_json::json;
 
 use crate::aws::{AwsContext, Clients};
-use crate::resources::CallError;
-use crate::resources::mappings::normalize_timestamp;
-use crate::resources::sources::{self, QueueInfo, TableStream, arn_parts};
-use crate::spec::{
+use crate::engine::spec::{
     ArtifactsBucketSpec, CodeObjectSpec, CodeRef, Desired, DesiredResource, FunctionSpec, Identity,
     MappingSpec, NotificationSpec, PermissionSpec, Recorded, RoleSpec, RuleSpec, Spec,
     SubscriptionSpec,
 };
+use crate::resources::CallError;
+use crate::resources::mappings::normalize_timestamp;
+use crate::resources::sources::{self, QueueInfo, TableStream, arn_parts};
 
 /// How many source lookups run at once.
 const LOOKUP_CONCURRENCY: usize = 16;

@@ -11,11 +11,11 @@ use futures_util::future::BoxFuture;
 use futures_util::stream;
 
 use crate::aws::Clients;
-use crate::resources::{CallError, events, iam, lambda, mappings, permissions, s3, sns};
-use crate::spec::{
+use crate::engine::spec::{
     Desired, Identity, Live, LiveArtifacts, LiveFunction, LiveMapping, LiveRole, LiveRule,
     LiveSubscription, NotificationSpec, PermissionSpec, Recorded, Spec,
 };
+use crate::resources::{CallError, events, iam, lambda, mappings, permissions, s3, sns};
 
 /// How many reads run at once.
 pub const READ_CONCURRENCY: usize = 16;
@@ -344,7 +344,7 @@ fn needs_artifacts(desired: &Desired, recorded: &[Recorded], live: &Live) -> boo
 }
 
 /// What the live reads show is missing among the sources the desired resources need: buckets, topics
-/// and event buses (queues, streams and tables are checked by [`crate::resolve`]).
+/// and event buses (queues, streams and tables are checked by [`crate::engine::resolve`]).
 pub fn source_problems(desired: &Desired, live: &Live) -> Vec<String> {
     let mut problems = BTreeSet::new();
     for r in &desired.resources {
@@ -379,7 +379,7 @@ pub fn source_problems(desired: &Desired, live: &Live) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::{DesiredResource, RuleSpec};
+    use crate::engine::spec::{DesiredResource, RuleSpec};
 
     #[test]
     fn rules_are_listed_by_their_common_prefix() {

@@ -15,10 +15,12 @@ use futures_util::stream::FuturesUnordered;
 use serde_json::json;
 
 use crate::aws::{AwsContext, Clients};
-use crate::diff::{Action, Change, DeleteReason, MAPPING_REPLACE_FIELDS};
+use crate::engine::diff::{Action, Change, Counts, DeleteReason, MAPPING_REPLACE_FIELDS};
+use crate::engine::spec::{
+    Desired, Identity, Live, NotificationSpec, Recorded, ResourceKind, Spec,
+};
+use crate::engine::state::{ResourceRecord, StateError, StateFile};
 use crate::resources::{CallError, events, iam, lambda, mappings, permissions, s3, sns};
-use crate::spec::{Desired, Identity, Live, NotificationSpec, Recorded, ResourceKind, Spec};
-use crate::state::{ResourceRecord, StateError, StateFile};
 
 /// How many steps run at once.
 pub const APPLY_CONCURRENCY: usize = 8;
@@ -64,6 +66,39 @@ impl Outcome {
 
     pub fn done(&self) -> impl Iterator<Item = &StepResult> {
         self.steps.iter().filter(|s| s.error.is_none())
+    }
+
+    /// What failed, what was done, what was not attempted, and how to resume.
+    pub fn failure_message(&self, command: &str, state_path: &str) -> String {
+        let failures: Vec<_> = self.failures().collect();
+        let mut msg = format!("{command} stopped: {} step(s) failed", failures.len());
+        for f in &failures {
+            let verb = match f.change.action {
+                Action::Create => "create",
+                Action::Update { .. } => "update",
+                Action::Delete { .. } => "delete",
+            };
+            if let Some(e) = &f.error {
+                msg.push_str(&format!(
+                    "\n  - {verb} {} {}: {e}",
+                    f.change.kind, f.change.name
+                ));
+            }
+        }
+        let done: Vec<_> = self.done().map(|s| s.change.clone()).collect();
+        let c = Counts::of(&done);
+        msg.push_str(&format!(
+            "\ndone before stopping: {} created, {} updated, {} deleted (recorded in {state_path})",
+            c.create, c.update, c.delete
+        ));
+        if !self.skipped.is_empty() {
+            msg.push_str(&format!(
+                "\nnot attempted: {} change(s)",
+                self.skipped.len()
+            ));
+        }
+        msg.push_str(&format!("\nrun `deployer {command}` again to resume"));
+        msg
     }
 }
 
@@ -775,7 +810,7 @@ fn progress_line(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diff::FieldChange;
+    use crate::engine::diff::FieldChange;
 
     fn change(identity: Identity, action: Action) -> Change {
         Change {
@@ -827,6 +862,50 @@ mod tests {
             "a function is deleted after what invokes it"
         );
         assert_eq!(t[7].deps, Vec::<usize>::new());
+    }
+
+    #[test]
+    fn a_failure_says_what_was_done_and_how_to_resume() {
+        let change = |name: &str, action| {
+            let identity = Identity::Function { name: name.into() };
+            Change {
+                id: format!("function.{name}"),
+                kind: identity.kind(),
+                name: name.into(),
+                identity,
+                physical_id: None,
+                action,
+            }
+        };
+        let outcome = Outcome {
+            steps: vec![
+                StepResult {
+                    change: change("a", Action::Create),
+                    elapsed: Duration::ZERO,
+                    note: None,
+                    error: None,
+                },
+                StepResult {
+                    change: change("b", Action::Create),
+                    elapsed: Duration::ZERO,
+                    note: None,
+                    error: Some(StepError::Internal("CreateFunction b: Throttling".into())),
+                },
+            ],
+            skipped: vec![change(
+                "c",
+                Action::Delete {
+                    reason: DeleteReason::Removed,
+                },
+            )],
+        };
+        let msg = outcome.failure_message("deploy", ".chalice/deployed/dev.json");
+        assert_eq!(
+            msg,
+            "deploy stopped: 1 step(s) failed\n  - create lambda_function b: CreateFunction b: Throttling\n\
+             done before stopping: 1 created, 0 updated, 0 deleted (recorded in .chalice/deployed/dev.json)\n\
+             not attempted: 1 change(s)\nrun `deployer deploy` again to resume"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::spec::{
+use crate::engine::spec::{
     Desired, FunctionSpec, Identity, Live, MappingSpec, NotificationSpec, PermissionSpec, Recorded,
     ResourceKind, RoleSpec, RuleSpec, Spec, canonical, normalize_policy,
 };
@@ -403,7 +403,7 @@ fn removal_changes(
             Some(a) => a
                 .keys
                 .iter()
-                .filter(|k| crate::spec::matches(key, k))
+                .filter(|k| crate::engine::spec::matches(key, k))
                 .map(|k| Identity::CodeObject {
                     bucket: bucket.clone(),
                     key: k.clone(),

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::json;
 
 use super::*;
-use crate::spec::{
+use crate::engine::spec::{
     ArtifactsBucketSpec, CodeObjectSpec, CodeRef, DesiredResource, LiveArtifacts, LiveFunction,
     LiveMapping, LiveRole, LiveRule, LiveSubscription, SubscriptionSpec,
 };

@@ -43,6 +43,8 @@ pub enum PackageError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("--target names one target, but the app's functions use several architectures")]
+    OneTargetManyArchitectures,
     #[error("could not write the zip: {0}")]
     Zip(#[from] zip::result::ZipError),
     #[error("could not write the zip: {0}")]

@@ -1,5 +1,5 @@
 //! The concrete resources a deploy compares and applies: desired specs (from the plan, resolved) and what
-//! was read live, in the same shapes so [`crate::diff`] can compare them field by field.
+//! was read live, in the same shapes so [`crate::engine::diff`] can compare them field by field.
 //!
 //! Every resource has an [`Identity`]: what it is found by in AWS, deterministic from the plan, so an
 //! interrupted deploy finds what it already made instead of making it twice.

@@ -8,15 +8,12 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_smithy_types::DateTime;
-use aws_smithy_types::date_time::Format;
 use chalice_codegen::ast::Kind;
 use chalice_codegen::plan::{AwsContext, MappingSource, Plan};
+use chrono::{DateTime, SecondsFormat, Utc};
 use md5::{Digest, Md5};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Map, Value, json};
-
-use crate::aws::context::partition_for_region;
 
 /// The account id every sample ARN names.
 pub const SAMPLE_ACCOUNT: &str = "123456789012";
@@ -41,26 +38,12 @@ impl SampleContext {
     pub fn new(region: &str) -> SampleContext {
         SampleContext {
             aws: AwsContext {
-                partition: partition_for_region(region).to_owned(),
+                partition: AwsContext::partition_for_region(region).to_owned(),
                 region: region.to_owned(),
                 account: SAMPLE_ACCOUNT.to_owned(),
             },
             now: SystemTime::now(),
         }
-    }
-
-    /// [`SampleContext::new`] in the configured region: `AWS_REGION`, `AWS_DEFAULT_REGION`, the
-    /// profile's `region`, else [`DEFAULT_REGION`].
-    ///
-    /// Only the environment and the profile files are read: no network (IMDS) lookup.
-    pub async fn from_config() -> SampleContext {
-        use aws_config::environment::EnvironmentVariableRegionProvider;
-        use aws_config::meta::region::RegionProviderChain;
-        use aws_config::profile::ProfileFileRegionProvider;
-        let chain = RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
-            .or_else(ProfileFileRegionProvider::new());
-        let region = chain.region().await;
-        SampleContext::new(region.as_ref().map_or(DEFAULT_REGION, |r| r.as_ref()))
     }
 
     /// The same place at another time.
@@ -101,18 +84,12 @@ impl SampleContext {
 
 /// RFC 3339 in UTC, with exactly three fraction digits when `millis`.
 fn rfc3339(time: SystemTime, millis: bool) -> String {
-    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = i64::try_from(since.as_secs()).unwrap_or(i64::MAX);
-    // Whole seconds format without a fraction; a seconds count this large is always formattable.
-    let text = DateTime::from_secs(secs)
-        .fmt(Format::DateTime)
-        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_owned());
-    if millis {
-        let stem = text.strip_suffix('Z').unwrap_or(&text);
-        format!("{stem}.{:03}Z", since.subsec_millis())
+    let format = if millis {
+        SecondsFormat::Millis
     } else {
-        text
-    }
+        SecondsFormat::Secs
+    };
+    DateTime::<Utc>::from(time).to_rfc3339_opts(format, true)
 }
 
 /// What a sample event is built from: the source of one kind of binding.
@@ -319,7 +296,7 @@ fn last_field(arn: &str) -> &str {
 
 /// The EventBridge "Scheduled Event" a schedule rule sends (its `id` is fixed: callers that fire
 /// real events replace it).
-pub(crate) fn schedule_event(rule_arn: &str, ctx: &SampleContext) -> Value {
+pub fn schedule_event(rule_arn: &str, ctx: &SampleContext) -> Value {
     json!({
         "version": "0",
         "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",

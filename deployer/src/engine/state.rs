@@ -174,12 +174,12 @@ impl StateFile {
     }
 
     /// Removes the state file (after a complete delete). A missing file is fine.
-    pub fn delete(self) -> Result<(), StateError> {
+    pub fn remove_file(&self) -> Result<(), StateError> {
         match fs::remove_file(&self.path) {
             Ok(()) => sync_parent(&self.path),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(source) => Err(StateError::Io {
-                path: self.path,
+                path: self.path.clone(),
                 source,
             }),
         }
@@ -451,12 +451,12 @@ mod tests {
         let mut state = StateFile::open(dir.path(), "orders", "dev").unwrap();
         state.record("role", ResourceRecord::default()).unwrap();
         let path = state.path().to_owned();
-        state.delete().unwrap();
+        state.remove_file().unwrap();
         assert!(!path.exists());
         // Deleting a stage that never saved anything is fine too.
         StateFile::open(dir.path(), "orders", "dev")
             .unwrap()
-            .delete()
+            .remove_file()
             .unwrap();
     }
 

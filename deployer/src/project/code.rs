@@ -1,0 +1,105 @@
+//! The code a deploy ships: one zipped `bootstrap` per architecture the plan's functions use, and
+//! the digests the engine compares with what is deployed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use chalice_codegen::plan::Plan;
+
+use super::package::{self, BuildOptions, CodePackage, PackageError};
+use crate::engine::resolve::{self, CodeDigest, CodeSet};
+
+/// Where the bootstrap comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeSource {
+    /// A prebuilt binary, shipped for every architecture.
+    Prebuilt(PathBuf),
+    /// A release build in `project_dir` per architecture, for `target` or the architecture's default.
+    Build {
+        project_dir: PathBuf,
+        target: Option<String>,
+    },
+}
+
+/// The code of a deploy: digests per architecture, and the zips by artifacts object key.
+#[derive(Debug, Default)]
+pub struct Shipped {
+    pub code: CodeSet,
+    pub zips: BTreeMap<String, Vec<u8>>,
+}
+
+/// The default build target for a Lambda architecture: a static musl binary (runs on provided.al2023).
+fn default_target(architecture: &str) -> String {
+    match architecture {
+        "arm64" => "aarch64-unknown-linux-musl".to_string(),
+        _ => "x86_64-unknown-linux-musl".to_string(),
+    }
+}
+
+/// Builds (or reads) and zips the bootstrap for every architecture `plan` uses.
+pub fn package(plan: &Plan, source: &CodeSource) -> Result<Shipped, PackageError> {
+    let archs: BTreeSet<&str> = plan
+        .functions
+        .iter()
+        .map(|f| f.architecture.as_str())
+        .collect();
+    let mut packages: BTreeMap<String, CodePackage> = BTreeMap::new();
+    match source {
+        CodeSource::Prebuilt(path) => {
+            let p = CodePackage::from_file(path)?;
+            for a in archs {
+                packages.insert(a.to_string(), p.clone());
+            }
+        }
+        CodeSource::Build {
+            project_dir,
+            target,
+        } => {
+            if target.is_some() && archs.len() > 1 {
+                return Err(PackageError::OneTargetManyArchitectures);
+            }
+            for a in archs {
+                let target = target.clone().unwrap_or_else(|| default_target(a));
+                eprintln!("Building the bootstrap for {target} (release)...");
+                let mut build = BuildOptions::new(project_dir);
+                build.target = Some(target);
+                let (_, p) = package::build_and_package(&build)?;
+                packages.insert(a.to_string(), p);
+            }
+        }
+    }
+    let mut shipped = Shipped::default();
+    for (arch, p) in packages {
+        let digest = digest(&p);
+        shipped.zips.insert(resolve::code_key(plan, &digest), p.zip);
+        shipped.code.insert(arch, digest);
+    }
+    Ok(shipped)
+}
+
+/// The same package for every architecture the plan uses (`plan --bootstrap FILE` compares it).
+pub fn digests(plan: &Plan, package: &CodePackage) -> CodeSet {
+    plan.functions
+        .iter()
+        .map(|f| (f.architecture.as_str().to_string(), digest(package)))
+        .collect()
+}
+
+fn digest(p: &CodePackage) -> CodeDigest {
+    CodeDigest {
+        sha256: p.code_sha256.clone(),
+        sha256_hex: p.sha256_hex.clone(),
+        size: p.zip.len(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn musl_by_default() {
+        assert_eq!(default_target("x86_64"), "x86_64-unknown-linux-musl");
+        assert_eq!(default_target("arm64"), "aarch64-unknown-linux-musl");
+    }
+}

@@ -1,0 +1,73 @@
+//! The plan of one stage, and the functions in it.
+
+use std::path::{Path, PathBuf};
+
+use chalice_codegen::diag::did_you_mean;
+use chalice_codegen::plan::{Function, Plan};
+
+use super::{ProjectError, app_file};
+
+/// A handler or kind that the app does not have.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error(
+        "unknown handler `{name}`{}; the app's handlers are: {}",
+        suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default(),
+        if known.is_empty() { "(none)".to_owned() } else { known.join(", ") }
+    )]
+    UnknownHandler {
+        name: String,
+        known: Vec<String>,
+        suggestion: Option<String>,
+    },
+    #[error("handler `{handler}` is a {actual} handler, not a {asked} one")]
+    KindMismatch {
+        handler: String,
+        actual: &'static str,
+        asked: &'static str,
+    },
+}
+
+/// Loads the app file and plans `stage`.
+pub fn load_plan(app: &Path, stage: &str) -> Result<Plan, ProjectError> {
+    let model = app_file::load(app)?;
+    Ok(chalice_codegen::emit_plan::plan(&model, stage)?)
+}
+
+/// The function serving `handler`, or an error listing the app's handlers.
+pub fn function_for<'p>(plan: &'p Plan, handler: &str) -> Result<&'p Function, HandlerError> {
+    plan.function(handler).ok_or_else(|| {
+        let known: Vec<&str> = plan.functions.iter().map(|f| f.handler.as_str()).collect();
+        HandlerError::UnknownHandler {
+            name: handler.to_owned(),
+            suggestion: did_you_mean(handler, known.iter().copied()).map(str::to_owned),
+            known: known.into_iter().map(str::to_owned).collect(),
+        }
+    })
+}
+
+/// The directory the app file is in: the cargo project, and where `.chalice/` lives.
+pub fn project_dir(app: &Path) -> PathBuf {
+    match app.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_lives_next_to_the_app_file() {
+        assert_eq!(project_dir(Path::new("events.chalice")), PathBuf::from("."));
+        assert_eq!(
+            project_dir(Path::new("svc/orders/events.chalice")),
+            PathBuf::from("svc/orders")
+        );
+        assert_eq!(
+            project_dir(Path::new("/abs/events.chalice")),
+            PathBuf::from("/abs")
+        );
+    }
+}
