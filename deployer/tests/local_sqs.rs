@@ -14,7 +14,7 @@ use aws_lambda_events::sns::SnsEvent;
 use aws_lambda_events::sqs::SqsEvent;
 use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
 use chalice_deployer::aws::Clients;
-use chalice_deployer::engine::spec::NotificationSpec;
+use chalice_deployer::resources::notification::NotificationSpec;
 use chalice_deployer::local::sqs::{self, QueueError, QueueSource, Shape};
 use chalice_deployer::local::{Deliver, Delivered, routes};
 use chalice_deployer::resources;
@@ -506,7 +506,7 @@ async fn topic_messages_arrive_as_sns_events() {
     run.stop().await;
 
     routes::unsubscribe_queue(&c, &sub).await.unwrap();
-    let subs = resources::sns::list_subscriptions(&c, &topic_arn)
+    let subs = resources::subscription::list_subscriptions(&c, &topic_arn)
         .await
         .unwrap()
         .unwrap();
@@ -530,7 +530,7 @@ async fn bucket_notifications_arrive_as_s3_events() {
         prefix: Some("images/".into()),
         suffix: None,
     };
-    resources::s3::update_notifications(
+    resources::notification::update_notifications(
         &c,
         bucket,
         &Default::default(),
@@ -564,7 +564,7 @@ async fn bucket_notifications_arrive_as_s3_events() {
             .unwrap();
     assert_eq!(config.queue_configurations().len(), 1);
     assert_eq!(
-        resources::s3::read_notifications(&c, bucket)
+        resources::notification::read_notifications(&c, bucket)
             .await
             .unwrap()
             .unwrap(),
@@ -634,7 +634,7 @@ async fn bucket_notifications_arrive_as_s3_events() {
             .unwrap();
     assert!(config.queue_configurations().is_empty());
     assert_eq!(
-        resources::s3::read_notifications(&c, bucket)
+        resources::notification::read_notifications(&c, bucket)
             .await
             .unwrap()
             .unwrap(),
@@ -723,7 +723,7 @@ async fn rule_events_arrive_as_eventbridge_events() {
     routes::restore_lambda_target(&c, rule, None, app_target, &function_arn)
         .await
         .unwrap();
-    let targets = resources::events::list_targets(&c, rule, None)
+    let targets = resources::rule::list_targets(&c, rule, None)
         .await
         .unwrap();
     assert_eq!(targets, [(app_target.to_owned(), function_arn)]);

@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use super::{CommandError, LiveOptions, open_session};
 use crate::engine::diff;
 use crate::engine::plan_view;
-use crate::engine::resolve::CodeSet;
 use crate::project::code;
 use crate::project::package::CodePackage;
 use crate::project::plan::load_plan;
+use crate::resources::CodeSet;
 
 /// What `deployer plan` was asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,7 +1,8 @@
 //! Executes a plan's changes in dependency order, independent steps concurrently (bounded), each step's
 //! result recorded in the state file the moment it is done.
 //!
-//! Each step starts as soon as what it depends on is done (see [`precedes`]): role and artifacts
+//! Each kind declares what it waits for ([`Resource::AFTER`](crate::resources::Resource::AFTER) and
+//! the deletion orders); a step starts as soon as what it depends on is done: role and artifacts
 //! bucket → code zip → functions → each function's rule, permission, subscription and mapping → its
 //! bucket's notification entries (one read-modify-write per bucket); deletions in reverse. A failed
 //! step skips only what depends on it, so everything that can be done is.
@@ -14,27 +15,15 @@ use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use serde_json::json;
 
+use super::desired::Desired;
+use super::diff::{Action, Change, Counts};
+use super::state::{ResourceRecord, StateError, StateFile};
 use crate::aws::{AwsContext, Clients};
-use crate::engine::diff::{Action, Change, Counts, DeleteReason, MAPPING_REPLACE_FIELDS};
-use crate::engine::spec::{
-    Desired, Identity, Live, NotificationSpec, Recorded, ResourceKind, Spec,
-};
-use crate::engine::state::{ResourceRecord, StateError, StateFile};
-use crate::resources::{CallError, events, iam, lambda, mappings, permissions, s3, sns};
+pub use crate::resources::StepError;
+use crate::resources::{self, Identity, Live, Record, Recorded, Records, Scope, Spec, Step};
 
 /// How many steps run at once.
 pub const APPLY_CONCURRENCY: usize = 8;
-
-/// Why a step failed.
-#[derive(Debug, thiserror::Error)]
-pub enum StepError {
-    #[error(transparent)]
-    Call(#[from] CallError),
-    #[error("could not record it in the state file: {0}")]
-    State(#[from] StateError),
-    #[error("{0}")]
-    Internal(String),
-}
 
 /// What happened to one change.
 #[derive(Debug)]
@@ -117,72 +106,27 @@ pub struct Applier<'a> {
 
 /// The function a change belongs to (for ordering): the function itself, or the one its trigger invokes.
 fn function_of(change: &Change, desired: &Desired) -> Option<String> {
-    let last = |arn: &str| arn.rsplit(':').next().unwrap_or(arn).to_string();
-    match &change.identity {
-        Identity::Function { name } => Some(name.clone()),
-        Identity::Permission { function, .. } | Identity::Mapping { function, .. } => {
-            Some(function.clone())
-        }
-        Identity::Subscription { endpoint, .. } => Some(last(endpoint)),
-        Identity::Rule { .. } | Identity::Notification { .. } => {
-            match desired.by_identity(&change.identity).map(|r| &r.spec) {
-                Some(Spec::Rule(r)) => r.target_arn.as_deref().map(last),
-                Some(Spec::Notification(n)) => Some(last(&n.function_arn)),
-                _ => None,
-            }
-        }
-        Identity::Role { .. } | Identity::ArtifactsBucket { .. } | Identity::CodeObject { .. } => {
-            None
-        }
-    }
+    let spec = desired.by_identity(&change.identity).map(|r| &r.spec);
+    resources::function_of(&change.identity, spec)
 }
 
-/// Whether `before` must be done before `after` starts.
-///
-/// Creations and updates: bucket → code zip; role and code zip → functions; a function → its rule,
-/// permission, subscription and mapping (a mapping also waits for the role's policy); a function and
-/// its permission → the notification entries of its bucket. Deletions run the other way: a function
-/// after everything that invokes it, the role and old code zips after every function change, the
-/// artifacts bucket after the code zips.
+/// Whether `before` must be done before `after` starts, as `after`'s kind declares it.
 fn precedes(before: &Change, after: &Change, desired: &Desired) -> bool {
-    use ResourceKind::*;
     let same_function = || {
         let f = function_of(before, desired);
         f.is_some() && f == function_of(after, desired)
     };
     match (before.is_delete(), after.is_delete()) {
-        (false, false) => match (before.kind, after.kind) {
-            (S3Bucket, S3Object) => true,
-            (IamRole | S3Object, LambdaFunction) => true,
-            (IamRole, LambdaEventSourceMapping) => true,
-            (
-                LambdaFunction,
-                EventsRule | LambdaPermission | SnsSubscription | LambdaEventSourceMapping,
-            ) => same_function(),
-            (LambdaFunction | LambdaPermission, S3BucketNotification) => same_function(),
-            _ => false,
-        },
-        (true, true) => matches!(
-            (before.kind, after.kind),
-            (
-                EventsRule
-                    | LambdaPermission
-                    | SnsSubscription
-                    | LambdaEventSourceMapping
-                    | S3BucketNotification,
-                LambdaFunction,
-            ) | (LambdaFunction, IamRole | S3Object)
-                | (S3Object, S3Bucket)
-        ),
-        (false, true) => matches!(
-            (before.kind, after.kind),
-            (LambdaFunction, IamRole | S3Object)
-        ),
+        (false, false) => resources::after(after.kind)
+            .iter()
+            .any(|&(kind, scope)| kind == before.kind && (scope == Scope::All || same_function())),
+        (true, true) => resources::deleted_after(after.kind).contains(&before.kind),
+        (false, true) => resources::deleted_after_writes_of(after.kind).contains(&before.kind),
         (true, false) => false,
     }
 }
 
-/// One unit of work: a change, or every notification change of one bucket (one read-modify-write).
+/// One unit of work: a change, or every change of one group (a bucket's notification entries).
 struct Task {
     changes: Vec<Change>,
     deps: Vec<usize>,
@@ -190,14 +134,14 @@ struct Task {
 
 fn tasks(changes: &[Change], desired: &Desired) -> Vec<Task> {
     let mut tasks: Vec<Task> = Vec::new();
-    let mut bucket_task: BTreeMap<String, usize> = BTreeMap::new();
+    let mut groups: BTreeMap<(resources::ResourceKind, String), usize> = BTreeMap::new();
     for c in changes {
-        if let Identity::Notification { bucket, .. } = &c.identity {
-            if let Some(&i) = bucket_task.get(bucket) {
+        if let Some(key) = resources::group_key(&c.identity) {
+            if let Some(&i) = groups.get(&(c.kind, key.clone())) {
                 tasks[i].changes.push(c.clone());
                 continue;
             }
-            bucket_task.insert(bucket.clone(), tasks.len());
+            groups.insert((c.kind, key), tasks.len());
         }
         tasks.push(Task {
             changes: vec![c.clone()],
@@ -289,39 +233,30 @@ impl Applier<'_> {
         deleted_functions: &BTreeSet<String>,
     ) -> Vec<StepResult> {
         let start = Instant::now();
-        let results: Vec<(Change, Result<Option<String>, StepError>)> =
-            match task.first().map(|c| &c.identity) {
-                Some(Identity::Notification { bucket, .. }) => {
-                    let bucket = bucket.clone();
-                    match self.bucket_notifications(&bucket, &task).await {
-                        Ok(()) => task.into_iter().map(|c| (c, Ok(None))).collect(),
-                        Err(e) => {
-                            let message = e.to_string();
-                            let mut first = Some(e);
-                            task.into_iter()
-                                .map(|c| {
-                                    let err = first
-                                        .take()
-                                        .unwrap_or_else(|| StepError::Internal(message.clone()));
-                                    (c, Err(err))
-                                })
-                                .collect()
-                        }
-                    }
-                }
-                _ => {
-                    let mut out = Vec::new();
-                    for c in task {
-                        let r = self.step(&c, deleted_functions).await;
-                        out.push((c, r));
-                    }
-                    out
-                }
-            };
-        let elapsed = start.elapsed();
-        results
+        let step = Step {
+            clients: self.clients,
+            ctx: self.ctx,
+            live: self.live,
+            zips: self.zips,
+            deleted_functions,
+            records: &StateRecords(self.state),
+        };
+        let with_specs: Vec<(Change, Option<Spec>)> = task
             .into_iter()
-            .map(|(change, r)| {
+            .map(|c| {
+                let spec = match c.action {
+                    Action::Delete { .. } => None,
+                    _ => self.spec(&c).cloned(),
+                };
+                (c, spec)
+            })
+            .collect();
+        let results = resources::apply(&step, &with_specs).await;
+        let elapsed = start.elapsed();
+        with_specs
+            .into_iter()
+            .zip(results)
+            .map(|((change, _), r)| {
                 let (note, error) = match r {
                     Ok(note) => (note, None),
                     Err(e) => (None, Some(e)),
@@ -342,285 +277,25 @@ impl Applier<'_> {
             .collect()
     }
 
-    fn spec(&self, change: &Change) -> Result<&Spec, StepError> {
+    /// The desired spec a create or update brings the resource to.
+    fn spec(&self, change: &Change) -> Option<&Spec> {
         self.desired
             .get(&change.id)
             .filter(|s| s.identity() == change.identity)
             .or_else(|| self.desired.by_identity(&change.identity).map(|r| &r.spec))
-            .ok_or_else(|| StepError::Internal(format!("no desired spec for {}", change.id)))
+    }
+}
+
+/// The deploy record, as steps write to it.
+struct StateRecords<'a>(&'a Mutex<StateFile>);
+
+impl Records for StateRecords<'_> {
+    fn record(&self, key: &str, identity: &Identity, found: Record) -> Result<(), StepError> {
+        record(self.0, key, identity, found).map_err(|e| StepError::Record(Box::new(e)))
     }
 
-    /// Runs one change; `Ok(Some(note))` when there is something to tell.
-    async fn step(
-        &self,
-        change: &Change,
-        deleted_functions: &BTreeSet<String>,
-    ) -> Result<Option<String>, StepError> {
-        let c = self.clients;
-        let id = change.id.as_str();
-        let identity = &change.identity;
-        let is_duplicate = matches!(
-            change.action,
-            Action::Delete {
-                reason: DeleteReason::Duplicate
-            }
-        );
-        match (identity, &change.action) {
-            (Identity::ArtifactsBucket { bucket }, Action::Delete { .. }) => {
-                let gone = s3::delete_bucket_if_empty(c, bucket).await?;
-                self.forget(identity)?;
-                Ok((!gone).then(|| "kept: it holds other apps' or stages' code".to_string()))
-            }
-            (Identity::ArtifactsBucket { bucket }, _) => {
-                let Spec::ArtifactsBucket(spec) = self.spec(change)? else {
-                    return Err(StepError::Internal(format!("{id} is not a bucket")));
-                };
-                s3::create_bucket(c, bucket, &spec.region).await?;
-                self.record(id, identity, None, None, Some(true))?;
-                Ok(None)
-            }
-            (Identity::CodeObject { bucket, key }, Action::Delete { .. }) => {
-                s3::delete_object(c, bucket, key).await?;
-                self.forget(identity)?;
-                Ok(None)
-            }
-            (Identity::CodeObject { bucket, key }, _) => {
-                let zip = self
-                    .zips
-                    .get(key)
-                    .ok_or_else(|| StepError::Internal(format!("no code zip for {key}")))?;
-                s3::put_object(c, bucket, key, zip.clone()).await?;
-                self.record(id, identity, None, Some(key.clone()), None)?;
-                Ok(None)
-            }
-            (Identity::Role { name }, Action::Delete { .. }) => {
-                iam::delete_role(c, name, name).await?;
-                self.forget(identity)?;
-                Ok(None)
-            }
-            (Identity::Role { name }, action) => {
-                let Spec::Role(spec) = self.spec(change)? else {
-                    return Err(StepError::Internal(format!("{id} is not a role")));
-                };
-                let arn = match (action, self.live.roles.get(name)) {
-                    (Action::Update { .. }, Some(Some(live))) => {
-                        iam::update_role(c, spec, &live.spec).await?;
-                        live.arn.clone()
-                    }
-                    _ => iam::create_role(c, spec).await?,
-                };
-                self.record(id, identity, Some(arn), None, None)?;
-                Ok(None)
-            }
-            (Identity::Function { name }, Action::Delete { .. }) => {
-                lambda::delete_function(c, name).await?;
-                self.forget(identity)?;
-                Ok(None)
-            }
-            (Identity::Function { name }, action) => {
-                let Spec::Function(spec) = self.spec(change)? else {
-                    return Err(StepError::Internal(format!("{id} is not a function")));
-                };
-                let arn = match (action, self.live.function(name)) {
-                    (Action::Update { .. }, Some(Some(live))) => {
-                        lambda::update_function(c, spec, live).await?;
-                        live.arn.clone()
-                    }
-                    _ => lambda::create_function(c, spec).await?,
-                };
-                self.record(id, identity, Some(arn), None, None)?;
-                Ok(None)
-            }
-            (Identity::Rule { name, bus }, Action::Delete { .. }) => {
-                let targets = match self.live.rules.get(&(bus.clone(), name.clone())) {
-                    Some(Some(rule)) => rule.target_ids.clone(),
-                    _ => events::list_targets(c, name, bus.as_deref())
-                        .await?
-                        .into_iter()
-                        .map(|(id, _)| id)
-                        .collect(),
-                };
-                events::delete_rule(c, name, bus.as_deref(), &targets).await?;
-                self.forget(identity)?;
-                Ok(None)
-            }
-            (Identity::Rule { .. }, action) => {
-                let Spec::Rule(spec) = self.spec(change)? else {
-                    return Err(StepError::Internal(format!("{id} is not a rule")));
-                };
-                let (rule_changed, target_changed) = match action {
-                    Action::Update { fields } => (
-                        fields.iter().any(|f| !f.field.starts_with("target.")),
-                        fields.iter().any(|f| f.field.starts_with("target.")),
-                    ),
-                    _ => (true, true),
-                };
-                let live_arn = match self.live.rules.get(&(spec.bus.clone(), spec.name.clone())) {
-                    Some(Some(rule)) => Some(rule.arn.clone()),
-                    _ => None,
-                };
-                let arn = match (rule_changed, live_arn) {
-                    (false, Some(arn)) => arn,
-                    _ => events::put_rule(c, spec).await?,
-                };
-                // Recorded before the target exists: a rule without its target is still ours to delete.
-                self.record(id, identity, Some(arn), None, None)?;
-                if target_changed {
-                    events::put_target(c, spec).await?;
-                }
-                Ok(None)
-            }
-            (
-                Identity::Permission {
-                    function,
-                    statement_id,
-                },
-                Action::Delete { .. },
-            ) => {
-                let note = if deleted_functions.contains(function) {
-                    Some("removed with its function".to_string())
-                } else {
-                    permissions::remove_permission(c, function, statement_id).await?;
-                    None
-                };
-                if !is_duplicate {
-                    self.forget(identity)?;
-                }
-                Ok(note)
-            }
-            (
-                Identity::Permission {
-                    function,
-                    statement_id,
-                },
-                action,
-            ) => {
-                let Spec::Permission(spec) = self.spec(change)? else {
-                    return Err(StepError::Internal(format!("{id} is not a permission")));
-                };
-                if matches!(action, Action::Update { .. }) {
-                    permissions::remove_permission(c, function, statement_id).await?;
-                }
-                permissions::add_permission(c, spec).await?;
-                self.record(id, identity, None, Some(statement_id.clone()), None)?;
-                Ok(None)
-            }
-            (Identity::Subscription { .. }, Action::Delete { .. }) => {
-                if let Some(arn) = &change.physical_id {
-                    sns::unsubscribe(c, arn).await?;
-                }
-                if !is_duplicate {
-                    self.forget(identity)?;
-                }
-                Ok(None)
-            }
-            (
-                Identity::Subscription {
-                    topic_arn,
-                    endpoint,
-                },
-                _,
-            ) => {
-                let arn = sns::subscribe(c, topic_arn, endpoint).await?;
-                self.record(id, identity, Some(arn.clone()), Some(arn), None)?;
-                Ok(None)
-            }
-            (Identity::Mapping { .. }, Action::Delete { .. }) => {
-                if let Some(uuid) = &change.physical_id {
-                    mappings::delete_mapping(c, uuid).await?;
-                }
-                if !is_duplicate {
-                    self.forget(identity)?;
-                }
-                Ok(None)
-            }
-            (Identity::Mapping { .. }, action) => {
-                let Spec::Mapping(spec) = self.spec(change)? else {
-                    return Err(StepError::Internal(format!("{id} is not a mapping")));
-                };
-                let uuid = match (action, &change.physical_id) {
-                    (Action::Update { fields }, Some(uuid))
-                        if !fields
-                            .iter()
-                            .any(|f| MAPPING_REPLACE_FIELDS.contains(&f.field.as_str())) =>
-                    {
-                        mappings::update_mapping(c, uuid, spec).await?;
-                        uuid.clone()
-                    }
-                    (Action::Update { .. }, Some(uuid)) => {
-                        // The starting position cannot change in place: make it again.
-                        mappings::delete_mapping(c, uuid).await?;
-                        self.forget(identity)?;
-                        mappings::create_mapping(c, spec).await?
-                    }
-                    _ => mappings::create_mapping(c, spec).await?,
-                };
-                let arn = format!(
-                    "arn:{}:lambda:{}:{}:event-source-mapping:{uuid}",
-                    self.ctx.partition, self.ctx.region, self.ctx.account
-                );
-                self.record(id, identity, Some(arn), Some(uuid), None)?;
-                Ok(None)
-            }
-            (Identity::Notification { .. }, _) => Err(StepError::Internal(
-                "bucket notifications are applied per bucket".to_string(),
-            )),
-        }
-    }
-
-    fn record(
-        &self,
-        key: &str,
-        identity: &Identity,
-        arn: Option<String>,
-        physical_id: Option<String>,
-        created: Option<bool>,
-    ) -> Result<(), StateError> {
-        record(self.state, key, identity, arn, physical_id, created)
-    }
-
-    fn forget(&self, identity: &Identity) -> Result<(), StateError> {
-        forget(self.state, identity)
-    }
-
-    /// Every change to `bucket`'s notification entries, in one read-modify-write.
-    async fn bucket_notifications(
-        &self,
-        bucket: &str,
-        changes: &[Change],
-    ) -> Result<(), StepError> {
-        let mut remove = BTreeSet::new();
-        let mut put: Vec<NotificationSpec> = Vec::new();
-        for change in changes {
-            let Identity::Notification { id, .. } = &change.identity else {
-                continue;
-            };
-            match change.action {
-                Action::Delete { .. } => {
-                    remove.insert(id.clone());
-                }
-                _ => match self.spec(change)? {
-                    Spec::Notification(n) => put.push(n.clone()),
-                    _ => {
-                        return Err(StepError::Internal(format!(
-                            "{} is not a notification",
-                            change.id
-                        )));
-                    }
-                },
-            }
-        }
-        s3::update_notifications(self.clients, bucket, &remove, &put).await?;
-        for change in changes {
-            let Identity::Notification { id, .. } = &change.identity else {
-                continue;
-            };
-            match change.action {
-                Action::Delete { .. } => self.forget(&change.identity)?,
-                _ => self.record(&change.id, &change.identity, None, Some(id.clone()), None)?,
-            }
-        }
-        Ok(())
+    fn forget(&self, identity: &Identity) -> Result<(), StepError> {
+        forget(self.0, identity).map_err(|e| StepError::Record(Box::new(e)))
     }
 }
 
@@ -630,9 +305,7 @@ fn record(
     state: &Mutex<StateFile>,
     key: &str,
     identity: &Identity,
-    arn: Option<String>,
-    physical_id: Option<String>,
-    created: Option<bool>,
+    found: Record,
 ) -> Result<(), StateError> {
     let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(existing) = state.get(key).cloned()
@@ -647,14 +320,14 @@ fn record(
         state.record(&spare, existing)?;
     }
     let mut settings = json!({ "identity": identity });
-    if let Some(created) = created {
+    if let Some(created) = found.created {
         settings["created"] = json!(created);
     }
     state.record(
         key,
         ResourceRecord {
-            arn,
-            physical_id,
+            arn: found.arn,
+            physical_id: found.physical_id,
             settings,
         },
     )
@@ -713,52 +386,15 @@ pub fn reconcile(
     let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
     for r in &desired.resources {
         let identity = r.spec.identity();
-        let (exists, arn, physical) = match &identity {
-            Identity::Role { name } => match live.roles.get(name) {
-                Some(Some(role)) => (true, Some(role.arn.clone()), None),
-                _ => (false, None, None),
-            },
-            Identity::Function { name } => match live.function(name) {
-                Some(Some(f)) => (true, Some(f.arn.clone()), None),
-                _ => (false, None, None),
-            },
-            Identity::Rule { name, bus } => match live.rules.get(&(bus.clone(), name.clone())) {
-                Some(Some(rule)) => (true, Some(rule.arn.clone()), None),
-                _ => (false, None, None),
-            },
-            Identity::Permission { statement_id, .. } => (
-                live.exists(&identity) == Some(true),
-                None,
-                Some(statement_id.clone()),
-            ),
-            Identity::Notification { id, .. } => {
-                (live.exists(&identity) == Some(true), None, Some(id.clone()))
-            }
-            Identity::Subscription { .. } => match live.subscriptions(&identity).first() {
-                Some(s) => (true, Some(s.arn.clone()), Some(s.arn.clone())),
-                None => (false, None, None),
-            },
-            Identity::Mapping { .. } => match live.mappings_for(&identity).first() {
-                Some(m) => (
-                    true,
-                    Some(format!(
-                        "arn:{}:lambda:{}:{}:event-source-mapping:{}",
-                        ctx.partition, ctx.region, ctx.account, m.uuid
-                    )),
-                    Some(m.uuid.clone()),
-                ),
-                None => (false, None, None),
-            },
-            // Not read on a no-op deploy: recorded when made.
-            Identity::ArtifactsBucket { .. } | Identity::CodeObject { .. } => (false, None, None),
-        };
-        let recorded = state.get(&r.id).and_then(identity_of);
-        if exists && recorded.is_none() {
+        if state.get(&r.id).and_then(identity_of).is_some() {
+            continue;
+        }
+        if let Some(found) = resources::adopt(&identity, live, ctx) {
             state.record(
                 &r.id,
                 ResourceRecord {
-                    arn,
-                    physical_id: physical,
+                    arn: found.arn,
+                    physical_id: found.physical_id,
                     settings: json!({ "identity": identity }),
                 },
             )?;
@@ -810,7 +446,7 @@ fn progress_line(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::diff::FieldChange;
+    use crate::resources::{DeleteReason, FieldChange};
 
     fn change(identity: Identity, action: Action) -> Change {
         Change {
@@ -945,8 +581,8 @@ mod tests {
             bucket: "b".into(),
             id: "n".into(),
         };
-        record(&state, "notification.h", &old, None, None, None).unwrap();
-        record(&state, "notification.h", &new, None, None, None).unwrap();
+        record(&state, "notification.h", &old, Record::default()).unwrap();
+        record(&state, "notification.h", &new, Record::default()).unwrap();
         let rec = recorded(&state.lock().unwrap());
         let keys: Vec<(&str, &Identity)> =
             rec.iter().map(|r| (r.key.as_str(), &r.identity)).collect();

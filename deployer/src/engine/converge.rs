@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use super::EngineError;
 use super::apply::{self, Applier, Outcome};
 use super::diff::{Change, Counts};
-use super::resolve::CodeSet;
 use super::session::{Planned, Session};
+use crate::resources::CodeSet;
 
 /// What a converge did.
 #[derive(Debug)]

@@ -5,12 +5,12 @@
 pub mod apply;
 pub mod calls_report;
 pub mod converge;
+pub mod desired;
 pub mod diff;
 pub mod plan_view;
 pub mod read;
 pub mod resolve;
 pub mod session;
-pub mod spec;
 pub mod state;
 
 use crate::aws::AwsError;

@@ -10,12 +10,17 @@ use futures_util::StreamExt;
 use futures_util::future::BoxFuture;
 use futures_util::stream;
 
+use super::desired::Desired;
 use crate::aws::Clients;
-use crate::engine::spec::{
-    Desired, Identity, Live, LiveArtifacts, LiveFunction, LiveMapping, LiveRole, LiveRule,
-    LiveSubscription, NotificationSpec, PermissionSpec, Recorded, Spec,
-};
-use crate::resources::{CallError, events, iam, lambda, mappings, permissions, s3, sns};
+use crate::resources::artifacts::{self, LiveArtifacts};
+use crate::resources::function::{self, LiveFunction};
+use crate::resources::mapping::{self, LiveMapping};
+use crate::resources::notification::{self, NotificationSpec};
+use crate::resources::permission::{self, PermissionSpec};
+use crate::resources::role::{self, LiveRole};
+use crate::resources::rule::{self, LiveRule};
+use crate::resources::subscription::{self, LiveSubscription};
+use crate::resources::{CallError, Identity, Live, Recorded, Spec};
 
 /// How many reads run at once.
 pub const READ_CONCURRENCY: usize = 16;
@@ -137,7 +142,7 @@ pub async fn read(
         reads.push(Box::pin(async move {
             Ok(Read::Role(
                 name.clone(),
-                iam::read_role(c, name, policy_name).await?,
+                role::read_role(c, name, policy_name).await?,
             ))
         }));
     }
@@ -146,17 +151,17 @@ pub async fn read(
         let want_mappings = set.mappings.contains(name);
         let recorded_mappings = set.recorded_mappings.contains(name);
         reads.push(Box::pin(async move {
-            let function = lambda::read_function(c, name).await?;
+            let function = function::read_function(c, name).await?;
             let exists = function.is_some();
             let policy = async {
                 match exists && want_policy {
-                    true => permissions::read_policy(c, name).await.map(Some),
+                    true => permission::read_policy(c, name).await.map(Some),
                     false => Ok(None),
                 }
             };
             let listed = async {
                 match (exists && want_mappings) || recorded_mappings {
-                    true => mappings::list_mappings(c, name).await.map(Some),
+                    true => mapping::list_mappings(c, name).await.map(Some),
                     false => Ok(None),
                 }
             };
@@ -176,7 +181,7 @@ pub async fn read(
         reads.push(Box::pin(async move {
             Ok(Read::Bucket(
                 bucket.clone(),
-                s3::read_notifications(c, bucket).await?,
+                notification::read_notifications(c, bucket).await?,
             ))
         }));
     }
@@ -184,7 +189,7 @@ pub async fn read(
         reads.push(Box::pin(async move {
             Ok(Read::Topic(
                 topic.clone(),
-                sns::list_subscriptions(c, topic).await?,
+                subscription::list_subscriptions(c, topic).await?,
             ))
         }));
     }
@@ -243,7 +248,7 @@ pub async fn read(
     }
 
     if needs_artifacts(desired, recorded, &live) {
-        let keys = s3::list_keys(c, &artifacts.bucket, &artifacts.prefix).await?;
+        let keys = artifacts::list_keys(c, &artifacts.bucket, &artifacts.prefix).await?;
         live.artifacts = Some(LiveArtifacts {
             bucket_exists: keys.is_some(),
             keys: keys.unwrap_or_default(),
@@ -259,10 +264,10 @@ async fn read_rules(
     names: &BTreeMap<String, Option<String>>,
 ) -> Result<Read, CallError> {
     let prefix = common_prefix(names.keys().map(String::as_str));
-    let Some(mut listed) = events::list_rules(c, bus.as_deref(), &prefix).await? else {
+    let Some(mut listed) = rule::list_rules(c, bus.as_deref(), &prefix).await? else {
         return Ok(Read::Rules(bus, None));
     };
-    let wanted: Vec<(String, events::ListedRule, Option<String>)> = names
+    let wanted: Vec<(String, rule::ListedRule, Option<String>)> = names
         .iter()
         .filter_map(|(name, target_id)| {
             listed
@@ -273,7 +278,7 @@ async fn read_rules(
     let bus_ref = bus.as_deref();
     let rules: Vec<Result<(String, LiveRule), CallError>> = stream::iter(wanted)
         .map(|(name, listed, target_id)| async move {
-            let targets = events::list_targets(c, &name, bus_ref).await?;
+            let targets = rule::list_targets(c, &name, bus_ref).await?;
             let mut spec = listed.spec;
             let ours = match &target_id {
                 Some(id) => targets.iter().find(|(t, _)| t == id),
@@ -379,7 +384,8 @@ pub fn source_problems(desired: &Desired, live: &Live) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::spec::{DesiredResource, RuleSpec};
+    use crate::engine::desired::DesiredResource;
+    use crate::resources::rule::RuleSpec;
 
     #[test]
     fn rules_are_listed_by_their_common_prefix() {

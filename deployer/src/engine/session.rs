@@ -9,12 +9,13 @@ use chalice_codegen::plan::Plan;
 use super::EngineError;
 use super::apply;
 use super::calls_report::PhaseRecorder;
+use super::desired::Desired;
 use super::diff::{self, Change};
 use super::read::{self, ArtifactsLocation};
-use super::resolve::{self, CodeSet, Lookups};
-use super::spec::{Desired, Live, Recorded};
+use super::resolve;
 use super::state::StateFile;
 use crate::aws::{self, AwsContext, Clients};
+use crate::resources::{CodeSet, Live, Lookups, Recorded, artifacts, sources};
 
 /// An open live command.
 pub struct Session {
@@ -82,8 +83,8 @@ impl Session {
 
     pub fn artifacts(&self) -> ArtifactsLocation {
         ArtifactsLocation {
-            bucket: resolve::artifacts_bucket(&self.ctx),
-            prefix: resolve::artifacts_prefix(&self.plan),
+            bucket: artifacts::bucket_name(&self.ctx),
+            prefix: artifacts::prefix(&self.plan),
         }
     }
 
@@ -99,7 +100,7 @@ impl Session {
         let (preliminary, _) = resolve::desired(&self.plan, &self.ctx, code, &Lookups::default());
         let artifacts = self.artifacts();
         let (lookups, live) = tokio::join!(
-            resolve::lookup(&self.plan, &self.ctx, &self.clients),
+            sources::lookup(&self.plan, &self.ctx, &self.clients),
             read::read(&self.clients, &preliminary, &recorded, &artifacts)
         );
         self.recorder.end_phase("read");

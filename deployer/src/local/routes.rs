@@ -151,7 +151,7 @@ pub async fn subscribe_queue_to_topic(
 
 /// Removes the queue's subscription; gone already is fine.
 pub async fn unsubscribe_queue(c: &Clients, subscription_arn: &str) -> Result<(), CallError> {
-    resources::sns::unsubscribe(c, subscription_arn).await
+    resources::subscription::unsubscribe(c, subscription_arn).await
 }
 
 fn key_filter(
@@ -182,7 +182,7 @@ async fn update_queue_entries(
     remove: &HashSet<&str>,
     add: Option<QueueConfiguration>,
 ) -> Result<bool, CallError> {
-    let Some(current) = resources::s3::get_configuration(c, bucket).await? else {
+    let Some(current) = resources::notification::get_configuration(c, bucket).await? else {
         return match add {
             None => Ok(false),
             Some(_) => Err(CallError::other(
@@ -203,7 +203,7 @@ async fn update_queue_entries(
     }
     queues.extend(add);
     let lambdas = current.lambda_function_configurations().to_vec();
-    resources::s3::write_configuration(c, bucket, &current, lambdas, queues).await?;
+    resources::notification::write_configuration(c, bucket, &current, lambdas, queues).await?;
     Ok(true)
 }
 
@@ -258,7 +258,7 @@ pub async fn point_rule_at_queue(
     queue_arn: &str,
     target_id: &str,
 ) -> Result<(), CallError> {
-    resources::events::put_target_arn(c, rule, bus, target_id, queue_arn).await
+    resources::rule::put_target_arn(c, rule, bus, target_id, queue_arn).await
 }
 
 /// Removes one target from the rule; a missing rule or target is fine.
@@ -293,7 +293,7 @@ pub async fn restore_lambda_target(
     target_id: &str,
     function_arn: &str,
 ) -> Result<(), CallError> {
-    resources::events::put_target_arn(c, rule, bus, target_id, function_arn).await
+    resources::rule::put_target_arn(c, rule, bus, target_id, function_arn).await
 }
 
 #[cfg(test)]

@@ -135,7 +135,7 @@ async fn create(clients: &Clients, region: &str, source: &Source) -> Result<bool
             if clients.s3.head_bucket().bucket(name).send().await.is_ok() {
                 return Ok(false);
             }
-            crate::resources::s3::create_bucket(clients, name, region).await?;
+            crate::resources::artifacts::create_bucket(clients, name, region).await?;
         }
         Source::Topic(name) => {
             // CreateTopic is idempotent: it returns the existing topic's ARN.

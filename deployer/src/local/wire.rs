@@ -21,7 +21,7 @@ use super::streams::{self, StreamSource};
 use super::{Shutdown, clock, stopped};
 use crate::aws::Clients;
 use crate::resources::sources::queue_info;
-use crate::resources::{CallError, mappings, sns};
+use crate::resources::{CallError, mapping, subscription};
 
 /// The target id of the runner's queue on a pattern rule.
 const RULE_TARGET_ID: &str = "chalice-local";
@@ -137,7 +137,7 @@ pub async fn connect(
         .collect();
     for handler in mapped {
         let name = &function_of(w, handler)?.name;
-        for live in mappings::list_mappings(c, name).await? {
+        for live in mapping::list_mappings(c, name).await? {
             set_mapping_enabled(c, &live.uuid, false).await?;
             cleanup.push(Cleanup::Mapping { uuid: live.uuid });
         }
@@ -199,7 +199,7 @@ pub async fn connect(
         let topic = s.topic_arn.resolve(w.ctx);
         let function_arn = function_arn(w, &s.function)?;
         // Subscribe is idempotent: this answers the deployed subscription's ARN.
-        let lambda_subscription = sns::subscribe(c, &topic, &function_arn).await?;
+        let lambda_subscription = subscription::subscribe(c, &topic, &function_arn).await?;
         let queue = route_queue(w, &s.function, &topic, cleanup).await?;
         let subscription = routes::subscribe_queue_to_topic(c, &topic, &queue.arn).await?;
         cleanup.push(Cleanup::Subscription { arn: subscription });

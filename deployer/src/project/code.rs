@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use chalice_codegen::plan::Plan;
 
 use super::package::{self, BuildOptions, CodePackage, PackageError};
-use crate::engine::resolve::{self, CodeDigest, CodeSet};
+use crate::resources::artifacts::code_key;
+use crate::resources::{CodeDigest, CodeSet};
 
 /// Where the bootstrap comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,7 +72,7 @@ pub fn package(plan: &Plan, source: &CodeSource) -> Result<Shipped, PackageError
     let mut shipped = Shipped::default();
     for (arch, p) in packages {
         let digest = digest(&p);
-        shipped.zips.insert(resolve::code_key(plan, &digest), p.zip);
+        shipped.zips.insert(code_key(plan, &digest), p.zip);
         shipped.code.insert(arch, digest);
     }
     Ok(shipped)

@@ -1,182 +1,360 @@
-//! One module per AWS service: the reads that fill [`crate::engine::spec::Live`] and the writes apply makes.
+//! The resources a deploy manages, one module per kind, each owning all of that kind: its desired
+//! state from the plan, how it is read, which fields are compared, and how it is created, updated
+//! and deleted. The engine drives them through the [`Resource`] trait and the registry below.
 //!
 //! Every call goes through [`crate::aws::Clients`] (standard retries, call counting). Errors carry the
 //! operation, what it was called on, and AWS's code and message.
+//!
+//! A new setting of a kind touches that kind's module only. A new kind: its module, one line in
+//! [`registry!`], its [`Identity`] and [`ResourceKind`] variants, and its reads in the engine's read
+//! plan (`engine/read.rs`).
 
-pub mod events;
-pub mod iam;
-pub mod lambda;
-pub mod mappings;
-pub mod permissions;
-pub mod s3;
-pub mod sns;
+pub mod artifacts;
+pub mod call;
+pub mod change;
+pub mod compare;
+pub mod function;
+pub mod identity;
+pub mod live;
+pub mod mapping;
+pub mod notification;
+pub mod permission;
+pub mod role;
+pub mod rule;
 pub mod sources;
+pub mod subscription;
 
-use std::fmt::Debug;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
-use std::time::Duration;
 
-use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use chalice_codegen::plan::{AwsContext, Plan};
+use serde::Serialize;
 
-/// A failed AWS call.
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{operation} {target}: {message}")]
-pub struct CallError {
-    /// e.g. `CreateFunction`
-    pub operation: &'static str,
-    /// What it was called on (a name or ARN).
-    pub target: String,
-    /// AWS's error code, when the service answered with one.
-    pub code: Option<String>,
-    pub message: String,
+use crate::aws::Clients;
+pub use artifacts::{CodeDigest, CodeSet};
+pub use call::{CallError, found, gone, is_role_propagation, retry_propagation};
+pub use change::{Action, Change, DeleteReason, FieldChange, Recorded};
+pub use identity::{Identity, ResourceKind};
+pub use live::Live;
+pub use sources::Lookups;
+
+/// Which resources of another kind a dependency is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every one of them.
+    All,
+    /// Those of the same function (the function itself, or what invokes it).
+    SameFunction,
 }
 
-impl CallError {
-    /// Wraps an SDK error: `Code: message` for service errors, the full context for the rest.
-    pub fn new<E, R>(operation: &'static str, target: &str, err: SdkError<E, R>) -> CallError
-    where
-        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: Debug + Send + Sync + 'static,
-    {
-        let code = crate::aws::error_code(&err).map(str::to_string);
-        let message = match (&err, &code) {
-            (SdkError::ServiceError(_), Some(code)) => match err.message() {
-                Some(m) if !m.is_empty() => format!("{code}: {m}"),
-                _ => code.clone(),
-            },
-            _ => DisplayErrorContext(&err).to_string(),
-        };
-        CallError {
-            operation,
-            target: target.to_string(),
-            code,
-            message,
+/// One kind of resource: everything the engine needs of it.
+pub trait Resource {
+    /// The settings a deploy compares and applies (desired from the plan, or as read live).
+    type Spec: std::fmt::Debug + Clone + PartialEq + Serialize + Send + Sync;
+    const KIND: ResourceKind;
+    /// Kinds whose creations and updates must be done before this kind's.
+    const AFTER: &'static [(ResourceKind, Scope)] = &[];
+    /// Kinds whose deletions must be done before this kind's deletions.
+    const DELETED_AFTER: &'static [ResourceKind] = &[];
+    /// Kinds whose creations and updates must be done before this kind's deletions.
+    const DELETED_AFTER_WRITES_OF: &'static [ResourceKind] = &[];
+
+    /// What the resource is found by.
+    fn identity(spec: &Self::Spec) -> Identity;
+
+    /// The resources of this kind the plan calls for, under their state keys; problems go to `r`.
+    fn desired(r: &mut Resolver<'_>) -> Vec<(String, Self::Spec)>;
+
+    /// The function this resource is, or belongs to, or invokes (for ordering).
+    fn function_of(_identity: &Identity, _spec: Option<&Self::Spec>) -> Option<String> {
+        None
+    }
+
+    /// Whether it exists live (`None`: not read, so not known).
+    fn exists(identity: &Identity, live: &Live) -> Option<bool>;
+
+    /// What bringing it to `spec` takes: a create, an update with the fields that differ, deletions of
+    /// live duplicates; nothing when it matches (or was not read). `preferred`: the physical id
+    /// recorded for it, kept when duplicates are found.
+    fn changes(id: &str, spec: &Self::Spec, live: &Live, preferred: Option<&str>) -> Vec<Change>;
+
+    /// Deletions for a recorded resource that is not desired: by default, one when it exists (or
+    /// was not read: deleting what is gone is harmless, leaving it is an orphan).
+    fn removals(rec: &Recorded, wanted: &Wanted<'_>, live: &Live) -> Vec<Change> {
+        removal_if_live(rec, wanted, live)
+    }
+
+    /// What to record for a desired resource found live but not recorded (a deploy killed between a
+    /// create and its record); `None` when it does not exist or is not known.
+    fn adopt(identity: &Identity, live: &Live, ctx: &AwsContext) -> Option<Record>;
+
+    /// Applies one change (`spec`: the desired settings, for a create or an update), recording what
+    /// exists (or forgetting what is gone) through `step.records` the moment it does.
+    /// `Ok(Some(note))` when there is something to tell.
+    fn apply(
+        step: &Step<'_>,
+        change: &Change,
+        spec: Option<&Self::Spec>,
+    ) -> impl Future<Output = Result<Option<String>, StepError>> + Send;
+
+    /// Changes that share this key are applied together, by [`Resource::apply_group`] (a bucket's
+    /// notification entries: one read-modify-write).
+    fn group_key(_identity: &Identity) -> Option<String> {
+        None
+    }
+
+    /// Applies a group of changes that share a [`Resource::group_key`] at once.
+    fn apply_group(
+        _step: &Step<'_>,
+        _changes: &[(Change, Option<Self::Spec>)],
+    ) -> impl Future<Output = Result<(), StepError>> + Send {
+        async {
+            Err(StepError::Internal(format!(
+                "{} is not applied in groups",
+                Self::KIND
+            )))
         }
     }
+}
 
-    /// An error that is not the SDK's (a malformed answer, a failed precondition).
-    pub fn other(operation: &'static str, target: &str, message: impl Into<String>) -> CallError {
-        CallError {
-            operation,
-            target: target.to_string(),
-            code: None,
-            message: message.into(),
+/// What the desired state of a plan is resolved against.
+pub struct Resolver<'a> {
+    pub plan: &'a Plan,
+    pub ctx: &'a AwsContext,
+    /// The code per architecture; empty when not known (`plan` without a bootstrap).
+    pub code: &'a CodeSet,
+    pub lookups: &'a Lookups,
+    /// Everything that stops the plan from being deployed.
+    pub problems: Vec<String>,
+}
+
+impl Resolver<'_> {
+    /// The ARN of the function serving `handler`.
+    pub fn function_arn(&self, handler: &str) -> Option<String> {
+        self.plan.function(handler).map(|f| f.arn.resolve(self.ctx))
+    }
+
+    /// The name of the function serving `handler`.
+    pub fn function_name(&self, handler: &str) -> Option<String> {
+        self.plan.function(handler).map(|f| f.name.clone())
+    }
+}
+
+/// What is desired, for deciding what to remove.
+pub struct Wanted<'a> {
+    pub identities: &'a BTreeSet<Identity>,
+    /// Whether the code is known: without it, code zips are neither desired nor removed.
+    pub code_known: bool,
+}
+
+/// A deletion of `rec` unless it is desired or known to be gone (the default [`Resource::removals`]).
+pub fn removal_if_live(rec: &Recorded, wanted: &Wanted<'_>, live: &Live) -> Vec<Change> {
+    if wanted.identities.contains(&rec.identity) || live.exists(&rec.identity) == Some(false) {
+        return Vec::new();
+    }
+    vec![Change::removed(
+        &rec.key,
+        rec.identity.clone(),
+        rec.physical_id.clone(),
+    )]
+}
+
+/// What a deploy record keeps of one resource.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Record {
+    pub arn: Option<String>,
+    /// A mapping UUID, subscription ARN, statement id, notification id or object key.
+    pub physical_id: Option<String>,
+    /// Whether this stage made it (`Some(false)` for an artifacts bucket that existed before).
+    pub created: Option<bool>,
+}
+
+/// Where a step records what exists: the deploy record, written through at once.
+pub trait Records {
+    /// Records `identity` under `key`.
+    fn record(&self, key: &str, identity: &Identity, record: Record) -> Result<(), StepError>;
+    /// Forgets every record of `identity` (after deleting it).
+    fn forget(&self, identity: &Identity) -> Result<(), StepError>;
+}
+
+/// Everything a step needs.
+pub struct Step<'a> {
+    pub clients: &'a Clients,
+    pub ctx: &'a AwsContext,
+    pub live: &'a Live,
+    /// Code zips by object key.
+    pub zips: &'a BTreeMap<String, Vec<u8>>,
+    /// Functions this apply deletes (what goes with them needs no call of its own).
+    pub deleted_functions: &'a BTreeSet<String>,
+    pub records: &'a (dyn Records + Sync),
+}
+
+/// Why a step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    #[error(transparent)]
+    Call(#[from] CallError),
+    #[error("could not record it in the state file: {0}")]
+    Record(Box<dyn std::error::Error + Send + Sync>),
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// Declares every kind, in creation order: the [`Spec`] enum and the dispatch from a kind to its
+/// module's [`Resource`] implementation.
+macro_rules! registry {
+    ($($kind:ident, $variant:ident => $ty:ty;)*) => {
+        /// One desired resource, of any kind.
+        #[derive(Debug, Clone, PartialEq, Serialize)]
+        #[serde(tag = "type", rename_all = "snake_case")]
+        pub enum Spec {
+            $($variant(<$ty as Resource>::Spec),)*
         }
-    }
 
-    pub fn has_code(&self, code: &str) -> bool {
-        self.code.as_deref() == Some(code)
-    }
-}
-
-/// Maps "not found" (as told by `is_missing`) to `Ok(None)`.
-pub fn found<T>(
-    result: Result<T, CallError>,
-    is_missing: impl Fn(&CallError) -> bool,
-) -> Result<Option<T>, CallError> {
-    match result {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if is_missing(&e) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-/// Ignores "not found" on a delete: what is gone is what we wanted.
-pub fn gone(result: Result<(), CallError>, codes: &[&str]) -> Result<(), CallError> {
-    match result {
-        Err(e) if codes.iter().any(|c| e.has_code(c)) => Ok(()),
-        other => other,
-    }
-}
-
-/// How long to keep retrying a call AWS refuses while a just-made IAM role or policy propagates.
-pub const PROPAGATION_WAIT: Duration = Duration::from_secs(40);
-
-/// Retries `call` while `retryable` says the error is IAM propagation delay, with backoff from 1 s.
-///
-/// AWS answers `InvalidParameterValueException` ("The role defined for the function cannot be assumed by
-/// Lambda", "The provided execution role does not have permissions to call ReceiveMessage on SQS") for
-/// several seconds after a role or its policy changes; moto never does (no propagation delay there).
-pub async fn retry_propagation<T, F, Fut>(
-    mut call: F,
-    retryable: impl Fn(&CallError) -> bool,
-) -> Result<T, CallError>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, CallError>>,
-{
-    let start = tokio::time::Instant::now();
-    let mut delay = Duration::from_secs(1);
-    loop {
-        match call().await {
-            Err(e) if retryable(&e) && start.elapsed() + delay < PROPAGATION_WAIT => {
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(8));
+        impl Spec {
+            pub fn identity(&self) -> Identity {
+                match self {
+                    $(Spec::$variant(s) => <$ty>::identity(s),)*
+                }
             }
-            other => return other,
+
+            pub fn kind(&self) -> ResourceKind {
+                match self {
+                    $(Spec::$variant(_) => ResourceKind::$kind,)*
+                }
+            }
+
+            /// See [`Resource::changes`].
+            pub fn changes(&self, id: &str, live: &Live, preferred: Option<&str>) -> Vec<Change> {
+                match self {
+                    $(Spec::$variant(s) => <$ty>::changes(id, s, live, preferred),)*
+                }
+            }
         }
-    }
+
+        /// Every desired resource of the plan, kind by kind in creation order, under its state key.
+        pub fn desired(r: &mut Resolver<'_>) -> Vec<(String, Spec)> {
+            let mut out = Vec::new();
+            $(out.extend(<$ty>::desired(r).into_iter().map(|(id, s)| (id, Spec::$variant(s))));)*
+            out
+        }
+
+        /// See [`Resource::exists`].
+        pub fn exists(identity: &Identity, live: &Live) -> Option<bool> {
+            match identity.kind() {
+                $(ResourceKind::$kind => <$ty>::exists(identity, live),)*
+            }
+        }
+
+        /// See [`Resource::function_of`].
+        pub fn function_of(identity: &Identity, spec: Option<&Spec>) -> Option<String> {
+            match identity.kind() {
+                $(ResourceKind::$kind => <$ty>::function_of(
+                    identity,
+                    match spec {
+                        Some(Spec::$variant(s)) => Some(s),
+                        _ => None,
+                    },
+                ),)*
+            }
+        }
+
+        /// See [`Resource::removals`].
+        pub fn removals(rec: &Recorded, wanted: &Wanted<'_>, live: &Live) -> Vec<Change> {
+            match rec.identity.kind() {
+                $(ResourceKind::$kind => <$ty>::removals(rec, wanted, live),)*
+            }
+        }
+
+        /// See [`Resource::adopt`].
+        pub fn adopt(identity: &Identity, live: &Live, ctx: &AwsContext) -> Option<Record> {
+            match identity.kind() {
+                $(ResourceKind::$kind => <$ty>::adopt(identity, live, ctx),)*
+            }
+        }
+
+        /// See [`Resource::group_key`].
+        pub fn group_key(identity: &Identity) -> Option<String> {
+            match identity.kind() {
+                $(ResourceKind::$kind => <$ty>::group_key(identity),)*
+            }
+        }
+
+        /// Applies one change, or a group of changes of one kind that share a group key.
+        pub async fn apply(
+            step: &Step<'_>,
+            changes: &[(Change, Option<Spec>)],
+        ) -> Vec<Result<Option<String>, StepError>> {
+            let Some((first, _)) = changes.first() else {
+                return Vec::new();
+            };
+            match first.kind {
+                $(ResourceKind::$kind => {
+                    let typed: Vec<(Change, Option<<$ty as Resource>::Spec>)> = changes
+                        .iter()
+                        .map(|(c, s)| {
+                            let s = match s {
+                                Some(Spec::$variant(s)) => Some(s.clone()),
+                                _ => None,
+                            };
+                            (c.clone(), s)
+                        })
+                        .collect();
+                    if changes.len() > 1 || <$ty>::group_key(&first.identity).is_some() {
+                        match <$ty>::apply_group(step, &typed).await {
+                            Ok(()) => typed.iter().map(|_| Ok(None)).collect(),
+                            Err(e) => {
+                                let message = e.to_string();
+                                let mut first = Some(e);
+                                typed
+                                    .iter()
+                                    .map(|_| {
+                                        Err(first
+                                            .take()
+                                            .unwrap_or_else(|| StepError::Internal(message.clone())))
+                                    })
+                                    .collect()
+                            }
+                        }
+                    } else {
+                        let (change, spec) = &typed[0];
+                        vec![<$ty>::apply(step, change, spec.as_ref()).await]
+                    }
+                })*
+            }
+        }
+
+        /// See [`Resource::AFTER`].
+        pub fn after(kind: ResourceKind) -> &'static [(ResourceKind, Scope)] {
+            match kind {
+                $(ResourceKind::$kind => <$ty>::AFTER,)*
+            }
+        }
+
+        /// See [`Resource::DELETED_AFTER`].
+        pub fn deleted_after(kind: ResourceKind) -> &'static [ResourceKind] {
+            match kind {
+                $(ResourceKind::$kind => <$ty>::DELETED_AFTER,)*
+            }
+        }
+
+        /// See [`Resource::DELETED_AFTER_WRITES_OF`].
+        pub fn deleted_after_writes_of(kind: ResourceKind) -> &'static [ResourceKind] {
+            match kind {
+                $(ResourceKind::$kind => <$ty>::DELETED_AFTER_WRITES_OF,)*
+            }
+        }
+    };
 }
 
-/// Whether a Lambda error is IAM propagation delay (see [`retry_propagation`]).
-pub fn is_role_propagation(e: &CallError) -> bool {
-    e.has_code("InvalidParameterValueException") && {
-        let m = e.message.to_ascii_lowercase();
-        m.contains("cannot be assumed") || m.contains("execution role does not have permissions")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn err(code: Option<&str>, message: &str) -> CallError {
-        CallError {
-            operation: "CreateFunction",
-            target: "f".into(),
-            code: code.map(str::to_string),
-            message: message.into(),
-        }
-    }
-
-    #[test]
-    fn propagation_errors_are_recognised() {
-        assert!(is_role_propagation(&err(
-            Some("InvalidParameterValueException"),
-            "InvalidParameterValueException: The role defined for the function cannot be assumed by Lambda."
-        )));
-        assert!(!is_role_propagation(&err(
-            Some("InvalidParameterValueException"),
-            "Unzipped size must be smaller than 262144000 bytes"
-        )));
-        assert!(!is_role_propagation(&err(None, "role cannot be assumed")));
-    }
-
-    #[test]
-    fn gone_and_found_map_missing_to_success() {
-        let missing = err(Some("ResourceNotFoundException"), "gone");
-        assert!(gone(Err(missing.clone()), &["ResourceNotFoundException"]).is_ok());
-        assert!(gone(Err(missing.clone()), &["NoSuchEntity"]).is_err());
-        let r: Result<Option<u8>, _> =
-            found(Err(missing), |e| e.has_code("ResourceNotFoundException"));
-        assert_eq!(r.unwrap(), None);
-        assert_eq!(found(Ok(3), |_| true).unwrap(), Some(3));
-    }
-
-    #[tokio::test]
-    async fn other_errors_are_not_retried() {
-        let mut calls = 0;
-        let r: Result<(), CallError> = retry_propagation(
-            || {
-                calls += 1;
-                async { Err(err(Some("ResourceConflictException"), "exists")) }
-            },
-            is_role_propagation,
-        )
-        .await;
-        assert!(r.is_err());
-        assert_eq!(calls, 1);
-    }
+registry! {
+    S3Bucket, ArtifactsBucket => artifacts::Bucket;
+    S3Object, CodeObject => artifacts::CodeObject;
+    IamRole, Role => role::Role;
+    LambdaFunction, Function => function::Function;
+    EventsRule, Rule => rule::Rule;
+    LambdaPermission, Permission => permission::Permission;
+    S3BucketNotification, Notification => notification::Notification;
+    SnsSubscription, Subscription => subscription::Subscription;
+    LambdaEventSourceMapping, Mapping => mapping::Mapping;
 }

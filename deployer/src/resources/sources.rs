@@ -1,9 +1,88 @@
 //! Lookups of the event sources an app binds to (never written): queues, streams, tables.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use aws_sdk_sqs::types::QueueAttributeName;
+use chalice_codegen::plan::{AwsContext, MappingSource, Plan};
+use futures_util::StreamExt;
+use futures_util::stream;
 
 use super::CallError;
 use crate::aws::Clients;
+
+/// How many source lookups run at once.
+const LOOKUP_CONCURRENCY: usize = 16;
+
+/// What the source lookups found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Lookups {
+    /// By queue ARN; `None`: the queue does not exist.
+    pub queues: BTreeMap<String, Option<QueueInfo>>,
+    /// By stream ARN: whether it exists.
+    pub streams: BTreeMap<String, bool>,
+    /// By table name.
+    pub tables: BTreeMap<String, TableStream>,
+}
+
+/// Looks up every queue, stream and table the plan's mappings read from (concurrently).
+pub async fn lookup(plan: &Plan, ctx: &AwsContext, c: &Clients) -> Result<Lookups, CallError> {
+    enum Found {
+        Queue(String, Option<QueueInfo>),
+        Stream(String, bool),
+        Table(String, TableStream),
+    }
+    let mut queues = BTreeSet::new();
+    let mut streams = BTreeSet::new();
+    let mut tables = BTreeSet::new();
+    for m in &plan.event_source_mappings {
+        match &m.source {
+            MappingSource::Queue { arn } => queues.insert(arn.resolve(ctx)),
+            MappingSource::Stream { arn } => streams.insert(arn.resolve(ctx)),
+            // A stream ARN given literally is used as written (no DynamoDB Streams client to check it).
+            MappingSource::TableStream { .. } => false,
+            MappingSource::Table { table } => tables.insert(table.clone()),
+        };
+    }
+    let mut futures: Vec<futures_util::future::BoxFuture<'_, Result<Found, CallError>>> =
+        Vec::new();
+    for q in queues {
+        futures.push(Box::pin(async move {
+            let info = queue_info(c, &q, &ctx.account).await?;
+            Ok(Found::Queue(q, info))
+        }));
+    }
+    for s in streams {
+        futures.push(Box::pin(async move {
+            let exists = stream_exists(c, &s, &ctx.region, &ctx.account).await?;
+            Ok(Found::Stream(s, exists))
+        }));
+    }
+    for t in tables {
+        futures.push(Box::pin(async move {
+            let stream = table_stream(c, &t).await?;
+            Ok(Found::Table(t, stream))
+        }));
+    }
+    let results: Vec<Result<Found, CallError>> = stream::iter(futures)
+        .buffer_unordered(LOOKUP_CONCURRENCY)
+        .collect()
+        .await;
+    let mut lookups = Lookups::default();
+    for r in results {
+        match r? {
+            Found::Queue(arn, info) => {
+                lookups.queues.insert(arn, info);
+            }
+            Found::Stream(arn, exists) => {
+                lookups.streams.insert(arn, exists);
+            }
+            Found::Table(name, stream) => {
+                lookups.tables.insert(name, stream);
+            }
+        }
+    }
+    Ok(lookups)
+}
 
 /// The parts of an ARN: `arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE`.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,10 +5,16 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::json;
 
 use super::*;
-use crate::engine::spec::{
-    ArtifactsBucketSpec, CodeObjectSpec, CodeRef, DesiredResource, LiveArtifacts, LiveFunction,
-    LiveMapping, LiveRole, LiveRule, LiveSubscription, SubscriptionSpec,
-};
+use crate::engine::desired::DesiredResource;
+use crate::resources::artifacts::{ArtifactsBucketSpec, CodeObjectSpec, LiveArtifacts};
+use crate::resources::function::{CodeRef, FunctionSpec, LiveFunction};
+use crate::resources::mapping::{LiveMapping, MappingSpec};
+use crate::resources::notification::NotificationSpec;
+use crate::resources::permission::PermissionSpec;
+use crate::resources::role::{LiveRole, RoleSpec};
+use crate::resources::rule::{LiveRule, RuleSpec};
+use crate::resources::subscription::{LiveSubscription, SubscriptionSpec};
+use crate::resources::{ResourceKind, Spec};
 
 const ACCOUNT: &str = "123456789012";
 const BUCKET: &str = "chalice-rs-artifacts-123456789012-us-east-1";

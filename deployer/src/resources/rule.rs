@@ -1,12 +1,221 @@
-//! EventBridge rules (schedules and patterns) and their one target: the function.
+//! EventBridge rules (schedules and event patterns) and their one target: the function.
 
 use std::collections::BTreeMap;
 
 use aws_sdk_eventbridge::types::{RuleState, Tag, Target};
+use chalice_codegen::plan::AwsContext;
+use serde::Serialize;
+use serde_json::Value;
 
-use super::{CallError, found, gone};
+use super::compare::{canonical, field};
+use super::{
+    Action, CallError, Change, FieldChange, Identity, Live, Record, Resolver, Resource,
+    ResourceKind, Scope, Step, StepError, found, gone,
+};
 use crate::aws::Clients;
-use crate::engine::spec::RuleSpec;
+
+/// An EventBridge rule and its one target (ours).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleSpec {
+    pub name: String,
+    pub bus: Option<String>,
+    pub schedule_expression: Option<String>,
+    pub event_pattern: Option<Value>,
+    pub description: Option<String>,
+    /// `ENABLED` or `DISABLED`.
+    pub state: String,
+    pub target_id: String,
+    /// The ARN our target points at (the function); `None` live when our target is missing.
+    pub target_arn: Option<String>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A rule as read live.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveRule {
+    pub arn: String,
+    pub spec: RuleSpec,
+    /// Every target id on the rule (ours and any others).
+    pub target_ids: Vec<String>,
+}
+
+/// An EventBridge rule with its target.
+pub struct Rule;
+
+/// The function name at the end of a function ARN.
+fn function_name(arn: &str) -> String {
+    arn.rsplit(':').next().unwrap_or(arn).to_string()
+}
+
+impl Resource for Rule {
+    type Spec = RuleSpec;
+    const KIND: ResourceKind = ResourceKind::EventsRule;
+    const AFTER: &'static [(ResourceKind, Scope)] =
+        &[(ResourceKind::LambdaFunction, Scope::SameFunction)];
+
+    fn identity(spec: &Self::Spec) -> Identity {
+        Identity::Rule {
+            name: spec.name.clone(),
+            bus: spec.bus.clone(),
+        }
+    }
+
+    fn desired(r: &mut Resolver<'_>) -> Vec<(String, Self::Spec)> {
+        let mut out = Vec::new();
+        for rule in &r.plan.rules {
+            let pattern = match &rule.event_pattern {
+                Some(p) => match serde_json::from_str(p) {
+                    Ok(v) => Some(v),
+                    Err(e) => {
+                        r.problems.push(format!(
+                            "rule `{}`: the event pattern is not JSON: {e}",
+                            rule.name
+                        ));
+                        continue;
+                    }
+                },
+                None => None,
+            };
+            out.push((
+                rule.id.clone(),
+                RuleSpec {
+                    name: rule.name.clone(),
+                    bus: rule.event_bus.clone(),
+                    schedule_expression: rule.schedule_expression.clone(),
+                    event_pattern: pattern,
+                    description: rule.description.clone(),
+                    state: "ENABLED".into(),
+                    target_id: rule.target_id.clone(),
+                    target_arn: r.function_arn(&rule.function),
+                    tags: r.plan.tags.clone(),
+                },
+            ));
+        }
+        out
+    }
+
+    fn function_of(_: &Identity, spec: Option<&Self::Spec>) -> Option<String> {
+        spec?.target_arn.as_deref().map(function_name)
+    }
+
+    fn exists(identity: &Identity, live: &Live) -> Option<bool> {
+        let Identity::Rule { name, bus } = identity else {
+            return None;
+        };
+        live.rules
+            .get(&(bus.clone(), name.clone()))
+            .map(Option::is_some)
+    }
+
+    fn changes(id: &str, spec: &Self::Spec, live: &Live, _: Option<&str>) -> Vec<Change> {
+        let identity = Self::identity(spec);
+        match live.rules.get(&(spec.bus.clone(), spec.name.clone())) {
+            Some(None) => vec![Change::new(id, identity, None, Action::Create)],
+            Some(Some(l)) => {
+                let fields = rule_fields(spec, &l.spec);
+                if fields.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![Change::new(id, identity, None, Action::Update { fields })]
+                }
+            }
+            None => Vec::new(),
+        }
+    }
+
+    fn adopt(identity: &Identity, live: &Live, _: &AwsContext) -> Option<Record> {
+        let Identity::Rule { name, bus } = identity else {
+            return None;
+        };
+        let rule = live.rules.get(&(bus.clone(), name.clone()))?.as_ref()?;
+        Some(Record {
+            arn: Some(rule.arn.clone()),
+            ..Record::default()
+        })
+    }
+
+    async fn apply(
+        step: &Step<'_>,
+        change: &Change,
+        spec: Option<&Self::Spec>,
+    ) -> Result<Option<String>, StepError> {
+        let c = step.clients;
+        let Identity::Rule { name, bus } = &change.identity else {
+            return Err(StepError::Internal(format!("{} is not a rule", change.id)));
+        };
+        let live = step.live.rules.get(&(bus.clone(), name.clone()));
+        if change.is_delete() {
+            let targets = match live {
+                Some(Some(rule)) => rule.target_ids.clone(),
+                _ => list_targets(c, name, bus.as_deref())
+                    .await?
+                    .into_iter()
+                    .map(|(id, _)| id)
+                    .collect(),
+            };
+            delete_rule(c, name, bus.as_deref(), &targets).await?;
+            step.records.forget(&change.identity)?;
+            return Ok(None);
+        }
+        let spec = spec.ok_or_else(|| StepError::Internal(format!("no spec for {}", change.id)))?;
+        let (rule_changed, target_changed) = match &change.action {
+            Action::Update { fields } => (
+                fields.iter().any(|f| !f.field.starts_with("target.")),
+                fields.iter().any(|f| f.field.starts_with("target.")),
+            ),
+            _ => (true, true),
+        };
+        let arn = match (rule_changed, live) {
+            (false, Some(Some(rule))) => rule.arn.clone(),
+            _ => put_rule(c, spec).await?,
+        };
+        // Recorded before the target exists: a rule without its target is still ours to delete.
+        step.records.record(
+            &change.id,
+            &change.identity,
+            Record {
+                arn: Some(arn),
+                ..Record::default()
+            },
+        )?;
+        if target_changed {
+            put_target(c, spec).await?;
+        }
+        Ok(None)
+    }
+}
+
+fn rule_fields(d: &RuleSpec, l: &RuleSpec) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    field(
+        &mut out,
+        "schedule_expression",
+        d.schedule_expression.as_ref(),
+        l.schedule_expression.as_ref(),
+    );
+    field(
+        &mut out,
+        "event_pattern",
+        d.event_pattern.as_ref().map(canonical),
+        l.event_pattern.as_ref().map(canonical),
+    );
+    let description = |s: &Option<String>| s.clone().filter(|s| !s.is_empty());
+    field(
+        &mut out,
+        "description",
+        description(&d.description),
+        description(&l.description),
+    );
+    field(&mut out, "state", Some(&d.state), Some(&l.state));
+    field(
+        &mut out,
+        &format!("target.{}", d.target_id),
+        d.target_arn.as_ref(),
+        l.target_arn.as_ref(),
+    );
+    // Tags are not compared: ListRules does not return them (they are set when the rule is made).
+    out
+}
 
 const NOT_FOUND: &str = "ResourceNotFoundException";
 

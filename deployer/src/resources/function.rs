@@ -1,7 +1,10 @@
-//! Lambda functions: read (GetFunction gives configuration, tags and concurrency in one call), create
-//! from the artifacts bucket, update only what differs, delete.
+//! Lambda functions, one per handler: read (GetFunction gives configuration, tags and concurrency in
+//! one call), created from the artifacts bucket, updated only where they differ, deleted.
 
 use std::collections::{BTreeMap, HashMap};
+
+use chalice_codegen::plan::AwsContext;
+use serde::Serialize;
 use std::time::Duration;
 
 use aws_sdk_lambda::client::Waiters;
@@ -10,10 +13,226 @@ use aws_sdk_lambda::types::{
 };
 use aws_smithy_types::error::display::DisplayErrorContext;
 
-use super::iam::tag_changes;
-use super::{CallError, found, gone, is_role_propagation, retry_propagation};
+use super::artifacts::{bucket_name, code_key};
+use super::compare::{field, map_fields, own_tags};
+use super::role::tag_changes;
+use super::{
+    Action, CallError, Change, FieldChange, Identity, Live, Record, Resolver, Resource,
+    ResourceKind, Scope, Step, StepError, found, gone, is_role_propagation, retry_propagation,
+};
 use crate::aws::Clients;
-use crate::engine::spec::{CodeRef, FunctionSpec, LiveFunction};
+
+/// Where a function's code comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CodeRef {
+    /// base64 sha256 of the zip, as Lambda reports `CodeSha256`.
+    pub sha256: String,
+    /// The artifacts bucket and key holding it (desired only).
+    pub s3: Option<(String, String)>,
+}
+
+/// A Lambda function's settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FunctionSpec {
+    pub name: String,
+    pub role_arn: String,
+    pub handler: String,
+    pub runtime: String,
+    pub architecture: String,
+    pub memory_mb: u32,
+    pub timeout_s: u32,
+    pub env: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+    pub reserved_concurrency: Option<u32>,
+    /// `None` when not known (desired: no code given to `plan`).
+    pub code: Option<CodeRef>,
+}
+
+/// A function as read live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveFunction {
+    pub arn: String,
+    pub spec: FunctionSpec,
+    /// `Pending`, `Active`, ...
+    pub state: Option<String>,
+    /// `InProgress`, `Successful`, `Failed`.
+    pub last_update_status: Option<String>,
+}
+
+/// A Lambda function.
+pub struct Function;
+
+impl Resource for Function {
+    type Spec = FunctionSpec;
+    const KIND: ResourceKind = ResourceKind::LambdaFunction;
+    const AFTER: &'static [(ResourceKind, Scope)] = &[
+        (ResourceKind::IamRole, Scope::All),
+        (ResourceKind::S3Object, Scope::All),
+    ];
+    /// A function goes after everything that invokes it.
+    const DELETED_AFTER: &'static [ResourceKind] = &[
+        ResourceKind::EventsRule,
+        ResourceKind::LambdaPermission,
+        ResourceKind::SnsSubscription,
+        ResourceKind::LambdaEventSourceMapping,
+        ResourceKind::S3BucketNotification,
+    ];
+
+    fn identity(spec: &Self::Spec) -> Identity {
+        Identity::Function {
+            name: spec.name.clone(),
+        }
+    }
+
+    /// One function per handler, running the code built for its architecture.
+    fn desired(r: &mut Resolver<'_>) -> Vec<(String, Self::Spec)> {
+        let role_arn = super::role::role_arn(r.plan, r.ctx);
+        let mut out = Vec::new();
+        for f in &r.plan.functions {
+            let arch = f.architecture.as_str();
+            let code = match r.code.get(arch) {
+                Some(digest) => Some(CodeRef {
+                    sha256: digest.sha256.clone(),
+                    s3: Some((bucket_name(r.ctx), code_key(r.plan, digest))),
+                }),
+                None if r.code.is_empty() => None,
+                None => {
+                    r.problems.push(format!(
+                        "function `{}` runs on {arch}, but no bootstrap was built for it",
+                        f.name
+                    ));
+                    None
+                }
+            };
+            out.push((
+                f.id.clone(),
+                FunctionSpec {
+                    name: f.name.clone(),
+                    role_arn: role_arn.clone(),
+                    handler: f.handler.clone(),
+                    runtime: f.runtime.clone(),
+                    architecture: arch.to_string(),
+                    memory_mb: f.memory_mb,
+                    timeout_s: f.timeout_s,
+                    env: f.env.clone(),
+                    tags: f.tags.clone(),
+                    reserved_concurrency: f.reserved_concurrency,
+                    code,
+                },
+            ));
+        }
+        out
+    }
+
+    fn function_of(identity: &Identity, _: Option<&Self::Spec>) -> Option<String> {
+        match identity {
+            Identity::Function { name } => Some(name.clone()),
+            _ => None,
+        }
+    }
+
+    fn exists(identity: &Identity, live: &Live) -> Option<bool> {
+        let Identity::Function { name } = identity else {
+            return None;
+        };
+        live.functions.get(name).map(Option::is_some)
+    }
+
+    fn changes(id: &str, spec: &Self::Spec, live: &Live, _: Option<&str>) -> Vec<Change> {
+        let identity = Self::identity(spec);
+        match live.functions.get(&spec.name) {
+            Some(None) => vec![Change::new(id, identity, None, Action::Create)],
+            Some(Some(l)) => {
+                let fields = function_fields(spec, &l.spec);
+                if fields.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![Change::new(id, identity, None, Action::Update { fields })]
+                }
+            }
+            None => Vec::new(),
+        }
+    }
+
+    fn adopt(identity: &Identity, live: &Live, _: &AwsContext) -> Option<Record> {
+        let Identity::Function { name } = identity else {
+            return None;
+        };
+        let f = live.function(name)??;
+        Some(Record {
+            arn: Some(f.arn.clone()),
+            ..Record::default()
+        })
+    }
+
+    async fn apply(
+        step: &Step<'_>,
+        change: &Change,
+        spec: Option<&Self::Spec>,
+    ) -> Result<Option<String>, StepError> {
+        let c = step.clients;
+        let Identity::Function { name } = &change.identity else {
+            return Err(StepError::Internal(format!(
+                "{} is not a function",
+                change.id
+            )));
+        };
+        if change.is_delete() {
+            delete_function(c, name).await?;
+            step.records.forget(&change.identity)?;
+            return Ok(None);
+        }
+        let spec = spec.ok_or_else(|| StepError::Internal(format!("no spec for {}", change.id)))?;
+        let arn = match (&change.action, step.live.function(name)) {
+            (Action::Update { .. }, Some(Some(live))) => {
+                update_function(c, spec, live).await?;
+                live.arn.clone()
+            }
+            _ => create_function(c, spec).await?,
+        };
+        step.records.record(
+            &change.id,
+            &change.identity,
+            Record {
+                arn: Some(arn),
+                ..Record::default()
+            },
+        )?;
+        Ok(None)
+    }
+}
+
+fn function_fields(d: &FunctionSpec, l: &FunctionSpec) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    field(&mut out, "role", Some(&d.role_arn), Some(&l.role_arn));
+    field(&mut out, "handler", Some(&d.handler), Some(&l.handler));
+    field(&mut out, "runtime", Some(&d.runtime), Some(&l.runtime));
+    field(
+        &mut out,
+        "architecture",
+        Some(&d.architecture),
+        Some(&l.architecture),
+    );
+    field(&mut out, "memory_mb", Some(d.memory_mb), Some(l.memory_mb));
+    field(&mut out, "timeout_s", Some(d.timeout_s), Some(l.timeout_s));
+    map_fields(&mut out, "env", &d.env, &l.env);
+    map_fields(&mut out, "tags", &own_tags(&d.tags), &own_tags(&l.tags));
+    field(
+        &mut out,
+        "reserved_concurrency",
+        d.reserved_concurrency,
+        l.reserved_concurrency,
+    );
+    if let Some(code) = &d.code {
+        field(
+            &mut out,
+            "code_sha256",
+            Some(&code.sha256),
+            l.code.as_ref().map(|c| &c.sha256),
+        );
+    }
+    out
+}
 
 const NOT_FOUND: &str = "ResourceNotFoundException";
 const CONFLICT: &str = "ResourceConflictException";

@@ -1,25 +1,212 @@
-//! S3: bucket notification entries (one read-modify-write per bucket, others' entries kept) and the
-//! artifacts bucket holding the code zip.
+//! S3 bucket notification entries that invoke a function: merged into what the bucket already has
+//! (one read-modify-write per bucket), other entries kept exactly as they were.
 
 use std::collections::{BTreeSet, HashSet};
 
 use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::operation::get_bucket_notification_configuration::GetBucketNotificationConfigurationOutput;
-use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
-    BucketLocationConstraint, CreateBucketConfiguration, Event, FilterRule, FilterRuleName,
-    LambdaFunctionConfiguration, NotificationConfiguration, NotificationConfigurationFilter,
-    QueueConfiguration, S3KeyFilter,
+    Event, FilterRule, FilterRuleName, LambdaFunctionConfiguration, NotificationConfiguration,
+    NotificationConfigurationFilter, QueueConfiguration, S3KeyFilter,
 };
+use chalice_codegen::plan::AwsContext;
+use serde::Serialize;
 
-use super::{CallError, gone};
+use super::compare::field;
+use super::{
+    Action, CallError, Change, FieldChange, Identity, Live, Record, Resolver, Resource,
+    ResourceKind, Scope, Step, StepError,
+};
 use crate::aws::Clients;
-use crate::engine::spec::NotificationSpec;
+
+/// One lambda entry of a bucket's notification configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotificationSpec {
+    pub bucket: String,
+    pub id: String,
+    pub function_arn: String,
+    /// Sorted.
+    pub events: Vec<String>,
+    pub prefix: Option<String>,
+    pub suffix: Option<String>,
+}
+
+/// A bucket's notification entry for a function.
+pub struct Notification;
+
+impl Resource for Notification {
+    type Spec = NotificationSpec;
+    const KIND: ResourceKind = ResourceKind::S3BucketNotification;
+    /// S3 checks that it may invoke the function when the entry is written.
+    const AFTER: &'static [(ResourceKind, Scope)] = &[
+        (ResourceKind::LambdaFunction, Scope::SameFunction),
+        (ResourceKind::LambdaPermission, Scope::SameFunction),
+    ];
+
+    fn identity(spec: &Self::Spec) -> Identity {
+        Identity::Notification {
+            bucket: spec.bucket.clone(),
+            id: spec.id.clone(),
+        }
+    }
+
+    fn desired(r: &mut Resolver<'_>) -> Vec<(String, Self::Spec)> {
+        let mut out = Vec::new();
+        for n in &r.plan.bucket_notifications {
+            let Some(arn) = r.function_arn(&n.function) else {
+                continue;
+            };
+            let mut events = n.events.clone();
+            events.sort();
+            events.dedup();
+            out.push((
+                n.id.clone(),
+                NotificationSpec {
+                    bucket: n.bucket.clone(),
+                    id: n.notification_id.clone(),
+                    function_arn: arn,
+                    events,
+                    prefix: n.prefix.clone(),
+                    suffix: n.suffix.clone(),
+                },
+            ));
+        }
+        out
+    }
+
+    fn function_of(_: &Identity, spec: Option<&Self::Spec>) -> Option<String> {
+        let arn = &spec?.function_arn;
+        Some(arn.rsplit(':').next().unwrap_or(arn).to_string())
+    }
+
+    fn exists(identity: &Identity, live: &Live) -> Option<bool> {
+        let Identity::Notification { bucket, id } = identity else {
+            return None;
+        };
+        live.buckets
+            .get(bucket)
+            .map(|b| b.iter().flatten().any(|n| &n.id == id))
+    }
+
+    fn changes(id: &str, spec: &Self::Spec, live: &Live, _: Option<&str>) -> Vec<Change> {
+        let identity = Self::identity(spec);
+        let create = || vec![Change::new(id, identity.clone(), None, Action::Create)];
+        match live.buckets.get(&spec.bucket) {
+            Some(Some(entries)) => match entries.iter().find(|n| n.id == spec.id) {
+                Some(l) => {
+                    let fields = notification_fields(spec, l);
+                    if fields.is_empty() {
+                        Vec::new()
+                    } else {
+                        vec![Change::new(id, identity, None, Action::Update { fields })]
+                    }
+                }
+                None => create(),
+            },
+            Some(None) => create(),
+            None => Vec::new(),
+        }
+    }
+
+    fn adopt(identity: &Identity, live: &Live, _: &AwsContext) -> Option<Record> {
+        let Identity::Notification { id, .. } = identity else {
+            return None;
+        };
+        (live.exists(identity) == Some(true)).then(|| Record {
+            physical_id: Some(id.clone()),
+            ..Record::default()
+        })
+    }
+
+    async fn apply(
+        step: &Step<'_>,
+        change: &Change,
+        spec: Option<&Self::Spec>,
+    ) -> Result<Option<String>, StepError> {
+        Self::apply_group(step, &[(change.clone(), spec.cloned())]).await?;
+        Ok(None)
+    }
+
+    fn group_key(identity: &Identity) -> Option<String> {
+        match identity {
+            Identity::Notification { bucket, .. } => Some(bucket.clone()),
+            _ => None,
+        }
+    }
+
+    /// Every change to one bucket's entries, in one read-modify-write.
+    async fn apply_group(
+        step: &Step<'_>,
+        changes: &[(Change, Option<Self::Spec>)],
+    ) -> Result<(), StepError> {
+        let Some(Identity::Notification { bucket, .. }) = changes.first().map(|(c, _)| &c.identity)
+        else {
+            return Ok(());
+        };
+        let mut remove = BTreeSet::new();
+        let mut put: Vec<NotificationSpec> = Vec::new();
+        for (change, spec) in changes {
+            let Identity::Notification { id, .. } = &change.identity else {
+                return Err(StepError::Internal(format!(
+                    "{} is not a notification",
+                    change.id
+                )));
+            };
+            match (change.is_delete(), spec) {
+                (true, _) => {
+                    remove.insert(id.clone());
+                }
+                (false, Some(spec)) => put.push(spec.clone()),
+                (false, None) => {
+                    return Err(StepError::Internal(format!("no spec for {}", change.id)));
+                }
+            }
+        }
+        update_notifications(step.clients, bucket, &remove, &put).await?;
+        for (change, _) in changes {
+            match &change.identity {
+                Identity::Notification { .. } if change.is_delete() => {
+                    step.records.forget(&change.identity)?
+                }
+                Identity::Notification { id, .. } => step.records.record(
+                    &change.id,
+                    &change.identity,
+                    Record {
+                        physical_id: Some(id.clone()),
+                        ..Record::default()
+                    },
+                )?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+fn notification_fields(d: &NotificationSpec, l: &NotificationSpec) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    field(
+        &mut out,
+        "function",
+        Some(&d.function_arn),
+        Some(&l.function_arn),
+    );
+    let events = |n: &NotificationSpec| {
+        let mut e = n.events.clone();
+        e.sort();
+        e.dedup();
+        e.join(", ")
+    };
+    field(&mut out, "events", Some(events(d)), Some(events(l)));
+    field(&mut out, "prefix", d.prefix.as_ref(), l.prefix.as_ref());
+    field(&mut out, "suffix", d.suffix.as_ref(), l.suffix.as_ref());
+    out
+}
 
 const NO_BUCKET: &str = "NoSuchBucket";
 
 /// The bucket's notification configuration; `None` when the bucket does not exist.
-pub(crate) async fn get_configuration(
+pub async fn get_configuration(
     c: &Clients,
     bucket: &str,
 ) -> Result<Option<GetBucketNotificationConfigurationOutput>, CallError> {
@@ -177,7 +364,7 @@ pub async fn update_notifications(
 
 /// Writes `bucket`'s notification configuration with these Lambda and queue entries, and its topic
 /// and EventBridge entries as they were read (`current`).
-pub(crate) async fn write_configuration(
+pub async fn write_configuration(
     c: &Clients,
     bucket: &str,
     current: &GetBucketNotificationConfigurationOutput,
@@ -199,130 +386,6 @@ pub(crate) async fn write_configuration(
         .await
         .map_err(|e| CallError::new("PutBucketNotificationConfiguration", bucket, e))?;
     Ok(())
-}
-
-/// Keys under `prefix` in `bucket` (paginated); `None` when the bucket does not exist.
-pub async fn list_keys(
-    c: &Clients,
-    bucket: &str,
-    prefix: &str,
-) -> Result<Option<BTreeSet<String>>, CallError> {
-    let mut keys = BTreeSet::new();
-    let mut token: Option<String> = None;
-    loop {
-        let out =
-            c.s3.list_objects_v2()
-                .bucket(bucket)
-                .prefix(prefix)
-                .set_continuation_token(token.clone())
-                .send()
-                .await;
-        let out = match out {
-            Ok(out) => out,
-            Err(e) => {
-                let e = CallError::new("ListObjectsV2", bucket, e);
-                return if e.has_code(NO_BUCKET) {
-                    Ok(None)
-                } else {
-                    Err(e)
-                };
-            }
-        };
-        keys.extend(
-            out.contents()
-                .iter()
-                .filter_map(|o| o.key())
-                .map(str::to_string),
-        );
-        match out.next_continuation_token() {
-            Some(t) if out.is_truncated() == Some(true) && !t.is_empty() => {
-                token = Some(t.to_string())
-            }
-            _ => return Ok(Some(keys)),
-        }
-    }
-}
-
-/// Creates the artifacts bucket in `region`; one we already own is fine.
-pub async fn create_bucket(c: &Clients, bucket: &str, region: &str) -> Result<(), CallError> {
-    // us-east-1 takes no location constraint (and refuses one).
-    let config = (region != "us-east-1").then(|| {
-        CreateBucketConfiguration::builder()
-            .location_constraint(BucketLocationConstraint::from(region))
-            .build()
-    });
-    gone(
-        c.s3.create_bucket()
-            .bucket(bucket)
-            .set_create_bucket_configuration(config)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| CallError::new("CreateBucket", bucket, e)),
-        &["BucketAlreadyOwnedByYou"],
-    )
-}
-
-pub async fn put_object(
-    c: &Clients,
-    bucket: &str,
-    key: &str,
-    body: Vec<u8>,
-) -> Result<(), CallError> {
-    c.s3.put_object()
-        .bucket(bucket)
-        .key(key)
-        .body(ByteStream::from(body))
-        .content_type("application/zip")
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| CallError::new("PutObject", &format!("{bucket}/{key}"), e))
-}
-
-pub async fn delete_object(c: &Clients, bucket: &str, key: &str) -> Result<(), CallError> {
-    gone(
-        c.s3.delete_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| CallError::new("DeleteObject", &format!("{bucket}/{key}"), e)),
-        &[NO_BUCKET, "NoSuchKey"],
-    )
-}
-
-/// Deletes the bucket if it is empty; returns whether it is gone (false: others' objects keep it).
-pub async fn delete_bucket_if_empty(c: &Clients, bucket: &str) -> Result<bool, CallError> {
-    let out =
-        c.s3.list_objects_v2()
-            .bucket(bucket)
-            .max_keys(1)
-            .send()
-            .await;
-    match out {
-        Ok(out) if !out.contents().is_empty() => return Ok(false),
-        Ok(_) => {}
-        Err(e) => {
-            let e = CallError::new("ListObjectsV2", bucket, e);
-            return if e.has_code(NO_BUCKET) {
-                Ok(true)
-            } else {
-                Err(e)
-            };
-        }
-    }
-    gone(
-        c.s3.delete_bucket()
-            .bucket(bucket)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| CallError::new("DeleteBucket", bucket, e)),
-        &[NO_BUCKET],
-    )?;
-    Ok(true)
 }
 
 #[cfg(test)]

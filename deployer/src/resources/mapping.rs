@@ -1,0 +1,578 @@
+//! Event source mappings: Lambda polling a queue, a Kinesis stream or a DynamoDB stream for a
+//! function, with partial batch failures reported.
+
+use std::time::Duration;
+
+use aws_sdk_lambda::types::{
+    EventSourceMappingConfiguration, EventSourcePosition, FunctionResponseType, ScalingConfig,
+};
+use aws_smithy_types::DateTime;
+use aws_smithy_types::date_time::Format;
+use chalice_codegen::plan::{AwsContext, MappingSource};
+use serde::Serialize;
+
+use super::compare::field;
+use super::sources::{TableStream, arn_parts};
+use super::{
+    Action, CallError, Change, DeleteReason, FieldChange, Identity, Live, Record, Recorded,
+    Resolver, Resource, ResourceKind, Scope, Step, StepError, Wanted, gone, is_role_propagation,
+    retry_propagation,
+};
+use crate::aws::Clients;
+
+/// An event source mapping.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MappingSpec {
+    /// The function's name.
+    pub function: String,
+    pub source_arn: String,
+    pub batch_size: u32,
+    /// 0 when not set (what Lambda reports then).
+    pub batching_window_s: u32,
+    pub starting_position: Option<String>,
+    pub starting_position_timestamp: Option<String>,
+    pub maximum_concurrency: Option<u32>,
+    pub report_batch_item_failures: bool,
+}
+
+/// An event source mapping as read live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveMapping {
+    pub uuid: String,
+    pub spec: MappingSpec,
+}
+
+/// An event source mapping.
+pub struct Mapping;
+
+/// `arn:PARTITION:lambda:REGION:ACCOUNT:event-source-mapping:UUID`
+fn mapping_arn(ctx: &AwsContext, uuid: &str) -> String {
+    format!(
+        "arn:{}:lambda:{}:{}:event-source-mapping:{uuid}",
+        ctx.partition, ctx.region, ctx.account
+    )
+}
+
+impl Resource for Mapping {
+    type Spec = MappingSpec;
+    const KIND: ResourceKind = ResourceKind::LambdaEventSourceMapping;
+    /// The role's policy must let the function read the source before the mapping is made.
+    const AFTER: &'static [(ResourceKind, Scope)] = &[
+        (ResourceKind::IamRole, Scope::All),
+        (ResourceKind::LambdaFunction, Scope::SameFunction),
+    ];
+
+    fn identity(spec: &Self::Spec) -> Identity {
+        Identity::Mapping {
+            function: spec.function.clone(),
+            source_arn: spec.source_arn.clone(),
+        }
+    }
+
+    /// One mapping per queue, stream or table binding; every missing source or queue AWS would
+    /// refuse is a problem.
+    fn desired(r: &mut Resolver<'_>) -> Vec<(String, Self::Spec)> {
+        let mut out = Vec::new();
+        for m in &r.plan.event_source_mappings {
+            let Some(f) = r.plan.function(&m.function) else {
+                continue;
+            };
+            let source_arn = match &m.source {
+                MappingSource::Queue { arn } => {
+                    let arn = arn.resolve(r.ctx);
+                    match r.lookups.queues.get(&arn) {
+                    Some(Some(q)) if q.visibility_timeout_s < f.timeout_s => r.problems.push(format!(
+                        "queue `{}` has a visibility timeout of {} s, shorter than the {} s timeout of function \
+                         `{}`: AWS refuses such a mapping; set the queue's VisibilityTimeout to at least {} s \
+                         (AWS advises 6 × the function timeout)",
+                        queue_name(&arn),
+                        q.visibility_timeout_s,
+                        f.timeout_s,
+                        f.name,
+                        f.timeout_s
+                    )),
+                    Some(Some(_)) => {}
+                    Some(None) => r.problems.push(format!(
+                        "queue `{}` ({arn}) does not exist (handler `{}`)",
+                        queue_name(&arn),
+                        f.handler
+                    )),
+                    None => {}
+                }
+                    arn
+                }
+                MappingSource::Stream { arn } => {
+                    let arn = arn.resolve(r.ctx);
+                    if r.lookups.streams.get(&arn) == Some(&false) {
+                        r.problems.push(format!(
+                            "Kinesis stream `{}` ({arn}) does not exist (handler `{}`)",
+                            queue_name(&arn).trim_start_matches("stream/"),
+                            f.handler
+                        ));
+                    }
+                    arn
+                }
+                MappingSource::TableStream { arn } => arn.resolve(r.ctx),
+                MappingSource::Table { table } => match r.lookups.tables.get(table) {
+                    Some(TableStream::Arn(arn)) => arn.clone(),
+                    Some(TableStream::MissingTable) => {
+                        r.problems.push(format!(
+                            "DynamoDB table `{table}` does not exist (handler `{}`)",
+                            f.handler
+                        ));
+                        continue;
+                    }
+                    Some(TableStream::NoStream) => {
+                        r.problems.push(format!(
+                        "DynamoDB table `{table}` has no stream: enable DynamoDB Streams on it (handler `{}`)",
+                        f.handler
+                    ));
+                        continue;
+                    }
+                    // Not looked up (the read phase's first pass): any stream of the table.
+                    None => format!(
+                        "arn:{}:dynamodb:{}:{}:table/{table}/stream/*",
+                        r.ctx.partition, r.ctx.region, r.ctx.account
+                    ),
+                },
+            };
+            let timestamp = match &m.starting_position_timestamp {
+                Some(t) => match normalize_timestamp(t) {
+                    Some(t) => Some(t),
+                    None => {
+                        r.problems.push(format!(
+                            "handler `{}`: `{t}` is not an RFC 3339 timestamp",
+                            f.handler
+                        ));
+                        None
+                    }
+                },
+                None => None,
+            };
+            out.push((
+                m.id.clone(),
+                MappingSpec {
+                    function: f.name.clone(),
+                    source_arn,
+                    batch_size: m.batch_size,
+                    batching_window_s: m.batching_window_s.unwrap_or(0),
+                    starting_position: m.starting_position.clone(),
+                    starting_position_timestamp: timestamp,
+                    maximum_concurrency: m.maximum_concurrency,
+                    report_batch_item_failures: m.report_batch_item_failures,
+                },
+            ));
+        }
+        out
+    }
+
+    fn function_of(identity: &Identity, _: Option<&Self::Spec>) -> Option<String> {
+        match identity {
+            Identity::Mapping { function, .. } => Some(function.clone()),
+            _ => None,
+        }
+    }
+
+    fn exists(identity: &Identity, live: &Live) -> Option<bool> {
+        Some(!live.mappings_for(identity).is_empty())
+    }
+
+    fn changes(id: &str, spec: &Self::Spec, live: &Live, preferred: Option<&str>) -> Vec<Change> {
+        let identity = Self::identity(spec);
+        let d = spec;
+        let create = || vec![Change::new(id, identity.clone(), None, Action::Create)];
+        let update = |fields: Vec<FieldChange>, physical: Option<String>| {
+            if fields.is_empty() {
+                Vec::new()
+            } else {
+                vec![Change::new(
+                    id,
+                    identity.clone(),
+                    physical,
+                    Action::Update { fields },
+                )]
+            }
+        };
+        if !live.mappings.contains_key(&d.function) {
+            return if live.function(&d.function) == Some(None) {
+                create()
+            } else {
+                Vec::new()
+            };
+        }
+        let mut found = live.mappings_for(&identity);
+        if found.is_empty() {
+            return create();
+        }
+        // Keep the recorded one when there are several; the others are duplicates.
+        if let Some(uuid) = preferred
+            && let Some(pos) = found.iter().position(|m| m.uuid == uuid)
+        {
+            found.swap(0, pos);
+        }
+        let primary = found[0];
+        let mut changes = update(mapping_fields(d, &primary.spec), Some(primary.uuid.clone()));
+        changes.extend(
+            found[1..]
+                .iter()
+                .map(|m| Change::duplicate(id, &identity, &m.uuid)),
+        );
+        changes
+    }
+
+    /// Every live mapping the recorded one finds (a wildcard: every mapping of the function) that
+    /// is not desired, each by its UUID.
+    fn removals(rec: &Recorded, wanted: &Wanted<'_>, live: &Live) -> Vec<Change> {
+        let Identity::Mapping { function, .. } = &rec.identity else {
+            return Vec::new();
+        };
+        live.mappings_for(&rec.identity)
+            .into_iter()
+            .map(|m| {
+                let identity = Identity::Mapping {
+                    function: function.clone(),
+                    source_arn: m.spec.source_arn.clone(),
+                };
+                (identity, m.uuid.clone())
+            })
+            .filter(|(identity, _)| !wanted.identities.contains(identity))
+            .map(|(identity, uuid)| Change::removed(&rec.key, identity, Some(uuid)))
+            .collect()
+    }
+
+    fn adopt(identity: &Identity, live: &Live, ctx: &AwsContext) -> Option<Record> {
+        let m = live.mappings_for(identity).into_iter().next()?;
+        Some(Record {
+            arn: Some(mapping_arn(ctx, &m.uuid)),
+            physical_id: Some(m.uuid.clone()),
+            ..Record::default()
+        })
+    }
+
+    async fn apply(
+        step: &Step<'_>,
+        change: &Change,
+        spec: Option<&Self::Spec>,
+    ) -> Result<Option<String>, StepError> {
+        let c = step.clients;
+        if let Action::Delete { reason } = change.action {
+            if let Some(uuid) = &change.physical_id {
+                delete_mapping(c, uuid).await?;
+            }
+            if reason != DeleteReason::Duplicate {
+                step.records.forget(&change.identity)?;
+            }
+            return Ok(None);
+        }
+        let spec = spec.ok_or_else(|| StepError::Internal(format!("no spec for {}", change.id)))?;
+        let uuid = match (&change.action, &change.physical_id) {
+            (Action::Update { fields }, Some(uuid))
+                if !fields
+                    .iter()
+                    .any(|f| REPLACE_FIELDS.contains(&f.field.as_str())) =>
+            {
+                update_mapping(c, uuid, spec).await?;
+                uuid.clone()
+            }
+            (Action::Update { .. }, Some(uuid)) => {
+                // The starting position cannot change in place: make it again.
+                delete_mapping(c, uuid).await?;
+                step.records.forget(&change.identity)?;
+                create_mapping(c, spec).await?
+            }
+            _ => create_mapping(c, spec).await?,
+        };
+        step.records.record(
+            &change.id,
+            &change.identity,
+            Record {
+                arn: Some(mapping_arn(step.ctx, &uuid)),
+                physical_id: Some(uuid),
+                ..Record::default()
+            },
+        )?;
+        Ok(None)
+    }
+}
+
+/// The resource name of an ARN (a queue's name), or the ARN.
+fn queue_name(arn: &str) -> &str {
+    arn_parts(arn).map_or(arn, |p| p.resource)
+}
+
+fn mapping_fields(d: &MappingSpec, l: &MappingSpec) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    field(
+        &mut out,
+        "batch_size",
+        Some(d.batch_size),
+        Some(l.batch_size),
+    );
+    field(
+        &mut out,
+        "batching_window_s",
+        Some(d.batching_window_s),
+        Some(l.batching_window_s),
+    );
+    field(
+        &mut out,
+        "starting_position",
+        d.starting_position.as_ref(),
+        l.starting_position.as_ref(),
+    );
+    // moto never echoes the timestamp back: compare it only when the live side reports one.
+    if l.starting_position_timestamp.is_some() {
+        field(
+            &mut out,
+            "starting_position_timestamp",
+            d.starting_position_timestamp.as_ref(),
+            l.starting_position_timestamp.as_ref(),
+        );
+    }
+    field(
+        &mut out,
+        "maximum_concurrency",
+        d.maximum_concurrency,
+        l.maximum_concurrency,
+    );
+    field(
+        &mut out,
+        "report_batch_item_failures",
+        Some(d.report_batch_item_failures),
+        Some(l.report_batch_item_failures),
+    );
+    out
+}
+
+/// Fields whose change AWS cannot apply in place: the mapping is deleted and made again.
+pub const REPLACE_FIELDS: [&str; 2] = ["starting_position", "starting_position_timestamp"];
+
+const NOT_FOUND: &str = "ResourceNotFoundException";
+/// AWS refuses to change a mapping while it is `Creating`/`Updating`/`Deleting` (moto never is).
+const IN_USE: &str = "ResourceInUseException";
+const IN_USE_WAIT: Duration = Duration::from_secs(120);
+
+/// Every mapping of the function, by function NAME (moto finds nothing by ARN); paginated.
+pub async fn list_mappings(c: &Clients, function: &str) -> Result<Vec<LiveMapping>, CallError> {
+    let mut all = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let out = c
+            .lambda
+            .list_event_source_mappings()
+            .function_name(function)
+            .set_marker(marker.clone())
+            .send()
+            .await;
+        let out = match out {
+            Ok(out) => out,
+            Err(e) => {
+                let e = CallError::new("ListEventSourceMappings", function, e);
+                return if e.has_code(NOT_FOUND) {
+                    Ok(all)
+                } else {
+                    Err(e)
+                };
+            }
+        };
+        all.extend(
+            out.event_source_mappings()
+                .iter()
+                .map(|m| from_sdk(function, m)),
+        );
+        match out.next_marker() {
+            Some(m) if !m.is_empty() => marker = Some(m.to_string()),
+            _ => return Ok(all),
+        }
+    }
+}
+
+fn from_sdk(function: &str, m: &EventSourceMappingConfiguration) -> LiveMapping {
+    let non_negative = |n: Option<i32>| n.and_then(|n| u32::try_from(n).ok());
+    LiveMapping {
+        uuid: m.uuid().unwrap_or_default().to_string(),
+        spec: MappingSpec {
+            function: function.to_string(),
+            source_arn: m.event_source_arn().unwrap_or_default().to_string(),
+            batch_size: non_negative(m.batch_size()).unwrap_or(0),
+            batching_window_s: non_negative(m.maximum_batching_window_in_seconds()).unwrap_or(0),
+            starting_position: m.starting_position().map(|p| p.as_str().to_string()),
+            starting_position_timestamp: m
+                .starting_position_timestamp()
+                .and_then(|t| t.fmt(Format::DateTime).ok()),
+            maximum_concurrency: m
+                .scaling_config()
+                .and_then(|s| non_negative(s.maximum_concurrency())),
+            report_batch_item_failures: m
+                .function_response_types()
+                .contains(&FunctionResponseType::ReportBatchItemFailures),
+        },
+    }
+}
+
+/// `2026-01-01T00:00:00+02:00` → `2025-12-31T22:00:00Z`: the form Lambda echoes back.
+pub fn normalize_timestamp(t: &str) -> Option<String> {
+    DateTime::from_str(t, Format::DateTimeWithOffset)
+        .ok()
+        .and_then(|d| d.fmt(Format::DateTime).ok())
+}
+
+fn int(n: u32) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+fn is_sqs(spec: &MappingSpec) -> bool {
+    spec.source_arn.split(':').nth(2) == Some("sqs")
+}
+
+fn response_types(spec: &MappingSpec) -> Vec<FunctionResponseType> {
+    if spec.report_batch_item_failures {
+        vec![FunctionResponseType::ReportBatchItemFailures]
+    } else {
+        Vec::new()
+    }
+}
+
+/// Creates the mapping; returns its UUID. On AWS a duplicate SQS mapping answers 409: the existing one
+/// (a retried create whose answer was lost) is adopted and updated.
+pub async fn create_mapping(c: &Clients, spec: &MappingSpec) -> Result<String, CallError> {
+    let timestamp = match &spec.starting_position_timestamp {
+        Some(t) => Some(
+            DateTime::from_str(t, Format::DateTimeWithOffset).map_err(|e| {
+                CallError::other(
+                    "CreateEventSourceMapping",
+                    &spec.function,
+                    format!("bad timestamp {t}: {e}"),
+                )
+            })?,
+        ),
+        None => None,
+    };
+    let created = retry_propagation(
+        || async {
+            c.lambda
+                .create_event_source_mapping()
+                .function_name(&spec.function)
+                .event_source_arn(&spec.source_arn)
+                .batch_size(int(spec.batch_size))
+                .maximum_batching_window_in_seconds(int(spec.batching_window_s))
+                .set_starting_position(
+                    spec.starting_position
+                        .as_deref()
+                        .map(EventSourcePosition::from),
+                )
+                .set_starting_position_timestamp(timestamp)
+                .set_scaling_config(
+                    spec.maximum_concurrency
+                        .map(|n| ScalingConfig::builder().maximum_concurrency(int(n)).build()),
+                )
+                .set_function_response_types(Some(response_types(spec)))
+                .send()
+                .await
+                .map_err(|e| CallError::new("CreateEventSourceMapping", &spec.function, e))
+        },
+        is_role_propagation,
+    )
+    .await;
+    match created {
+        Ok(out) => Ok(out.uuid().unwrap_or_default().to_string()),
+        Err(e) if e.has_code("ResourceConflictException") => {
+            let existing = list_mappings(c, &spec.function)
+                .await?
+                .into_iter()
+                .find(|m| m.spec.source_arn == spec.source_arn)
+                .ok_or(e)?;
+            update_mapping(c, &existing.uuid, spec).await?;
+            Ok(existing.uuid)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Updates what can change in place (batching, concurrency, response types).
+pub async fn update_mapping(c: &Clients, uuid: &str, spec: &MappingSpec) -> Result<(), CallError> {
+    retry_in_use(|| async {
+        c.lambda
+            .update_event_source_mapping()
+            .uuid(uuid)
+            .batch_size(int(spec.batch_size))
+            .maximum_batching_window_in_seconds(int(spec.batching_window_s))
+            // SQS only; an empty scaling config clears the maximum (AWS: the default, no maximum).
+            .set_scaling_config(is_sqs(spec).then(|| {
+                ScalingConfig::builder()
+                    .set_maximum_concurrency(spec.maximum_concurrency.map(int))
+                    .build()
+            }))
+            .set_function_response_types(Some(response_types(spec)))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| CallError::new("UpdateEventSourceMapping", uuid, e))
+    })
+    .await
+}
+
+/// Deletes the mapping; gone already is fine.
+pub async fn delete_mapping(c: &Clients, uuid: &str) -> Result<(), CallError> {
+    let result = retry_in_use(|| async {
+        c.lambda
+            .delete_event_source_mapping()
+            .uuid(uuid)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| CallError::new("DeleteEventSourceMapping", uuid, e))
+    })
+    .await;
+    gone(result, &[NOT_FOUND])
+}
+
+/// Retries while AWS says the mapping is busy (`ResourceInUseException`), every 2 s for up to 2 min.
+async fn retry_in_use<F, Fut>(mut call: F) -> Result<(), CallError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<(), CallError>>,
+{
+    let start = tokio::time::Instant::now();
+    loop {
+        match call().await {
+            Err(e) if e.has_code(IN_USE) && start.elapsed() < IN_USE_WAIT => {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_normalise_to_utc() {
+        assert_eq!(
+            normalize_timestamp("2026-01-01T02:00:00+02:00").as_deref(),
+            Some("2026-01-01T00:00:00Z")
+        );
+        assert_eq!(
+            normalize_timestamp("2026-01-01T00:00:00Z").as_deref(),
+            Some("2026-01-01T00:00:00Z")
+        );
+        assert_eq!(normalize_timestamp("yesterday"), None);
+    }
+
+    #[test]
+    fn mappings_read_back_with_defaults() {
+        let m = EventSourceMappingConfiguration::builder()
+            .uuid("u")
+            .event_source_arn("arn:aws:sqs:us-east-1:1:q")
+            .batch_size(10)
+            .function_response_types(FunctionResponseType::ReportBatchItemFailures)
+            .build();
+        let live = from_sdk("f", &m);
+        assert_eq!(live.uuid, "u");
+        assert_eq!(live.spec.batching_window_s, 0);
+        assert_eq!(live.spec.maximum_concurrency, None);
+        assert!(live.spec.report_batch_item_failures);
+    }
+}

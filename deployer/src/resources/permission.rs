@@ -1,0 +1,335 @@
+//! Lambda resource-policy statements letting EventBridge, S3 and SNS invoke a function, each naming
+//! its `SourceArn` (and `SourceAccount` for S3).
+
+use chalice_codegen::plan::AwsContext;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::compare::field;
+use super::{
+    Action, CallError, Change, DeleteReason, FieldChange, Identity, Live, Record, Resolver,
+    Resource, ResourceKind, Scope, Step, StepError, found, gone,
+};
+use crate::aws::Clients;
+
+/// One statement of a function's resource policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PermissionSpec {
+    /// The function's name.
+    pub function: String,
+    pub statement_id: String,
+    pub action: String,
+    pub principal: String,
+    pub source_arn: Option<String>,
+    pub source_account: Option<String>,
+}
+
+/// A statement of a function's resource policy.
+pub struct Permission;
+
+impl Resource for Permission {
+    type Spec = PermissionSpec;
+    const KIND: ResourceKind = ResourceKind::LambdaPermission;
+    const AFTER: &'static [(ResourceKind, Scope)] =
+        &[(ResourceKind::LambdaFunction, Scope::SameFunction)];
+
+    fn identity(spec: &Self::Spec) -> Identity {
+        Identity::Permission {
+            function: spec.function.clone(),
+            statement_id: spec.statement_id.clone(),
+        }
+    }
+
+    fn desired(r: &mut Resolver<'_>) -> Vec<(String, Self::Spec)> {
+        let mut out = Vec::new();
+        for p in &r.plan.permissions {
+            let Some(function) = r.function_name(&p.function) else {
+                continue;
+            };
+            out.push((
+                p.id.clone(),
+                PermissionSpec {
+                    function,
+                    statement_id: p.statement_id.clone(),
+                    action: "lambda:InvokeFunction".into(),
+                    principal: p.principal.clone(),
+                    source_arn: Some(p.source_arn.resolve(r.ctx)),
+                    source_account: p.source_account.then(|| r.ctx.account.clone()),
+                },
+            ));
+        }
+        out
+    }
+
+    fn function_of(identity: &Identity, _: Option<&Self::Spec>) -> Option<String> {
+        match identity {
+            Identity::Permission { function, .. } => Some(function.clone()),
+            _ => None,
+        }
+    }
+
+    fn exists(identity: &Identity, live: &Live) -> Option<bool> {
+        let Identity::Permission {
+            function,
+            statement_id,
+        } = identity
+        else {
+            return None;
+        };
+        match live.functions.get(function) {
+            Some(None) => Some(false),
+            _ => live
+                .policies
+                .get(function)
+                .map(|p| p.iter().any(|s| &s.statement_id == statement_id)),
+        }
+    }
+
+    fn changes(id: &str, spec: &Self::Spec, live: &Live, _: Option<&str>) -> Vec<Change> {
+        let identity = Self::identity(spec);
+        let create = || vec![Change::new(id, identity.clone(), None, Action::Create)];
+        if live.function(&spec.function) == Some(None) {
+            return create();
+        }
+        let Some(statements) = live.policies.get(&spec.function) else {
+            return Vec::new();
+        };
+        let found: Vec<&PermissionSpec> = statements
+            .iter()
+            .filter(|s| s.statement_id == spec.statement_id)
+            .collect();
+        let Some((first, extras)) = found.split_first() else {
+            return create();
+        };
+        let mut changes = Vec::new();
+        let fields = permission_fields(spec, first);
+        if !fields.is_empty() {
+            changes.push(Change::new(
+                id,
+                identity.clone(),
+                None,
+                Action::Update { fields },
+            ));
+        }
+        // AWS refuses a second statement with one id; moto keeps both (a retried add). Each
+        // RemovePermission removes one of them.
+        changes.extend(
+            (0..extras.len()).map(|i| Change::duplicate(id, &identity, &format!("#{}", i + 2))),
+        );
+        changes
+    }
+
+    fn adopt(identity: &Identity, live: &Live, _: &AwsContext) -> Option<Record> {
+        let Identity::Permission { statement_id, .. } = identity else {
+            return None;
+        };
+        (live.exists(identity) == Some(true)).then(|| Record {
+            physical_id: Some(statement_id.clone()),
+            ..Record::default()
+        })
+    }
+
+    async fn apply(
+        step: &Step<'_>,
+        change: &Change,
+        spec: Option<&Self::Spec>,
+    ) -> Result<Option<String>, StepError> {
+        let c = step.clients;
+        let Identity::Permission {
+            function,
+            statement_id,
+        } = &change.identity
+        else {
+            return Err(StepError::Internal(format!(
+                "{} is not a permission",
+                change.id
+            )));
+        };
+        if let Action::Delete { reason } = change.action {
+            let note = if step.deleted_functions.contains(function) {
+                Some("removed with its function".to_string())
+            } else {
+                remove_permission(c, function, statement_id).await?;
+                None
+            };
+            if reason != DeleteReason::Duplicate {
+                step.records.forget(&change.identity)?;
+            }
+            return Ok(note);
+        }
+        let spec = spec.ok_or_else(|| StepError::Internal(format!("no spec for {}", change.id)))?;
+        if matches!(change.action, Action::Update { .. }) {
+            remove_permission(c, function, statement_id).await?;
+        }
+        add_permission(c, spec).await?;
+        step.records.record(
+            &change.id,
+            &change.identity,
+            Record {
+                physical_id: Some(statement_id.clone()),
+                ..Record::default()
+            },
+        )?;
+        Ok(None)
+    }
+}
+
+fn permission_fields(d: &PermissionSpec, l: &PermissionSpec) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    field(&mut out, "action", Some(&d.action), Some(&l.action));
+    field(
+        &mut out,
+        "principal",
+        Some(&d.principal),
+        Some(&l.principal),
+    );
+    field(
+        &mut out,
+        "source_arn",
+        d.source_arn.as_ref(),
+        l.source_arn.as_ref(),
+    );
+    field(
+        &mut out,
+        "source_account",
+        d.source_account.as_ref(),
+        l.source_account.as_ref(),
+    );
+    out
+}
+
+const NOT_FOUND: &str = "ResourceNotFoundException";
+
+/// Every statement of the function's resource policy (one GetPolicy); none when it has no policy.
+pub async fn read_policy(c: &Clients, function: &str) -> Result<Vec<PermissionSpec>, CallError> {
+    let out = c.lambda.get_policy().function_name(function).send().await;
+    let out = found(
+        out.map_err(|e| CallError::new("GetPolicy", function, e)),
+        |e| e.has_code(NOT_FOUND),
+    )?;
+    let Some(text) = out.as_ref().and_then(|o| o.policy()) else {
+        return Ok(Vec::new());
+    };
+    let doc: Value = serde_json::from_str(text).map_err(|e| {
+        CallError::other(
+            "GetPolicy",
+            function,
+            format!("the policy is not JSON: {e}"),
+        )
+    })?;
+    Ok(parse_statements(function, &doc))
+}
+
+/// The statements of a function policy document, as specs.
+pub fn parse_statements(function: &str, doc: &Value) -> Vec<PermissionSpec> {
+    let statements = match doc.get("Statement") {
+        Some(Value::Array(items)) => items.clone(),
+        Some(one @ Value::Object(_)) => vec![one.clone()],
+        _ => Vec::new(),
+    };
+    statements
+        .iter()
+        .map(|st| PermissionSpec {
+            function: function.to_string(),
+            statement_id: st["Sid"].as_str().unwrap_or_default().to_string(),
+            action: first_string(&st["Action"]).unwrap_or_default(),
+            principal: match &st["Principal"] {
+                Value::Object(p) => p.get("Service").and_then(first_string).unwrap_or_default(),
+                other => first_string(other).unwrap_or_default(),
+            },
+            source_arn: condition(st, "AWS:SourceArn"),
+            source_account: condition(st, "AWS:SourceAccount"),
+        })
+        .collect()
+}
+
+fn first_string(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Array(items) => items.first().and_then(|i| i.as_str()).map(str::to_string),
+        _ => None,
+    }
+}
+
+/// The value of condition key `key` (case-insensitive) under any operator (`ArnLike`, `StringEquals`...).
+fn condition(st: &Value, key: &str) -> Option<String> {
+    st.get("Condition")?.as_object()?.values().find_map(|op| {
+        op.as_object()?
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .and_then(|(_, v)| first_string(v))
+    })
+}
+
+/// Adds the statement. On AWS a statement id that exists already answers 409: that is the statement we
+/// wanted (a retried add whose answer was lost), so it is adopted.
+pub async fn add_permission(c: &Clients, spec: &PermissionSpec) -> Result<(), CallError> {
+    let result = c
+        .lambda
+        .add_permission()
+        .function_name(&spec.function)
+        .statement_id(&spec.statement_id)
+        .action(&spec.action)
+        .principal(&spec.principal)
+        .set_source_arn(spec.source_arn.clone())
+        .set_source_account(spec.source_account.clone())
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| CallError::new("AddPermission", &spec.function, e));
+    gone(result, &["ResourceConflictException"])
+}
+
+/// Removes the statement; gone already (or the function gone) is fine.
+pub async fn remove_permission(
+    c: &Clients,
+    function: &str,
+    statement_id: &str,
+) -> Result<(), CallError> {
+    gone(
+        c.lambda
+            .remove_permission()
+            .function_name(function)
+            .statement_id(statement_id)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| CallError::new("RemovePermission", function, e)),
+        &[NOT_FOUND],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn statements_read_back_as_lambda_writes_them() {
+        let doc = json!({"Version": "2012-10-17", "Id": "default", "Statement": [
+            {"Sid": "chalice-bucket-up", "Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"},
+             "Action": "lambda:InvokeFunction", "Resource": "arn:aws:lambda:us-east-1:1:function:f",
+             "Condition": {"StringEquals": {"AWS:SourceAccount": "1"},
+                           "ArnLike": {"AWS:SourceArn": "arn:aws:s3:::b"}}},
+            {"Sid": "other", "Principal": "*", "Action": ["lambda:GetFunction"]}]});
+        let got = parse_statements("f", &doc);
+        assert_eq!(
+            got[0],
+            PermissionSpec {
+                function: "f".into(),
+                statement_id: "chalice-bucket-up".into(),
+                action: "lambda:InvokeFunction".into(),
+                principal: "s3.amazonaws.com".into(),
+                source_arn: Some("arn:aws:s3:::b".into()),
+                source_account: Some("1".into()),
+            }
+        );
+        assert_eq!(got[1].principal, "*");
+        assert_eq!(got[1].action, "lambda:GetFunction");
+        assert_eq!(got[1].source_arn, None);
+        // A single statement as an object is read too.
+        let one = json!({"Statement": {"Sid": "s", "Action": "a", "Principal": {"Service": "x"}}});
+        assert_eq!(parse_statements("f", &one).len(), 1);
+    }
+}

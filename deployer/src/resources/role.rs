@@ -1,0 +1,495 @@
+//! The execution role all of a stage's functions share, and its inline policy (IAM).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_iam::types::Tag;
+use chalice_codegen::plan::{AwsContext, Plan};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::compare::{field, map_fields, normalize_policy, own_tags};
+use super::{
+    Action, CallError, Change, FieldChange, Identity, Live, Record, Resolver, Resource,
+    ResourceKind, Step, StepError, found, gone,
+};
+use crate::aws::{Clients, parse_policy_document};
+
+/// The execution role and its inline policy.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RoleSpec {
+    pub name: String,
+    /// The trust policy document.
+    pub trust_policy: Value,
+    pub policy_name: String,
+    /// The inline policy document; `None` when there is nothing to grant (or none exists live).
+    pub policy: Option<Value>,
+    pub tags: BTreeMap<String, String>,
+}
+
+/// The role as read live.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveRole {
+    pub arn: String,
+    pub spec: RoleSpec,
+}
+
+/// The execution role.
+pub struct Role;
+
+impl Resource for Role {
+    type Spec = RoleSpec;
+    const KIND: ResourceKind = ResourceKind::IamRole;
+    const DELETED_AFTER: &'static [ResourceKind] = &[ResourceKind::LambdaFunction];
+    const DELETED_AFTER_WRITES_OF: &'static [ResourceKind] = &[ResourceKind::LambdaFunction];
+
+    fn identity(spec: &Self::Spec) -> Identity {
+        Identity::Role {
+            name: spec.name.clone(),
+        }
+    }
+
+    fn desired(r: &mut Resolver<'_>) -> Vec<(String, Self::Spec)> {
+        vec![(r.plan.role.id.clone(), desired_role(r.plan, r.ctx))]
+    }
+
+    fn exists(identity: &Identity, live: &Live) -> Option<bool> {
+        let Identity::Role { name } = identity else {
+            return None;
+        };
+        live.roles.get(name).map(Option::is_some)
+    }
+
+    fn changes(id: &str, spec: &Self::Spec, live: &Live, _: Option<&str>) -> Vec<Change> {
+        let identity = Self::identity(spec);
+        match live.roles.get(&spec.name) {
+            Some(None) => vec![Change::new(id, identity, None, Action::Create)],
+            Some(Some(l)) => {
+                let fields = role_fields(spec, &l.spec);
+                if fields.is_empty() {
+                    Vec::new()
+                } else {
+                    vec![Change::new(id, identity, None, Action::Update { fields })]
+                }
+            }
+            None => Vec::new(),
+        }
+    }
+
+    fn adopt(identity: &Identity, live: &Live, _: &AwsContext) -> Option<Record> {
+        let Identity::Role { name } = identity else {
+            return None;
+        };
+        let role = live.roles.get(name)?.as_ref()?;
+        Some(Record {
+            arn: Some(role.arn.clone()),
+            ..Record::default()
+        })
+    }
+
+    async fn apply(
+        step: &Step<'_>,
+        change: &Change,
+        spec: Option<&Self::Spec>,
+    ) -> Result<Option<String>, StepError> {
+        let c = step.clients;
+        let Identity::Role { name } = &change.identity else {
+            return Err(StepError::Internal(format!("{} is not a role", change.id)));
+        };
+        if change.is_delete() {
+            delete_role(c, name, name).await?;
+            step.records.forget(&change.identity)?;
+            return Ok(None);
+        }
+        let spec = spec.ok_or_else(|| StepError::Internal(format!("no spec for {}", change.id)))?;
+        let arn = match (&change.action, step.live.roles.get(name)) {
+            (Action::Update { .. }, Some(Some(live))) => {
+                update_role(c, spec, &live.spec).await?;
+                live.arn.clone()
+            }
+            _ => create_role(c, spec).await?,
+        };
+        step.records.record(
+            &change.id,
+            &change.identity,
+            Record {
+                arn: Some(arn),
+                ..Record::default()
+            },
+        )?;
+        Ok(None)
+    }
+}
+
+/// `arn:PARTITION:iam::ACCOUNT:role/NAME`
+pub fn role_arn(plan: &Plan, ctx: &AwsContext) -> String {
+    format!(
+        "arn:{}:iam::{}:role/{}",
+        ctx.partition, ctx.account, plan.role.name
+    )
+}
+
+fn desired_role(plan: &Plan, ctx: &AwsContext) -> RoleSpec {
+    let r = &plan.role;
+    let trust_policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": r.trust_principal},
+            "Action": "sts:AssumeRole",
+        }],
+    });
+    let statements: Vec<serde_json::Value> = r
+        .statements
+        .iter()
+        .map(|s| {
+            json!({
+                "Sid": s.sid,
+                "Effect": "Allow",
+                "Action": s.actions,
+                "Resource": s.resources.iter().map(|a| a.resolve(ctx)).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    RoleSpec {
+        name: r.name.clone(),
+        trust_policy,
+        policy_name: r.policy_name.clone(),
+        policy: (!statements.is_empty())
+            .then(|| json!({"Version": "2012-10-17", "Statement": statements})),
+        tags: plan.tags.clone(),
+    }
+}
+
+fn role_fields(d: &RoleSpec, l: &RoleSpec) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    let (dt, lt) = (
+        normalize_policy(&d.trust_policy),
+        normalize_policy(&l.trust_policy),
+    );
+    if dt != lt {
+        field(&mut out, "trust_policy", Some(dt), Some(lt));
+    }
+    let statements = |doc: &Option<Value>| -> BTreeMap<String, Value> {
+        let Some(doc) = doc else {
+            return BTreeMap::new();
+        };
+        let doc = normalize_policy(doc);
+        doc["Statement"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+            .map(|(i, st)| {
+                let sid = st["Sid"]
+                    .as_str()
+                    .map_or_else(|| format!("#{i}"), str::to_string);
+                (sid, st.clone())
+            })
+            .collect()
+    };
+    let before = out.len();
+    let (ds, ls) = (statements(&d.policy), statements(&l.policy));
+    for sid in ds.keys().chain(ls.keys()).collect::<BTreeSet<_>>() {
+        match (ds.get(sid), ls.get(sid)) {
+            (Some(a), Some(b)) if a == b => {}
+            // Only the resources differ (a handler added or removed): show just those.
+            (Some(a), Some(b)) if without_resources(a) == without_resources(b) => {
+                let (added, removed) = list_changes(&a["Resource"], &b["Resource"]);
+                out.push(FieldChange {
+                    field: format!("policy.{sid}.resources"),
+                    old: (!removed.is_empty()).then(|| removed.join(", ")),
+                    new: (!added.is_empty()).then(|| added.join(", ")),
+                });
+            }
+            (a, b) => field(
+                &mut out,
+                &format!("policy.{sid}"),
+                a.map(statement_summary),
+                b.map(statement_summary),
+            ),
+        }
+    }
+    let (dp, lp) = (
+        d.policy.as_ref().map(normalize_policy),
+        l.policy.as_ref().map(normalize_policy),
+    );
+    if out.len() == before && dp != lp {
+        // Same statements, but something else differs (Version, a condition...).
+        field(&mut out, "policy", dp, lp);
+    }
+    map_fields(&mut out, "tags", &own_tags(&d.tags), &own_tags(&l.tags));
+    out
+}
+
+fn without_resources(st: &Value) -> Value {
+    let mut st = st.clone();
+    if let Some(map) = st.as_object_mut() {
+        map.remove("Resource");
+    }
+    st
+}
+
+/// Items of `desired` not in `live` (added) and of `live` not in `desired` (removed).
+fn list_changes(desired: &Value, live: &Value) -> (Vec<String>, Vec<String>) {
+    let items = |v: &Value| -> BTreeSet<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_string))
+            .collect()
+    };
+    let (d, l) = (items(desired), items(live));
+    (
+        d.difference(&l).cloned().collect(),
+        l.difference(&d).cloned().collect(),
+    )
+}
+
+/// `Allow logs:CreateLogGroup, logs:PutLogEvents on arn:...`: a statement on one line.
+fn statement_summary(st: &Value) -> String {
+    let list = |key: &str| -> String {
+        st[key]
+            .as_array()
+            .map(|items| {
+                items
+                    .iter()
+                    .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
+            .unwrap_or_default()
+    };
+    let effect = st["Effect"].as_str().unwrap_or("?");
+    let mut s = format!("{effect} {} on {}", list("Action"), list("Resource"));
+    if let Some(c) = st.get("Condition") {
+        s.push_str(&format!(" if {c}"));
+    }
+    s
+}
+
+const NOT_FOUND: &str = "NoSuchEntity";
+
+/// The role and its inline policy `policy_name`, or `None` when the role does not exist.
+pub async fn read_role(
+    c: &Clients,
+    name: &str,
+    policy_name: &str,
+) -> Result<Option<LiveRole>, CallError> {
+    let role = c.iam.get_role().role_name(name).send().await;
+    let role = found(role.map_err(|e| CallError::new("GetRole", name, e)), |e| {
+        e.has_code(NOT_FOUND)
+    })?;
+    let Some(role) = role.and_then(|out| out.role) else {
+        return Ok(None);
+    };
+    let policy = c
+        .iam
+        .get_role_policy()
+        .role_name(name)
+        .policy_name(policy_name)
+        .send()
+        .await;
+    let policy = found(
+        policy.map_err(|e| CallError::new("GetRolePolicy", name, e)),
+        |e| e.has_code(NOT_FOUND),
+    )?;
+    let parse = |op: &'static str, raw: &str| {
+        parse_policy_document(raw).map_err(|e| CallError::other(op, name, e.to_string()))
+    };
+    let trust_policy = match role.assume_role_policy_document() {
+        Some(raw) => parse("GetRole", raw)?,
+        None => serde_json::Value::Null,
+    };
+    let policy = match policy {
+        Some(out) => Some(parse("GetRolePolicy", out.policy_document())?),
+        None => None,
+    };
+    let tags = role
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect();
+    Ok(Some(LiveRole {
+        arn: role.arn().to_string(),
+        spec: RoleSpec {
+            name: name.to_string(),
+            trust_policy,
+            policy_name: policy_name.to_string(),
+            policy,
+            tags,
+        },
+    }))
+}
+
+fn tags(spec: &RoleSpec) -> Result<Vec<Tag>, CallError> {
+    spec.tags
+        .iter()
+        .map(|(k, v)| {
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| CallError::other("TagRole", &spec.name, e.to_string()))
+        })
+        .collect()
+}
+
+/// Creates the role with its policy and tags; returns its ARN. A role that already exists (a create
+/// retried after a dropped answer, a concurrent deploy) is adopted and brought up to date.
+pub async fn create_role(c: &Clients, spec: &RoleSpec) -> Result<String, CallError> {
+    let created = c
+        .iam
+        .create_role()
+        .role_name(&spec.name)
+        .assume_role_policy_document(spec.trust_policy.to_string())
+        .set_tags(Some(tags(spec)?))
+        .send()
+        .await;
+    match created {
+        Ok(out) => {
+            let arn = out.role().map(|r| r.arn().to_string()).unwrap_or_default();
+            put_policy(c, spec).await?;
+            Ok(arn)
+        }
+        Err(e) => {
+            let e = CallError::new("CreateRole", &spec.name, e);
+            if !e.has_code("EntityAlreadyExists") {
+                return Err(e);
+            }
+            let live = read_role(c, &spec.name, &spec.policy_name)
+                .await?
+                .ok_or(e)?;
+            update_role(c, spec, &live.spec).await?;
+            Ok(live.arn)
+        }
+    }
+}
+
+async fn put_policy(c: &Clients, spec: &RoleSpec) -> Result<(), CallError> {
+    match &spec.policy {
+        Some(policy) => c
+            .iam
+            .put_role_policy()
+            .role_name(&spec.name)
+            .policy_name(&spec.policy_name)
+            .policy_document(policy.to_string())
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| CallError::new("PutRolePolicy", &spec.name, e)),
+        None => gone(
+            c.iam
+                .delete_role_policy()
+                .role_name(&spec.name)
+                .policy_name(&spec.policy_name)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| CallError::new("DeleteRolePolicy", &spec.name, e)),
+            &[NOT_FOUND],
+        ),
+    }
+}
+
+/// Brings the role's trust policy, inline policy and tags to `spec` (only what differs).
+pub async fn update_role(c: &Clients, spec: &RoleSpec, live: &RoleSpec) -> Result<(), CallError> {
+    if normalize_policy(&spec.trust_policy) != normalize_policy(&live.trust_policy) {
+        c.iam
+            .update_assume_role_policy()
+            .role_name(&spec.name)
+            .policy_document(spec.trust_policy.to_string())
+            .send()
+            .await
+            .map_err(|e| CallError::new("UpdateAssumeRolePolicy", &spec.name, e))?;
+    }
+    if spec.policy.as_ref().map(normalize_policy) != live.policy.as_ref().map(normalize_policy) {
+        put_policy(c, spec).await?;
+    }
+    let (add, remove) = tag_changes(&spec.tags, &live.tags);
+    if !add.is_empty() {
+        let wanted = RoleSpec {
+            tags: add,
+            ..spec.clone()
+        };
+        c.iam
+            .tag_role()
+            .role_name(&spec.name)
+            .set_tags(Some(tags(&wanted)?))
+            .send()
+            .await
+            .map_err(|e| CallError::new("TagRole", &spec.name, e))?;
+    }
+    if !remove.is_empty() {
+        c.iam
+            .untag_role()
+            .role_name(&spec.name)
+            .set_tag_keys(Some(remove))
+            .send()
+            .await
+            .map_err(|e| CallError::new("UntagRole", &spec.name, e))?;
+    }
+    Ok(())
+}
+
+/// Tags to set (new or changed) and tag keys to remove; keys starting `aws:` are AWS's, left alone.
+pub fn tag_changes(
+    desired: &BTreeMap<String, String>,
+    live: &BTreeMap<String, String>,
+) -> (BTreeMap<String, String>, Vec<String>) {
+    let add = desired
+        .iter()
+        .filter(|(k, v)| live.get(*k) != Some(v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let remove = live
+        .keys()
+        .filter(|k| !desired.contains_key(*k) && !k.starts_with("aws:"))
+        .cloned()
+        .collect();
+    (add, remove)
+}
+
+/// Deletes the inline policy, then the role. Gone already is fine.
+pub async fn delete_role(c: &Clients, name: &str, policy_name: &str) -> Result<(), CallError> {
+    gone(
+        c.iam
+            .delete_role_policy()
+            .role_name(name)
+            .policy_name(policy_name)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| CallError::new("DeleteRolePolicy", name, e)),
+        &[NOT_FOUND],
+    )?;
+    gone(
+        c.iam
+            .delete_role()
+            .role_name(name)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| CallError::new("DeleteRole", name, e)),
+        &[NOT_FOUND],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_changes_leave_aws_tags_alone() {
+        let desired =
+            BTreeMap::from([("a".to_string(), "1".to_string()), ("b".into(), "2".into())]);
+        let live = BTreeMap::from([
+            ("a".to_string(), "1".to_string()),
+            ("b".into(), "old".into()),
+            ("c".into(), "x".into()),
+            ("aws:cloudformation:stack".into(), "s".into()),
+        ]);
+        let (add, remove) = tag_changes(&desired, &live);
+        assert_eq!(add, BTreeMap::from([("b".to_string(), "2".to_string())]));
+        assert_eq!(remove, ["c"]);
+    }
+}

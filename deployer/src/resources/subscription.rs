@@ -1,0 +1,222 @@
+//! SNS: a function's lambda subscription to a topic (others' subscriptions are left alone).
+
+use chalice_codegen::plan::AwsContext;
+use serde::Serialize;
+
+use super::{
+    Action, CallError, Change, DeleteReason, Identity, Live, Record, Recorded, Resolver, Resource,
+    ResourceKind, Scope, Step, StepError, Wanted, gone,
+};
+use crate::aws::Clients;
+
+/// A lambda subscription of a function to a topic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SubscriptionSpec {
+    pub topic_arn: String,
+    /// The function ARN.
+    pub endpoint: String,
+}
+
+/// A topic subscription as read live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveSubscription {
+    pub arn: String,
+    pub protocol: String,
+    pub endpoint: String,
+}
+
+/// A lambda subscription.
+pub struct Subscription;
+
+impl Resource for Subscription {
+    type Spec = SubscriptionSpec;
+    const KIND: ResourceKind = ResourceKind::SnsSubscription;
+    const AFTER: &'static [(ResourceKind, Scope)] =
+        &[(ResourceKind::LambdaFunction, Scope::SameFunction)];
+
+    fn identity(spec: &Self::Spec) -> Identity {
+        Identity::Subscription {
+            topic_arn: spec.topic_arn.clone(),
+            endpoint: spec.endpoint.clone(),
+        }
+    }
+
+    fn desired(r: &mut Resolver<'_>) -> Vec<(String, Self::Spec)> {
+        let mut out = Vec::new();
+        for s in &r.plan.subscriptions {
+            let Some(arn) = r.function_arn(&s.function) else {
+                continue;
+            };
+            out.push((
+                s.id.clone(),
+                SubscriptionSpec {
+                    topic_arn: s.topic_arn.resolve(r.ctx),
+                    endpoint: arn,
+                },
+            ));
+        }
+        out
+    }
+
+    fn function_of(identity: &Identity, _: Option<&Self::Spec>) -> Option<String> {
+        match identity {
+            Identity::Subscription { endpoint, .. } => {
+                Some(endpoint.rsplit(':').next().unwrap_or(endpoint).to_string())
+            }
+            _ => None,
+        }
+    }
+
+    fn exists(identity: &Identity, live: &Live) -> Option<bool> {
+        Some(!live.subscriptions(identity).is_empty())
+    }
+
+    fn changes(id: &str, spec: &Self::Spec, live: &Live, _: Option<&str>) -> Vec<Change> {
+        let identity = Self::identity(spec);
+        match live.topics.get(&spec.topic_arn) {
+            Some(Some(_)) => {
+                let found = live.subscriptions(&identity);
+                let Some((_, extras)) = found.split_first() else {
+                    return vec![Change::new(id, identity, None, Action::Create)];
+                };
+                extras
+                    .iter()
+                    .map(|s| Change::duplicate(id, &identity, &s.arn))
+                    .collect()
+            }
+            Some(None) => vec![Change::new(id, identity, None, Action::Create)],
+            None => Vec::new(),
+        }
+    }
+
+    /// Every live subscription the recorded one finds, each by its ARN.
+    fn removals(rec: &Recorded, wanted: &Wanted<'_>, live: &Live) -> Vec<Change> {
+        if wanted.identities.contains(&rec.identity) {
+            return Vec::new();
+        }
+        live.subscriptions(&rec.identity)
+            .into_iter()
+            .map(|s| Change::removed(&rec.key, rec.identity.clone(), Some(s.arn.clone())))
+            .collect()
+    }
+
+    fn adopt(identity: &Identity, live: &Live, _: &AwsContext) -> Option<Record> {
+        let s = live.subscriptions(identity).into_iter().next()?;
+        Some(Record {
+            arn: Some(s.arn.clone()),
+            physical_id: Some(s.arn.clone()),
+            ..Record::default()
+        })
+    }
+
+    async fn apply(
+        step: &Step<'_>,
+        change: &Change,
+        _spec: Option<&Self::Spec>,
+    ) -> Result<Option<String>, StepError> {
+        let c = step.clients;
+        let Identity::Subscription {
+            topic_arn,
+            endpoint,
+        } = &change.identity
+        else {
+            return Err(StepError::Internal(format!(
+                "{} is not a subscription",
+                change.id
+            )));
+        };
+        if let Action::Delete { reason } = change.action {
+            if let Some(arn) = &change.physical_id {
+                unsubscribe(c, arn).await?;
+            }
+            if reason != DeleteReason::Duplicate {
+                step.records.forget(&change.identity)?;
+            }
+            return Ok(None);
+        }
+        let arn = subscribe(c, topic_arn, endpoint).await?;
+        step.records.record(
+            &change.id,
+            &change.identity,
+            Record {
+                arn: Some(arn.clone()),
+                physical_id: Some(arn),
+                ..Record::default()
+            },
+        )?;
+        Ok(None)
+    }
+}
+
+const NOT_FOUND: &str = "NotFound";
+
+/// Every subscription of the topic (one paginated listing); `None` when the topic does not exist.
+pub async fn list_subscriptions(
+    c: &Clients,
+    topic_arn: &str,
+) -> Result<Option<Vec<LiveSubscription>>, CallError> {
+    let mut subs = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = c
+            .sns
+            .list_subscriptions_by_topic()
+            .topic_arn(topic_arn)
+            .set_next_token(token.clone())
+            .send()
+            .await;
+        let out = match out {
+            Ok(out) => out,
+            Err(e) => {
+                let e = CallError::new("ListSubscriptionsByTopic", topic_arn, e);
+                return if e.has_code(NOT_FOUND) {
+                    Ok(None)
+                } else {
+                    Err(e)
+                };
+            }
+        };
+        subs.extend(out.subscriptions().iter().map(|s| LiveSubscription {
+            arn: s.subscription_arn().unwrap_or_default().to_string(),
+            protocol: s.protocol().unwrap_or_default().to_string(),
+            endpoint: s.endpoint().unwrap_or_default().to_string(),
+        }));
+        match out.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_string()),
+            _ => return Ok(Some(subs)),
+        }
+    }
+}
+
+/// Subscribes the function; SNS answers an existing identical subscription with its ARN (idempotent).
+pub async fn subscribe(
+    c: &Clients,
+    topic_arn: &str,
+    function_arn: &str,
+) -> Result<String, CallError> {
+    let out = c
+        .sns
+        .subscribe()
+        .topic_arn(topic_arn)
+        .protocol("lambda")
+        .endpoint(function_arn)
+        .return_subscription_arn(true)
+        .send()
+        .await
+        .map_err(|e| CallError::new("Subscribe", topic_arn, e))?;
+    Ok(out.subscription_arn().unwrap_or_default().to_string())
+}
+
+/// Unsubscribes; gone already is fine.
+pub async fn unsubscribe(c: &Clients, subscription_arn: &str) -> Result<(), CallError> {
+    gone(
+        c.sns
+            .unsubscribe()
+            .subscription_arn(subscription_arn)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| CallError::new("Unsubscribe", subscription_arn, e)),
+        &[NOT_FOUND],
+    )
+}
