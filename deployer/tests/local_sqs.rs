@@ -14,10 +14,10 @@ use aws_lambda_events::sns::SnsEvent;
 use aws_lambda_events::sqs::SqsEvent;
 use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
 use chalice_deployer::aws::Clients;
-use chalice_deployer::resources::notification::NotificationSpec;
 use chalice_deployer::local::sqs::{self, QueueError, QueueSource, Shape};
 use chalice_deployer::local::{Deliver, Delivered, routes};
 use chalice_deployer::resources;
+use chalice_deployer::resources::notification::NotificationSpec;
 use serde_json::{Value, json};
 use support::moto::{ACCOUNT, Moto, REGION};
 use tokio::sync::{mpsc, watch};
@@ -723,9 +723,7 @@ async fn rule_events_arrive_as_eventbridge_events() {
     routes::restore_lambda_target(&c, rule, None, app_target, &function_arn)
         .await
         .unwrap();
-    let targets = resources::rule::list_targets(&c, rule, None)
-        .await
-        .unwrap();
+    let targets = resources::rule::list_targets(&c, rule, None).await.unwrap();
     assert_eq!(targets, [(app_target.to_owned(), function_arn)]);
     routes::remove_target(&c, "no-such-rule", None, app_target)
         .await

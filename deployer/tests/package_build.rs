@@ -22,7 +22,10 @@ fn builds_packages_and_the_zip_is_reproducible() {
     let mut options = BuildOptions::new(dir.path());
     // Its own target dir: never wait on (or pollute) the workspace's.
     options.target_dir = Some(dir.path().join("target"));
-    let (exe, first) = package::build_and_package(&options).unwrap();
+    let (built, first) = package::build_and_package(&options).unwrap();
+    let exe = built.executable;
+    // The fixture has no build script, so no OUT_DIR.
+    assert_eq!(built.out_dir, None);
     assert!(exe.ends_with("release/bootstrap"), "{}", exe.display());
     let out = Command::new(&exe).output().unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout), "fixture bootstrap\n");

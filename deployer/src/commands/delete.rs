@@ -7,6 +7,7 @@ use super::{CommandError, LiveOptions, confirm, open_session, require_confirmati
 use crate::engine::converge;
 use crate::engine::diff;
 use crate::engine::session::Session;
+use crate::project::plan::load_plan;
 
 /// What `deployer delete` was asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,9 +20,10 @@ pub struct DeleteOptions {
 
 pub fn run(opts: &DeleteOptions, out: &mut dyn Write) -> Result<(), CommandError> {
     require_confirmation_possible(opts.yes, "delete")?;
+    let plan = load_plan(&opts.live.app, &opts.live.stage)?;
     let runtime = crate::engine::runtime()?;
     runtime.block_on(async {
-        let mut s = open_session("delete", &opts.live).await?;
+        let mut s = open_session("delete", &opts.live, plan).await?;
         let result = delete(&mut s, opts, out).await;
         s.finish();
         result

@@ -8,7 +8,7 @@ use crate::engine::converge;
 use crate::engine::diff;
 use crate::engine::session::Session;
 use crate::project::code::{self, CodeSource, Shipped};
-use crate::project::plan::project_dir;
+use crate::project::plan::{load_plan, project_dir};
 
 /// What `deployer deploy` was asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,21 +26,7 @@ pub struct DeployOptions {
 /// Runs the deploy; progress goes to stderr, the plan and the summary to `out`.
 pub fn run(opts: &DeployOptions, out: &mut dyn Write) -> Result<(), CommandError> {
     require_confirmation_possible(opts.yes, "deploy")?;
-    let runtime = crate::engine::runtime()?;
-    runtime.block_on(async {
-        let mut s = open_session("deploy", &opts.live).await?;
-        let result = deploy(&mut s, opts, out).await;
-        s.finish();
-        result
-    })
-}
-
-/// Packages, shows the plan, confirms (unless `opts.yes`) and applies.
-async fn deploy(
-    s: &mut Session,
-    opts: &DeployOptions,
-    out: &mut dyn Write,
-) -> Result<(), CommandError> {
+    let plan = load_plan(&opts.live.app, &opts.live.stage)?;
     let source = match &opts.bootstrap {
         Some(path) => CodeSource::Prebuilt(path.clone()),
         None => CodeSource::Build {
@@ -48,7 +34,26 @@ async fn deploy(
             target: opts.target.clone(),
         },
     };
-    let Shipped { code, zips } = code::package(&s.plan, &source)?;
+    let shipped = code::package(&plan, &source)?;
+    // What is deployed is the plan the build of the shipped code wrote: functions and binary match.
+    let plan = shipped.plan.clone().unwrap_or(plan);
+    let runtime = crate::engine::runtime()?;
+    runtime.block_on(async {
+        let mut s = open_session("deploy", &opts.live, plan).await?;
+        let result = deploy(&mut s, &shipped, opts, out).await;
+        s.finish();
+        result
+    })
+}
+
+/// Shows the plan, confirms (unless `opts.yes`) and applies.
+async fn deploy(
+    s: &mut Session,
+    shipped: &Shipped,
+    opts: &DeployOptions,
+    out: &mut dyn Write,
+) -> Result<(), CommandError> {
+    let Shipped { code, zips, .. } = shipped;
     let mut shown = Ok(());
     let ask = |s: &Session, changes: &[diff::Change]| {
         shown = show(s, changes, opts.color, &mut *out);
@@ -66,7 +71,7 @@ async fn deploy(
         Ok(go)
     };
     let progress = |line: &str| eprintln!("{line}");
-    let result = converge::deploy(s, &code, &zips, ask, &progress).await;
+    let result = converge::deploy(s, code, zips, ask, &progress).await;
     shown?;
     let converged = result?;
     if converged.changes.is_empty() {

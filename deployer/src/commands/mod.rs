@@ -18,13 +18,14 @@ use std::path::PathBuf;
 
 use aws_config::retry::RetryConfig;
 use chalice_codegen::emit_plan::UnknownStage;
+use chalice_codegen::plan::Plan;
 
 use crate::aws::{AwsError, ClientOptions, Clients};
 use crate::engine::EngineError;
 use crate::engine::session::Session;
 use crate::engine::state::{StateError, StateFile};
 use crate::local::runner::LocalError;
-use crate::project::plan::{load_plan, project_dir};
+use crate::project::plan::project_dir;
 use crate::project::{HandlerError, LoadError, PackageError, ProjectError};
 
 /// Why a command failed.
@@ -95,9 +96,12 @@ pub struct LiveOptions {
     pub calls: Option<PathBuf>,
 }
 
-/// Loads the app and plans the stage, opens its deploy record beside the app file, and connects.
-pub async fn open_session(command: &str, opts: &LiveOptions) -> Result<Session, CommandError> {
-    let plan = load_plan(&opts.app, &opts.stage)?;
+/// Opens the stage's deploy record beside the app file and connects, to deploy or delete `plan`.
+pub async fn open_session(
+    command: &str,
+    opts: &LiveOptions,
+    plan: Plan,
+) -> Result<Session, CommandError> {
     let state = StateFile::open(&project_dir(&opts.app), &plan.app, &plan.stage)?;
     let options = ClientOptions {
         retry: opts

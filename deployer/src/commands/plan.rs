@@ -54,13 +54,14 @@ fn run_live(opts: &PlanOptions, out: &mut dyn Write) -> Result<(), CommandError>
         max_attempts: opts.max_attempts,
         calls: opts.calls.clone(),
     };
+    let plan = load_plan(&opts.app, &opts.stage)?;
     let code = match &opts.bootstrap {
         Some(path) => Some(CodePackage::from_file(path)?),
         None => None,
     };
     let runtime = crate::engine::runtime()?;
     runtime.block_on(async {
-        let mut s = open_session("plan", &live).await?;
+        let mut s = open_session("plan", &live, plan).await?;
         let result = async {
             let set = match &code {
                 Some(p) => code::digests(&s.plan, p),

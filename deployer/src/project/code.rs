@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use chalice_codegen::plan::Plan;
 
-use super::package::{self, BuildOptions, CodePackage, PackageError};
+use super::package::{self, BuildOptions, Built, CodePackage, PackageError};
 use crate::resources::artifacts::code_key;
 use crate::resources::{CodeDigest, CodeSet};
 
@@ -22,11 +22,14 @@ pub enum CodeSource {
     },
 }
 
-/// The code of a deploy: digests per architecture, and the zips by artifacts object key.
+/// The code of a deploy: digests per architecture, the zips by artifacts object key, and the plan
+/// the build generated the code from.
 #[derive(Debug, Default)]
 pub struct Shipped {
     pub code: CodeSet,
     pub zips: BTreeMap<String, Vec<u8>>,
+    /// The stage's plan as the app's build wrote it (`None` for a prebuilt bootstrap).
+    pub plan: Option<Plan>,
 }
 
 /// The default build target for a Lambda architecture: a static musl binary (runs on provided.al2023).
@@ -39,6 +42,7 @@ fn default_target(architecture: &str) -> String {
 
 /// Builds (or reads) and zips the bootstrap for every architecture `plan` uses.
 pub fn package(plan: &Plan, source: &CodeSource) -> Result<Shipped, PackageError> {
+    let mut built_plan = None;
     let archs: BTreeSet<&str> = plan
         .functions
         .iter()
@@ -64,18 +68,40 @@ pub fn package(plan: &Plan, source: &CodeSource) -> Result<Shipped, PackageError
                 eprintln!("Building the bootstrap for {target} (release)...");
                 let mut build = BuildOptions::new(project_dir);
                 build.target = Some(target);
-                let (_, p) = package::build_and_package(&build)?;
+                let (built, p) = package::build_and_package(&build)?;
+                built_plan = Some(built_plan_of(&built, &plan.stage)?);
                 packages.insert(a.to_string(), p);
             }
         }
     }
-    let mut shipped = Shipped::default();
+    let mut shipped = Shipped {
+        plan: built_plan,
+        ..Shipped::default()
+    };
     for (arch, p) in packages {
         let digest = digest(&p);
         shipped.zips.insert(code_key(plan, &digest), p.zip);
         shipped.code.insert(arch, digest);
     }
     Ok(shipped)
+}
+
+/// The plan of `stage` that the app's build script wrote beside the code it generated.
+fn built_plan_of(built: &Built, stage: &str) -> Result<Plan, PackageError> {
+    let missing = || PackageError::NoPlan {
+        stage: stage.to_owned(),
+        executable: built.executable.clone(),
+    };
+    let path = built
+        .out_dir
+        .as_ref()
+        .ok_or_else(missing)?
+        .join(format!("plan.{stage}.json"));
+    let text = std::fs::read_to_string(&path).map_err(|_| missing())?;
+    serde_json::from_str(&text).map_err(|e| PackageError::BadPlan {
+        path,
+        message: e.to_string(),
+    })
 }
 
 /// The same package for every architecture the plan uses (`plan --bootstrap FILE` compares it).

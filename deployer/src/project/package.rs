@@ -43,6 +43,13 @@ pub enum PackageError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "the build of {} wrote no deploy plan for stage `{stage}`: its package's build.rs must call \
+         `chalice_codegen::build::run()`", executable.display()
+    )]
+    NoPlan { stage: String, executable: PathBuf },
+    #[error("{} is not a deploy plan this deployer reads: {message}", path.display())]
+    BadPlan { path: PathBuf, message: String },
     #[error("--target names one target, but the app's functions use several architectures")]
     OneTargetManyArchitectures,
     #[error("could not write the zip: {0}")]
@@ -132,8 +139,22 @@ fn target_installed(target: &str) -> bool {
             .is_dir()
 }
 
+/// What a build made: the executable, and the `OUT_DIR` of its package's build script, where the
+/// app's `build.rs` wrote the deploy plans (`plan.<stage>.json`) it generated the code from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Built {
+    pub executable: PathBuf,
+    /// `None` when the package has no build script.
+    pub out_dir: Option<PathBuf>,
+}
+
 /// Runs the build (compiler output goes to stderr) and returns the built executable's path.
 pub fn build(options: &BuildOptions) -> Result<PathBuf, PackageError> {
+    build_artifacts(options).map(|b| b.executable)
+}
+
+/// Runs the build (compiler output goes to stderr) and returns what it made.
+pub fn build_artifacts(options: &BuildOptions) -> Result<Built, PackageError> {
     if let Some(target) = &options.target
         && options.subcommand == "build"
         && !target_installed(target)
@@ -159,7 +180,7 @@ pub fn build(options: &BuildOptions) -> Result<PathBuf, PackageError> {
             status: output.status.to_string(),
         });
     }
-    executable_from_messages(&String::from_utf8_lossy(&output.stdout), &options.bin).ok_or(
+    built_from_messages(&String::from_utf8_lossy(&output.stdout), &options.bin).ok_or(
         PackageError::NoExecutable {
             command,
             bin: options.bin.clone(),
@@ -167,20 +188,35 @@ pub fn build(options: &BuildOptions) -> Result<PathBuf, PackageError> {
     )
 }
 
-/// Finds the executable of binary `bin` in cargo's `--message-format=json` output.
-fn executable_from_messages(stdout: &str, bin: &str) -> Option<PathBuf> {
-    // The last matching artifact wins (cargo reports each once; be robust to repeats).
-    stdout
+/// Finds the executable of binary `bin` in cargo's `--message-format=json` output, and the
+/// `OUT_DIR` of its package's build script.
+fn built_from_messages(stdout: &str, bin: &str) -> Option<Built> {
+    let messages: Vec<serde_json::Value> = stdout
         .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    // The last matching artifact wins (cargo reports each once; be robust to repeats).
+    let artifact = messages
+        .iter()
         .rev()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
         .filter(|msg| msg["reason"] == "compiler-artifact" && msg["target"]["name"] == bin)
         .filter(|msg| {
             msg["target"]["kind"]
                 .as_array()
                 .is_some_and(|kinds| kinds.iter().any(|k| k == "bin"))
         })
-        .find_map(|msg| msg["executable"].as_str().map(PathBuf::from))
+        .find(|msg| msg["executable"].is_string())?;
+    let out_dir = messages
+        .iter()
+        .rev()
+        .filter(|msg| {
+            msg["reason"] == "build-script-executed" && msg["package_id"] == artifact["package_id"]
+        })
+        .find_map(|msg| msg["out_dir"].as_str().map(PathBuf::from));
+    Some(Built {
+        executable: PathBuf::from(artifact["executable"].as_str()?),
+        out_dir,
+    })
 }
 
 /// A zipped bootstrap, ready to upload, with its hashes.
@@ -235,11 +271,11 @@ impl CodePackage {
     }
 }
 
-/// Builds the bootstrap (see [`build`]) and zips it.
-pub fn build_and_package(options: &BuildOptions) -> Result<(PathBuf, CodePackage), PackageError> {
-    let executable = build(options)?;
-    let package = CodePackage::from_file(&executable)?;
-    Ok((executable, package))
+/// Builds the bootstrap (see [`build_artifacts`]) and zips it.
+pub fn build_and_package(options: &BuildOptions) -> Result<(Built, CodePackage), PackageError> {
+    let built = build_artifacts(options)?;
+    let package = CodePackage::from_file(&built.executable)?;
+    Ok((built, package))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -331,17 +367,27 @@ mod tests {
     }
 
     #[test]
-    fn finds_the_bin_executable_in_cargo_messages() {
-        let stdout = r#"{"reason":"compiler-artifact","target":{"name":"bootstrap","kind":["lib"]},"executable":null}
+    fn finds_the_bin_executable_and_its_out_dir_in_cargo_messages() {
+        let stdout = r#"{"reason":"compiler-artifact","package_id":"app 0.1.0","target":{"name":"bootstrap","kind":["lib"]},"executable":null}
 not json at all
-{"reason":"compiler-artifact","target":{"name":"other","kind":["bin"]},"executable":"/t/release/other"}
-{"reason":"compiler-artifact","target":{"name":"bootstrap","kind":["bin"]},"executable":"/t/release/bootstrap"}
+{"reason":"build-script-executed","package_id":"dep 1.0.0","out_dir":"/t/release/build/dep-1/out"}
+{"reason":"build-script-executed","package_id":"app 0.1.0","out_dir":"/t/release/build/app-2/out"}
+{"reason":"compiler-artifact","package_id":"app 0.1.0","target":{"name":"other","kind":["bin"]},"executable":"/t/release/other"}
+{"reason":"compiler-artifact","package_id":"app 0.1.0","target":{"name":"bootstrap","kind":["bin"]},"executable":"/t/release/bootstrap"}
 {"reason":"build-finished","success":true}"#;
         assert_eq!(
-            executable_from_messages(stdout, "bootstrap"),
-            Some(PathBuf::from("/t/release/bootstrap"))
+            built_from_messages(stdout, "bootstrap"),
+            Some(Built {
+                executable: PathBuf::from("/t/release/bootstrap"),
+                out_dir: Some(PathBuf::from("/t/release/build/app-2/out")),
+            })
         );
-        assert_eq!(executable_from_messages(stdout, "missing"), None);
+        assert_eq!(built_from_messages(stdout, "missing"), None);
+        let no_build_script = stdout.replace("\"app 0.1.0\",\"out_dir", "\"x 0.1.0\",\"out_dir");
+        assert_eq!(
+            built_from_messages(&no_build_script, "bootstrap").map(|b| b.out_dir),
+            Some(None)
+        );
     }
 
     #[test]
