@@ -58,3 +58,31 @@ fn a_failing_build_is_an_error_not_a_panic() {
     options.bin = "nope".into();
     assert!(package::build(&options).is_err());
 }
+
+#[test]
+fn the_build_scripts_out_dir_is_found() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        "[package]\nname = \"with-plan\"\nversion = \"0.1.0\"\nedition = \"2021\"\nbuild = \"build.rs\"\n\n\
+         [[bin]]\nname = \"bootstrap\"\npath = \"main.rs\"\n\n[workspace]\n",
+    )
+    .unwrap();
+    // What `chalice_codegen::build::run()` does, in miniature: a plan beside the generated code.
+    std::fs::write(
+        dir.path().join("build.rs"),
+        "fn main() {\n    let out = std::env::var(\"OUT_DIR\").unwrap();\n    \
+         std::fs::write(std::path::Path::new(&out).join(\"plan.dev.json\"), \"{}\").unwrap();\n}\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("main.rs"), "fn main() {}\n").unwrap();
+    let mut options = BuildOptions::new(dir.path());
+    options.target_dir = Some(dir.path().join("target"));
+    options.release = false;
+    let built = package::build_artifacts(&options).unwrap();
+    let out_dir = built.out_dir.expect("the build script's OUT_DIR");
+    assert_eq!(
+        std::fs::read_to_string(out_dir.join("plan.dev.json")).unwrap(),
+        "{}"
+    );
+}

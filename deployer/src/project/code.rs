@@ -125,6 +125,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_plan_comes_from_the_build_scripts_out_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let built = Built {
+            executable: dir.path().join("bootstrap"),
+            out_dir: Some(dir.path().to_path_buf()),
+        };
+        let err = built_plan_of(&built, "dev").unwrap_err();
+        assert!(matches!(err, PackageError::NoPlan { .. }), "{err}");
+        assert!(
+            err.to_string().contains("chalice_codegen::build::run()"),
+            "{err}"
+        );
+
+        let model = chalice_codegen::load("events.chalice", "app a\nschedule tick rate(1 hour)\n")
+            .unwrap_or_else(|d| panic!("{}", d.render(false)));
+        let plan = chalice_codegen::emit_plan::plan(&model, "dev").unwrap();
+        std::fs::write(
+            dir.path().join("plan.dev.json"),
+            serde_json::to_string(&plan).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(built_plan_of(&built, "dev").unwrap(), plan);
+
+        std::fs::write(dir.path().join("plan.dev.json"), "{\"version\": 1}").unwrap();
+        let err = built_plan_of(&built, "dev").unwrap_err();
+        assert!(matches!(err, PackageError::BadPlan { .. }), "{err}");
+    }
+
+    #[test]
     fn musl_by_default() {
         assert_eq!(default_target("x86_64"), "x86_64-unknown-linux-musl");
         assert_eq!(default_target("arm64"), "aarch64-unknown-linux-musl");
