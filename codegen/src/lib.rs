@@ -10,6 +10,9 @@ pub mod parse;
 pub mod plan;
 pub mod validate;
 
+/// The date-time types of [`plan::Clock`]'s fire times (feature `clock`).
+#[cfg(feature = "clock")]
+pub use chrono;
 pub use diag::{Diagnostic, Diagnostics, ErrorKind, Span};
 pub use model::Model;
 pub use plan::Plan;

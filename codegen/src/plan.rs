@@ -4,11 +4,19 @@
 //! `{account}` placeholders, filled in at deploy time by [`Arn::resolve`]. Resources refer to each other by
 //! handler name (`function` fields) and carry a stable `id` the deployer records state under.
 
+#[cfg(feature = "clock")]
+mod clock;
+mod schedule;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::model::Architecture;
+
+#[cfg(feature = "clock")]
+pub use clock::{Clock, ClockError};
+pub use schedule::{Cron, Schedule};
 
 /// Bumped when the plan's shape changes incompatibly.
 pub const PLAN_VERSION: u32 = 1;
@@ -125,8 +133,13 @@ pub struct EventRule {
     /// `<app>-<stage>-<handler>`
     pub name: String,
     pub arn: Arn,
-    /// `rate(...)` or `cron(...)`; set for schedules.
+    /// `rate(...)` or `cron(...)` as EventBridge takes it; set for schedules. Always
+    /// `schedule`'s [`Schedule::expression`]: this is what is sent, that is what to compute with.
     pub schedule_expression: Option<String>,
+    /// The same schedule, typed (e.g. to compute fire times); set exactly when
+    /// `schedule_expression` is.
+    #[serde(default)]
+    pub schedule: Option<Schedule>,
     /// Compact JSON; set for pattern rules.
     pub event_pattern: Option<String>,
     /// A custom bus name or ARN; `None` is the default bus.
