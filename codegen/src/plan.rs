@@ -221,7 +221,32 @@ pub struct EventSourceMapping {
 }
 
 impl Plan {
+    /// The function serving `handler`.
     pub fn function(&self, handler: &str) -> Option<&Function> {
         self.functions.iter().find(|f| f.handler == handler)
+    }
+
+    /// The plan as the build writes it to `plan.<stage>.json`: pretty JSON and a final newline.
+    pub fn to_json(&self) -> String {
+        // Cannot fail: every map has string keys and every value serialises.
+        let json = serde_json::to_string_pretty(self).unwrap_or_else(|e| {
+            unreachable!("a plan always serialises to JSON: {e}");
+        });
+        json + "\n"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_is_pretty_with_a_final_newline_and_reads_back() {
+        let model = crate::load("events.chalice", "app a\nschedule s rate(1 hour)\n").unwrap();
+        let plan = crate::emit_plan::plan(&model, "dev").unwrap();
+        let json = plan.to_json();
+        assert!(json.starts_with("{\n  \"version\": 1,\n"), "{json}");
+        assert!(json.ends_with("}\n") && !json.ends_with("\n\n"), "{json}");
+        assert_eq!(serde_json::from_str::<Plan>(&json).unwrap(), plan);
     }
 }
