@@ -10,6 +10,7 @@ use proc_macro2::{Ident, Span, TokenStream};
 use quote::{ToTokens, format_ident, quote};
 
 use crate::ast::Kind;
+use crate::manifest::{self, Manifest};
 use crate::model::{Handler, Model, Source};
 
 /// The file the model was read from, as the generated docs name it.
@@ -62,6 +63,7 @@ fn file(model: &Model) -> TokenStream {
         " The handlers `{SOURCE_FILE}` declares for app `{}`: implement every method, then call [`run`] from `main`.",
         printable(&model.app)
     );
+    let manifest = syn::LitByteStr::new(&manifest::encode(&Manifest::of(model)), Span::call_site());
     let methods = model.handlers.iter().map(method);
     let names = model.handlers.iter().map(|h| h.name.as_str());
     let dispatch = if model.handlers.is_empty() {
@@ -91,6 +93,11 @@ fn file(model: &Model) -> TokenStream {
         #[allow(dead_code)]
         pub const HANDLERS: &[&str] = &[#(#names),*];
 
+        /// The app and its handlers, framed as `chalice_codegen::manifest` reads them: the deployer
+        /// finds this in the binary to check that it serves the app file.
+        #[allow(dead_code)]
+        pub static MANIFEST: &[u8] = #manifest;
+
         /// Serves the handler named by `_HANDLER` until the Runtime API goes away.
         ///
         /// For an async `main` that does its own set-up; [`run`] is the one-line alternative.
@@ -106,6 +113,7 @@ fn file(model: &Model) -> TokenStream {
             app: H,
             handler: &str,
         ) -> ::core::result::Result<(), ::chalice_runtime::Error> {
+            ::chalice_runtime::dispatch::keep_manifest(MANIFEST);
             #dispatch
         }
 
@@ -394,6 +402,40 @@ mod tests {
         );
         assert!(
             out.contains("/// Runs for notifications from S3 bucket `in`.\n"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn the_manifest_is_embedded_and_kept() {
+        let m = model(vec![
+            any_kind("up", 2, "in", "bucket up", 1),
+            any_kind("type", 4, "q", "queue type", 2),
+        ]);
+        let out = emit(&m);
+        let file = syn::parse_file(out.split_once("\n\n").unwrap().1).unwrap();
+        let frame = file
+            .items
+            .iter()
+            .find_map(|item| match item {
+                syn::Item::Static(s) if s.ident == "MANIFEST" => match &*s.expr {
+                    syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::ByteStr(bytes),
+                        ..
+                    }) => Some(bytes.value()),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .expect("a `static MANIFEST` byte string");
+        assert_eq!(
+            manifest::find(&frame).unwrap(),
+            Some(Manifest::of(&m)),
+            "{out}"
+        );
+        // Referenced where every way of serving goes through.
+        assert!(
+            out.contains(") -> ::core::result::Result<(), ::chalice_runtime::Error> {\n    ::chalice_runtime::dispatch::keep_manifest(MANIFEST);\n"),
             "{out}"
         );
     }

@@ -5,6 +5,7 @@ pub mod build;
 pub mod diag;
 pub mod emit_plan;
 pub mod emit_rust;
+pub mod manifest;
 pub mod model;
 pub mod parse;
 pub mod plan;
