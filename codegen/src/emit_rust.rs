@@ -35,9 +35,12 @@ pub fn emit(model: &Model) -> String {
 /// `text` with control characters escaped, to stand in a comment (validated app names have none).
 fn printable(text: &str) -> String {
     text.chars()
-        .map(|c| match c.is_control() {
-            true => c.escape_default().to_string(),
-            false => c.to_string(),
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
         })
         .collect()
 }
