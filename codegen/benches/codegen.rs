@@ -1,4 +1,5 @@
-//! Parse + validate + emit of a generated 1,000-binding file (target: under 50 ms).
+//! Parse + validate + emit (Rust and plan) of generated 200- and 1,000-binding files (target: under
+//! 50 ms), and each phase alone.
 
 use std::fmt::Write;
 
@@ -36,12 +37,18 @@ fn big_file(n: usize) -> String {
 }
 
 fn bench(c: &mut Criterion) {
-    let src = big_file(1000);
+    for n in [200, 1000] {
+        bench_size(c, n);
+    }
+}
+
+fn bench_size(c: &mut Criterion, n: usize) {
+    let src = big_file(n);
     // Fail loudly rather than benchmark the error path.
     if let Err(diags) = load("bench.chalice", &src) {
         panic!("the bench file must be valid:\n{diags}");
     }
-    c.bench_function("parse+validate+emit 1000 bindings", |b| {
+    c.bench_function(&format!("parse+validate+emit {n} bindings"), |b| {
         b.iter(|| {
             let model = load("bench.chalice", &src).expect("valid");
             let code = emit_rust::emit(&model);
@@ -49,14 +56,14 @@ fn bench(c: &mut Criterion) {
             (code.len(), plan.functions.len())
         })
     });
-    c.bench_function("parse+validate 1000 bindings", |b| {
+    c.bench_function(&format!("parse+validate {n} bindings"), |b| {
         b.iter(|| load("bench.chalice", &src).expect("valid").handlers.len())
     });
     let model = load("bench.chalice", &src).expect("valid");
-    c.bench_function("emit_rust 1000 bindings", |b| {
+    c.bench_function(&format!("emit_rust {n} bindings"), |b| {
         b.iter(|| emit_rust::emit(&model).len())
     });
-    c.bench_function("emit_plan 1000 bindings", |b| {
+    c.bench_function(&format!("emit_plan {n} bindings"), |b| {
         b.iter(|| {
             emit_plan::plan(&model, "prod")
                 .expect("stage")

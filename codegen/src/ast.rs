@@ -40,8 +40,11 @@ pub enum Item {
     Binding(Binding),
 }
 
-/// The seven kinds of event source.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// The seven kinds of event source (serialised as their keyword).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Kind {
     Schedule,
     Rule,

@@ -64,9 +64,7 @@ pub fn generate(manifest_dir: &Path, out_dir: &Path) -> Result<(), BuildError> {
     for stage in model.stage_names() {
         let plan =
             crate::emit_plan::plan(&model, stage).map_err(|e| BuildError::Plan(e.to_string()))?;
-        let json = serde_json::to_string_pretty(&plan)
-            .map_err(|e| BuildError::Plan(e.to_string()))?
-            + "\n";
+        let json = plan.to_json();
         write_if_changed(&out_dir.join(format!("plan.{stage}.json")), &json)?;
         if stage == crate::model::DEFAULT_STAGE {
             write_if_changed(&out_dir.join(PLAN_FILE), &json)?;
@@ -190,6 +188,21 @@ mod tests {
                 serde_json::from_str(&std::fs::read_to_string(dir.join(file)).unwrap()).unwrap();
             assert_eq!(plan.app, "orders");
         }
+        // Byte for byte what `Plan::to_json` renders (what `deployer plan --offline --json` prints).
+        let model = crate::load(
+            SOURCE_FILE,
+            &std::fs::read_to_string(dir.join(SOURCE_FILE)).unwrap(),
+        )
+        .unwrap();
+        for stage in ["dev", "prod"] {
+            let plan = crate::emit_plan::plan(&model, stage).unwrap();
+            let written = std::fs::read_to_string(dir.join(format!("plan.{stage}.json"))).unwrap();
+            assert_eq!(written, plan.to_json());
+        }
+        assert_eq!(
+            std::fs::read_to_string(dir.join(PLAN_FILE)).unwrap(),
+            std::fs::read_to_string(dir.join("plan.dev.json")).unwrap()
+        );
         // A second run with nothing changed leaves the files alone.
         let before = std::fs::metadata(dir.join(HANDLERS_FILE))
             .unwrap()

@@ -143,6 +143,7 @@ fn add_trigger(plan: &mut Plan, model: &Model, stage: &str, handler: &Handler) {
                 .push(permission(EVENTS_PRINCIPAL, rule.arn.clone(), false));
             plan.rules.push(EventRule {
                 schedule_expression: Some(expression.expression()),
+                schedule: Some(expression.into()),
                 ..rule
             });
         }
@@ -347,6 +348,7 @@ fn event_rule(
         name: function_name.to_string(),
         arn,
         schedule_expression: None,
+        schedule: None,
         event_pattern: None,
         event_bus: bus.map(str::to_string),
         description: description.clone(),
@@ -649,6 +651,8 @@ mod tests {
             p.rules[0].event_pattern.as_deref(),
             Some(r#"{"source":["aws.s3"]}"#)
         );
+        assert_eq!(p.rules[0].schedule_expression, None);
+        assert_eq!(p.rules[0].schedule, None);
         assert_eq!(
             p.rules[2].event_bus.as_deref(),
             Some("arn:aws:events:eu-west-1:111122223333:event-bus/audit")
@@ -770,6 +774,13 @@ mod tests {
         assert_eq!(
             p.rules[0].schedule_expression.as_deref(),
             Some("rate(1 hour)")
+        );
+        assert_eq!(
+            p.rules[0].schedule,
+            Some(crate::plan::Schedule::Rate {
+                value: 1,
+                unit: RateUnit::Hour
+            })
         );
     }
 }

@@ -5,11 +5,15 @@ pub mod build;
 pub mod diag;
 pub mod emit_plan;
 pub mod emit_rust;
+pub mod manifest;
 pub mod model;
 pub mod parse;
 pub mod plan;
 pub mod validate;
 
+/// The date-time types of [`plan::Clock`]'s fire times (feature `clock`).
+#[cfg(feature = "clock")]
+pub use chrono;
 pub use diag::{Diagnostic, Diagnostics, ErrorKind, Span};
 pub use model::Model;
 pub use plan::Plan;

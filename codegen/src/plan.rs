@@ -4,11 +4,19 @@
 //! `{account}` placeholders, filled in at deploy time by [`Arn::resolve`]. Resources refer to each other by
 //! handler name (`function` fields) and carry a stable `id` the deployer records state under.
 
+#[cfg(feature = "clock")]
+mod clock;
+mod schedule;
+
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
 use crate::model::Architecture;
+
+#[cfg(feature = "clock")]
+pub use clock::{Clock, ClockError};
+pub use schedule::{Cron, Schedule};
 
 /// Bumped when the plan's shape changes incompatibly.
 pub const PLAN_VERSION: u32 = 1;
@@ -144,8 +152,13 @@ pub struct EventRule {
     /// `<app>-<stage>-<handler>`
     pub name: String,
     pub arn: Arn,
-    /// `rate(...)` or `cron(...)`; set for schedules.
+    /// `rate(...)` or `cron(...)` as EventBridge takes it; set for schedules. Always
+    /// `schedule`'s [`Schedule::expression`]: this is what is sent, that is what to compute with.
     pub schedule_expression: Option<String>,
+    /// The same schedule, typed (e.g. to compute fire times); set exactly when
+    /// `schedule_expression` is.
+    #[serde(default)]
+    pub schedule: Option<Schedule>,
     /// Compact JSON; set for pattern rules.
     pub event_pattern: Option<String>,
     /// A custom bus name or ARN; `None` is the default bus.
@@ -227,7 +240,32 @@ pub struct EventSourceMapping {
 }
 
 impl Plan {
+    /// The function serving `handler`.
     pub fn function(&self, handler: &str) -> Option<&Function> {
         self.functions.iter().find(|f| f.handler == handler)
+    }
+
+    /// The plan as the build writes it to `plan.<stage>.json`: pretty JSON and a final newline.
+    pub fn to_json(&self) -> String {
+        // Cannot fail: every map has string keys and every value serialises.
+        let json = serde_json::to_string_pretty(self).unwrap_or_else(|e| {
+            unreachable!("a plan always serialises to JSON: {e}");
+        });
+        json + "\n"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_is_pretty_with_a_final_newline_and_reads_back() {
+        let model = crate::load("events.chalice", "app a\nschedule s rate(1 hour)\n").unwrap();
+        let plan = crate::emit_plan::plan(&model, "dev").unwrap();
+        let json = plan.to_json();
+        assert!(json.starts_with("{\n  \"version\": 1,\n"), "{json}");
+        assert!(json.ends_with("}\n") && !json.ends_with("\n\n"), "{json}");
+        assert_eq!(serde_json::from_str::<Plan>(&json).unwrap(), plan);
     }
 }

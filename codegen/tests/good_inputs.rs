@@ -1,49 +1,15 @@
 //! Valid `events.chalice` files load into the expected model; no input ever makes `load` panic.
 
-use std::collections::BTreeMap;
+mod common;
 
 use chalice_codegen::model::{
-    Architecture, Handler, Model, NameOrArn, QueueRef, RateUnit, Schedule, Settings, SettingsPatch,
-    Source, StartingPosition,
+    Architecture, Model, NameOrArn, QueueRef, Settings, SettingsPatch, Source, StartingPosition,
 };
+use common::{EXAMPLE, example_model};
 use proptest::prelude::*;
-
-/// DESIGN.md §2, verbatim.
-const DESIGN_EXAMPLE: &str = r#"# events.chalice: the event sources of one app
-app orders                               # resources are named <app>-<stage>-<handler>
-
-defaults {                               # function settings; a binding's block may override any of them
-    memory  = 256                        # MB
-    timeout = 60s
-    env { LOG_LEVEL = "info" }
-}
-
-stage prod { memory = 512 }              # `deployer deploy --stage prod`
-
-schedule every_hour  rate(1 hour)
-schedule nightly     cron(0 2 * * ? *) { description = "Nightly report" }
-
-rule code_commit { pattern = { "source": ["aws.codecommit"] } }     # JSON event pattern
-
-bucket on_upload "mybucket-name" { events = ["s3:ObjectCreated:*"], prefix = "images/", suffix = ".png" }
-topic  on_notice "my-demo-topic"                                      # topic name or ARN
-queue  on_order  "my-queue" { batch_size = 10, batching_window = 5s }
-stream on_click  "mystream" { starting_position = trim_horizon }
-table  on_audit  "orders"   { starting_position = latest }            # table name or stream ARN
-"#;
 
 fn load(src: &str) -> Model {
     chalice_codegen::load("events.chalice", src).unwrap_or_else(|d| panic!("{}", d.render(false)))
-}
-
-fn handler(name: &str, line: usize, declaration: &str, source: Source) -> Handler {
-    Handler {
-        name: name.into(),
-        line,
-        declaration: declaration.into(),
-        source,
-        settings: SettingsPatch::default(),
-    }
 }
 
 fn only_source(src: &str) -> Source {
@@ -53,117 +19,74 @@ fn only_source(src: &str) -> Source {
 }
 
 #[test]
-fn design_example_loads_to_the_expected_model() {
-    let mut defaults = Settings {
-        memory_mb: 256,
-        timeout_s: 60,
-        ..Settings::default()
-    };
-    defaults.env.insert("LOG_LEVEL".into(), "info".into());
-    let expected = Model {
-        app: "orders".into(),
-        defaults,
-        stages: BTreeMap::from([(
-            "prod".to_string(),
-            SettingsPatch {
-                memory_mb: Some(512),
-                ..SettingsPatch::default()
-            },
-        )]),
-        handlers: vec![
-            handler(
-                "every_hour",
-                12,
-                "schedule every_hour  rate(1 hour)",
-                Source::Schedule {
-                    expression: Schedule::Rate {
-                        value: 1,
-                        unit: RateUnit::Hour,
-                    },
-                    description: None,
-                },
-            ),
-            handler(
-                "nightly",
+fn the_example_loads_to_the_expected_model() {
+    let model = load(EXAMPLE);
+    assert_eq!(model, example_model(EXAMPLE));
+    // Where each binding is, and its declaration as the generated docs show it.
+    let declared: Vec<(usize, &str)> = model
+        .handlers
+        .iter()
+        .map(|h| (h.line, h.declaration.as_str()))
+        .collect();
+    assert_eq!(
+        declared,
+        [
+            (12, "schedule every_hour  rate(1 hour)"),
+            (
                 13,
-                r#"schedule nightly     cron(0 2 * * ? *) { description = "Nightly report" }"#,
-                Source::Schedule {
-                    expression: Schedule::Cron {
-                        fields: ["0", "2", "*", "*", "?", "*"].map(String::from),
-                    },
-                    description: Some("Nightly report".into()),
-                },
+                r#"schedule nightly     cron(0 2 * * ? *) { description = "Nightly report" }"#
             ),
-            handler(
-                "code_commit",
+            (
                 15,
-                r#"rule code_commit { pattern = { "source": ["aws.codecommit"] } }"#,
-                Source::Rule {
-                    pattern: serde_json::json!({ "source": ["aws.codecommit"] }),
-                    bus: None,
-                    description: None,
-                },
+                r#"rule code_commit { pattern = { "source": ["aws.codecommit"] } }"#
             ),
-            handler(
-                "on_upload",
+            (
                 17,
-                r#"bucket on_upload "mybucket-name" { events = ["s3:ObjectCreated:*"], prefix = "images/", suffix = ".png" }"#,
-                Source::Bucket {
-                    bucket: "mybucket-name".into(),
-                    events: vec!["s3:ObjectCreated:*".into()],
-                    prefix: Some("images/".into()),
-                    suffix: Some(".png".into()),
-                },
+                r#"bucket on_upload "mybucket-name" { events = ["s3:ObjectCreated:*"], prefix = "images/", suffix = ".png" }"#
             ),
-            handler(
-                "on_notice",
-                18,
-                r#"topic  on_notice "my-demo-topic""#,
-                Source::Topic {
-                    topic: NameOrArn::Name("my-demo-topic".into()),
-                },
-            ),
-            handler(
-                "on_order",
+            (18, r#"topic  on_notice "my-demo-topic""#),
+            (
                 19,
-                r#"queue  on_order  "my-queue" { batch_size = 10, batching_window = 5s }"#,
-                Source::Queue {
-                    queue: QueueRef::Name("my-queue".into()),
-                    fifo: false,
-                    batch_size: 10,
-                    batching_window_s: Some(5),
-                    maximum_concurrency: None,
-                },
+                r#"queue  on_order  "my-queue" { batch_size = 10, batching_window = 5s }"#
             ),
-            handler(
-                "on_click",
+            (
                 20,
-                r#"stream on_click  "mystream" { starting_position = trim_horizon }"#,
-                Source::Stream {
-                    stream: NameOrArn::Name("mystream".into()),
-                    batch_size: 100,
-                    starting_position: StartingPosition::TrimHorizon,
-                    batching_window_s: None,
-                },
+                r#"stream on_click  "mystream" { starting_position = trim_horizon }"#
             ),
-            handler(
-                "on_audit",
+            (
                 21,
-                r#"table  on_audit  "orders"   { starting_position = latest }"#,
-                Source::Table {
-                    table: NameOrArn::Name("orders".into()),
-                    batch_size: 100,
-                    starting_position: StartingPosition::Latest,
-                    batching_window_s: None,
-                },
+                r#"table  on_audit  "orders"   { starting_position = latest }"#
             ),
-        ],
-    };
-    let model = load(DESIGN_EXAMPLE);
-    assert_eq!(model, expected);
+        ]
+    );
     let prod = model.settings_for(&model.handlers[0], "prod");
     assert_eq!((prod.memory_mb, prod.timeout_s), (512, 60));
     assert_eq!(model.settings_for(&model.handlers[0], "dev").memory_mb, 256);
+}
+
+#[test]
+fn the_example_laid_out_differently_loads_to_the_same_app() {
+    // The bindings first, a blank line between each, then the stage and the defaults on one line.
+    let kinds = [
+        "schedule", "rule", "bucket", "topic", "queue", "stream", "table",
+    ];
+    let bindings: Vec<&str> = EXAMPLE
+        .lines()
+        .filter(|l| {
+            l.split_whitespace()
+                .next()
+                .is_some_and(|w| kinds.contains(&w))
+        })
+        .collect();
+    assert_eq!(bindings.len(), 8);
+    let relaid = format!(
+        "app orders\n\n{}\n\nstage prod {{ memory = 512 }}\ndefaults {{ memory = 256, timeout = 60s, env {{ LOG_LEVEL = \"info\" }} }}\n",
+        bindings.join("\n\n")
+    );
+    let model = load(&relaid);
+    assert_eq!(model, example_model(&relaid));
+    assert_eq!(model.handlers[1].line, 5);
+    assert_ne!(model, example_model(EXAMPLE));
 }
 
 #[test]

@@ -193,3 +193,53 @@ fn plan_round_trips_through_json() {
     let back: chalice_codegen::Plan = serde_json::from_str(&json).unwrap();
     assert_eq!(back, plan);
 }
+
+#[test]
+fn typed_schedules_match_their_expressions() {
+    let plan = plan(&every_kind(), "dev").unwrap();
+    let mut schedules = 0;
+    for rule in &plan.rules {
+        let typed = rule.schedule.as_ref().map(|s| s.expression());
+        assert_eq!(typed, rule.schedule_expression, "{}", rule.id);
+        schedules += usize::from(typed.is_some());
+    }
+    assert_eq!(schedules, 2);
+}
+
+#[test]
+fn a_plan_written_before_typed_schedules_still_loads() {
+    let plan = plan(&every_kind(), "dev").unwrap();
+    let mut json = serde_json::to_value(&plan).unwrap();
+    for rule in json["rules"].as_array_mut().unwrap() {
+        rule.as_object_mut().unwrap().remove("schedule");
+    }
+    let old: chalice_codegen::Plan = serde_json::from_value(json).unwrap();
+    assert!(old.rules.iter().all(|r| r.schedule.is_none()));
+    assert_eq!(
+        old.rules[0].schedule_expression.as_deref(),
+        Some("rate(1 hour)")
+    );
+}
+
+#[cfg(feature = "clock")]
+#[test]
+fn plan_schedules_give_fire_times() {
+    use chalice_codegen::chrono::{DateTime, Utc};
+
+    let plan = plan(&every_kind(), "dev").unwrap();
+    let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+    let started = at("2024-01-01T10:30:00Z");
+    let next: Vec<_> = plan
+        .rules
+        .iter()
+        .filter_map(|r| r.schedule.as_ref())
+        .map(|s| s.next_after(started, started))
+        .collect();
+    assert_eq!(
+        next,
+        [
+            Some(at("2024-01-01T11:30:00Z")),
+            Some(at("2024-01-02T02:00:00Z"))
+        ]
+    );
+}

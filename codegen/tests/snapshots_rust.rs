@@ -1,24 +1,14 @@
 //! Snapshots of the generated Rust for hand-built models (no parser involved), so a change to the
 //! shape users implement shows up as a reviewed diff. Whether the output compiles, and what rustc
-//! says when a handler is missing, is checked by the root crate's `tests/trybuild.rs`.
+//! says when a handler is missing, is checked by `runtime/tests/trybuild.rs`.
+
+mod common;
 
 use std::collections::BTreeMap;
 
 use chalice_codegen::emit_rust::emit;
-use chalice_codegen::model::{
-    Handler, Model, NameOrArn, QueueRef, RateUnit, Schedule, Settings, SettingsPatch, Source,
-    StartingPosition,
-};
-
-fn handler(name: &str, line: usize, declaration: &str, source: Source) -> Handler {
-    Handler {
-        name: name.into(),
-        line,
-        declaration: declaration.into(),
-        source,
-        settings: SettingsPatch::default(),
-    }
-}
+use chalice_codegen::model::{Handler, Model, QueueRef, Settings, Source};
+use common::{EXAMPLE, example_model, handler};
 
 fn model(app: &str, handlers: Vec<Handler>) -> Model {
     Model {
@@ -29,88 +19,9 @@ fn model(app: &str, handlers: Vec<Handler>) -> Model {
     }
 }
 
-/// One binding of every kind, in the order DESIGN.md §2 declares them.
+/// The example app: one binding of every kind (two schedules), in file order.
 fn every_kind() -> Model {
-    model(
-        "orders",
-        vec![
-            handler(
-                "every_hour",
-                12,
-                "schedule every_hour  rate(1 hour)",
-                Source::Schedule {
-                    expression: Schedule::Rate {
-                        value: 1,
-                        unit: RateUnit::Hour,
-                    },
-                    description: None,
-                },
-            ),
-            handler(
-                "code_commit",
-                15,
-                r#"rule code_commit { pattern = { "source": ["aws.codecommit"] } }     # JSON event pattern"#,
-                Source::Rule {
-                    pattern: serde_json::json!({ "source": ["aws.codecommit"] }),
-                    bus: None,
-                    description: None,
-                },
-            ),
-            handler(
-                "on_upload",
-                17,
-                r#"bucket on_upload "mybucket-name" { events = ["s3:ObjectCreated:*"], prefix = "images/", suffix = ".png" }"#,
-                Source::Bucket {
-                    bucket: "mybucket-name".into(),
-                    events: vec!["s3:ObjectCreated:*".into()],
-                    prefix: Some("images/".into()),
-                    suffix: Some(".png".into()),
-                },
-            ),
-            handler(
-                "on_notice",
-                18,
-                r#"topic  on_notice "my-demo-topic"                                      # topic name or ARN"#,
-                Source::Topic {
-                    topic: NameOrArn::Name("my-demo-topic".into()),
-                },
-            ),
-            handler(
-                "on_order",
-                19,
-                r#"queue  on_order  "my-queue" { batch_size = 10, batching_window = 5s }"#,
-                Source::Queue {
-                    queue: QueueRef::Name("my-queue".into()),
-                    fifo: false,
-                    batch_size: 10,
-                    batching_window_s: Some(5),
-                    maximum_concurrency: None,
-                },
-            ),
-            handler(
-                "on_click",
-                20,
-                r#"stream on_click  "mystream" { starting_position = trim_horizon }"#,
-                Source::Stream {
-                    stream: NameOrArn::Name("mystream".into()),
-                    batch_size: 100,
-                    starting_position: StartingPosition::TrimHorizon,
-                    batching_window_s: None,
-                },
-            ),
-            handler(
-                "on_audit",
-                21,
-                r#"table  on_audit  "orders"   { starting_position = latest }            # table name or stream ARN"#,
-                Source::Table {
-                    table: NameOrArn::Name("orders".into()),
-                    batch_size: 100,
-                    starting_position: StartingPosition::Latest,
-                    batching_window_s: None,
-                },
-            ),
-        ],
-    )
+    example_model(EXAMPLE)
 }
 
 #[test]
@@ -156,6 +67,24 @@ fn one_fifo_queue_with_a_keyword_name() {
 #[test]
 fn no_handlers() {
     insta::assert_snapshot!("no_handlers", emit(&model("empty", vec![])));
+}
+
+#[test]
+fn declarations_are_shown_without_their_comment() {
+    let plain = every_kind();
+    let mut commented = plain.clone();
+    for h in &mut commented.handlers {
+        h.declaration = EXAMPLE.lines().nth(h.line - 1).unwrap().to_string();
+    }
+    assert_eq!(
+        commented
+            .handlers
+            .iter()
+            .filter(|h| h.declaration.contains(" # "))
+            .count(),
+        3
+    );
+    assert_eq!(emit(&commented), emit(&plain));
 }
 
 #[test]

@@ -119,6 +119,13 @@ pub fn check_lambda_env(get: impl Fn(&str) -> Option<String>) -> Result<(), Star
     Ok(())
 }
 
+/// Keeps the handler manifest the generated code embeds (`MANIFEST`, framed by
+/// `chalice_codegen::manifest`) in the final binary: an opaque use of its bytes, which neither the
+/// optimiser, LTO, `strip` nor the linker's `--gc-sections` may drop. The deployer reads it there.
+pub fn keep_manifest(manifest: &'static [u8]) {
+    std::hint::black_box(manifest);
+}
+
 /// The error the generated dispatch returns for a name it has no arm for.
 pub fn unknown_handler(name: &str, known: &'static [&'static str]) -> Error {
     match select_handler(Some(name), known) {

@@ -7,7 +7,7 @@ mod keys;
 mod names;
 mod pattern;
 mod s3;
-mod schedule;
+pub(crate) mod schedule;
 mod settings;
 mod sources;
 mod values;

@@ -26,6 +26,14 @@ impl generated::Handlers for Shop {
 
 fn main() {
     assert_eq!(generated::HANDLERS, ["tick", "on_order"]);
+    let manifest = chalice_codegen::manifest::find(generated::MANIFEST).unwrap().unwrap();
+    assert_eq!(manifest, chalice_codegen::manifest::Manifest {
+        app: "shop".into(),
+        handlers: vec![
+            chalice_codegen::manifest::HandlerEntry { name: "tick".into(), kind: chalice_codegen::ast::Kind::Schedule },
+            chalice_codegen::manifest::HandlerEntry { name: "on_order".into(), kind: chalice_codegen::ast::Kind::Queue },
+        ],
+    });
     // The entry points accept the impl (not called: they would serve the Runtime API).
     let _run: fn(Shop) -> std::process::ExitCode = generated::run::<Shop>;
     let _serve = generated::serve::<Shop>;

@@ -45,6 +45,11 @@ pub trait Handlers: ::core::marker::Send + ::core::marker::Sync + 'static {
 #[allow(dead_code)]
 pub const HANDLERS: &[&str] = &["tick", "on_order"];
 
+/// The app and its handlers, framed as `chalice_codegen::manifest` reads them: the deployer
+/// finds this in the binary to check that it serves the app file.
+#[allow(dead_code)]
+pub static MANIFEST: &[u8] = b"chalice-rs:handler-manifest:0100000060{\"app\":\"shop\",\"handlers\":[{\"name\":\"tick\",\"kind\":\"schedule\"},{\"name\":\"on_order\",\"kind\":\"queue\"}]}";
+
 /// Serves the handler named by `_HANDLER` until the Runtime API goes away.
 ///
 /// For an async `main` that does its own set-up; [`run`] is the one-line alternative.
@@ -62,6 +67,7 @@ pub async fn serve_handler<H: Handlers>(
     app: H,
     handler: &str,
 ) -> ::core::result::Result<(), ::chalice_runtime::Error> {
+    ::chalice_runtime::dispatch::keep_manifest(MANIFEST);
     let app = ::std::sync::Arc::new(app);
     match handler {
         "tick" => {
