@@ -8,7 +8,7 @@ use crate::engine::converge;
 use crate::engine::diff;
 use crate::engine::session::Session;
 use crate::project::code::{self, CodeSource, Shipped};
-use crate::project::plan::{load_plan, project_dir};
+use crate::project::plan::{Stage, load_stage, project_dir};
 
 /// What `deployer deploy` was asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,9 +26,12 @@ pub struct DeployOptions {
 /// Runs the deploy; progress goes to stderr, the plan and the summary to `out`.
 pub fn run(opts: &DeployOptions, out: &mut dyn Write) -> Result<(), CommandError> {
     require_confirmation_possible(opts.yes, "deploy")?;
-    let plan = load_plan(&opts.live.app, &opts.live.stage)?;
+    let Stage { plan, manifest } = load_stage(&opts.live.app, &opts.live.stage)?;
     let source = match &opts.bootstrap {
-        Some(path) => CodeSource::Prebuilt(path.clone()),
+        Some(path) => CodeSource::Prebuilt {
+            path: path.clone(),
+            serves: manifest,
+        },
         None => CodeSource::Build {
             project_dir: project_dir(&opts.live.app),
             target: opts.target.clone(),

@@ -7,8 +7,8 @@ use super::{CommandError, LiveOptions, open_session};
 use crate::engine::diff;
 use crate::engine::plan_view;
 use crate::project::code;
-use crate::project::package::CodePackage;
-use crate::project::plan::load_plan;
+use crate::project::package::{CodePackage, PackageError};
+use crate::project::plan::{Stage, load_plan, load_stage};
 use crate::resources::CodeSet;
 
 /// What `deployer plan` was asked for.
@@ -38,8 +38,8 @@ pub fn run(opts: &PlanOptions, out: &mut dyn Write) -> Result<(), CommandError> 
     }
     let plan = load_plan(&opts.app, &opts.stage)?;
     if opts.json {
-        serde_json::to_writer_pretty(&mut *out, &plan).map_err(std::io::Error::from)?;
-        writeln!(out)?;
+        // The very document the app's build writes beside the code (`plan.<stage>.json`).
+        out.write_all(plan.to_json().as_bytes())?;
     } else {
         out.write_all(plan_view::render_create(&plan, opts.color).as_bytes())?;
     }
@@ -54,9 +54,16 @@ fn run_live(opts: &PlanOptions, out: &mut dyn Write) -> Result<(), CommandError>
         max_attempts: opts.max_attempts,
         calls: opts.calls.clone(),
     };
-    let plan = load_plan(&opts.app, &opts.stage)?;
+    let Stage { plan, manifest } = load_stage(&opts.app, &opts.stage)?;
     let code = match &opts.bootstrap {
-        Some(path) => Some(CodePackage::from_file(path)?),
+        Some(path) => {
+            let binary = std::fs::read(path).map_err(|source| PackageError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            code::check_manifest(path, &binary, &manifest)?;
+            Some(CodePackage::from_binary(&binary)?)
+        }
         None => None,
     };
     let runtime = crate::engine::runtime()?;

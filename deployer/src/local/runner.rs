@@ -246,7 +246,7 @@ async fn serve(
             )
         });
     }
-    deploy_app(&deployed, clients, state_path, work.path()).await?;
+    deploy_app(&deployed, clients, state_path).await?;
 
     // 5. The handlers, one local function each.
     let (code_tx, code_rx) = watch::channel(Code {
@@ -351,19 +351,11 @@ async fn serve(
 }
 
 /// Deploys the plan with a placeholder bootstrap, quietly, recording it at `state_path`.
-async fn deploy_app(
-    plan: &Plan,
-    clients: &Clients,
-    state_path: PathBuf,
-    work: &std::path::Path,
-) -> Result<(), LocalError> {
-    let placeholder = work.join("bootstrap");
-    std::fs::write(
-        &placeholder,
-        "#!/bin/sh\necho 'this function is run by `deployer local`, not by the emulator' >&2\nexit 1\n",
-    )?;
-    let shipped =
-        code::package(plan, &CodeSource::Prebuilt(placeholder)).map_err(ProjectError::from)?;
+async fn deploy_app(plan: &Plan, clients: &Clients, state_path: PathBuf) -> Result<(), LocalError> {
+    let placeholder =
+        b"#!/bin/sh\necho 'this function is run by `deployer local`, not by the emulator' >&2\nexit 1\n";
+    let source = CodeSource::Placeholder(placeholder.to_vec());
+    let shipped = code::package(plan, &source).map_err(ProjectError::from)?;
     let state =
         StateFile::open_at(state_path, &plan.app, &plan.stage).map_err(EngineError::from)?;
     let mut session = Session::open("local", plan.clone(), clients.clone(), state, None).await?;

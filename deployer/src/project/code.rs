@@ -2,8 +2,9 @@
 //! the digests the engine compares with what is deployed.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use chalice_codegen::manifest::{self, Manifest};
 use chalice_codegen::plan::Plan;
 
 use super::package::{self, BuildOptions, Built, CodePackage, PackageError};
@@ -13,8 +14,11 @@ use crate::resources::{CodeDigest, CodeSet};
 /// Where the bootstrap comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CodeSource {
-    /// A prebuilt binary, shipped for every architecture.
-    Prebuilt(PathBuf),
+    /// A prebuilt binary, shipped for every architecture once its handler manifest is checked:
+    /// it must serve what `serves` (the app file's manifest) lists.
+    Prebuilt { path: PathBuf, serves: Manifest },
+    /// Code that is stored but never run (`deployer local` runs the handlers itself).
+    Placeholder(Vec<u8>),
     /// A release build in `project_dir` per architecture, for `target` or the architecture's default.
     Build {
         project_dir: PathBuf,
@@ -50,8 +54,19 @@ pub fn package(plan: &Plan, source: &CodeSource) -> Result<Shipped, PackageError
         .collect();
     let mut packages: BTreeMap<String, CodePackage> = BTreeMap::new();
     match source {
-        CodeSource::Prebuilt(path) => {
-            let p = CodePackage::from_file(path)?;
+        CodeSource::Prebuilt { path, serves } => {
+            let binary = std::fs::read(path).map_err(|source| PackageError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            check_manifest(path, &binary, serves)?;
+            let p = CodePackage::from_binary(&binary)?;
+            for a in archs {
+                packages.insert(a.to_string(), p.clone());
+            }
+        }
+        CodeSource::Placeholder(binary) => {
+            let p = CodePackage::from_binary(binary)?;
             for a in archs {
                 packages.insert(a.to_string(), p.clone());
             }
@@ -84,6 +99,62 @@ pub fn package(plan: &Plan, source: &CodeSource) -> Result<Shipped, PackageError
         shipped.code.insert(arch, digest);
     }
     Ok(shipped)
+}
+
+/// Whether the binary at `path` serves the handlers `expected` lists (a binary built from another
+/// app file would refuse, or mishandle, the events its functions get).
+pub fn check_manifest(path: &Path, binary: &[u8], expected: &Manifest) -> Result<(), PackageError> {
+    let found = manifest::find(binary)
+        .map_err(|source| PackageError::BadManifest {
+            path: path.to_owned(),
+            source,
+        })?
+        .ok_or_else(|| PackageError::NoManifest {
+            path: path.to_owned(),
+        })?;
+    let differences = manifest_differences(expected, &found);
+    if differences.is_empty() {
+        return Ok(());
+    }
+    Err(PackageError::OtherApp {
+        path: path.to_owned(),
+        differences,
+    })
+}
+
+/// How the binary's manifest differs from the app file's, one line each.
+fn manifest_differences(expected: &Manifest, found: &Manifest) -> Vec<String> {
+    let mut out = Vec::new();
+    if expected.app != found.app {
+        out.push(format!(
+            "it is app `{}`, the app file is app `{}`",
+            found.app, expected.app
+        ));
+    }
+    let kinds = |m: &Manifest| -> BTreeMap<String, &'static str> {
+        m.handlers
+            .iter()
+            .map(|h| (h.name.clone(), h.kind.keyword()))
+            .collect()
+    };
+    let (want, have) = (kinds(expected), kinds(found));
+    for (name, kind) in &want {
+        match have.get(name) {
+            None => out.push(format!("it has no handler `{name}` ({kind})")),
+            Some(other) if other != kind => out.push(format!(
+                "its handler `{name}` is a {other} handler, the app file's is a {kind} one"
+            )),
+            Some(_) => {}
+        }
+    }
+    for (name, kind) in &have {
+        if !want.contains_key(name) {
+            out.push(format!(
+                "it has a handler `{name}` ({kind}) the app file does not declare"
+            ));
+        }
+    }
+    out
 }
 
 /// The plan of `stage` that the app's build script wrote beside the code it generated.

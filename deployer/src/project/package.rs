@@ -50,6 +50,27 @@ pub enum PackageError {
     NoPlan { stage: String, executable: PathBuf },
     #[error("{} is not a deploy plan this deployer reads: {message}", path.display())]
     BadPlan { path: PathBuf, message: String },
+    #[error(
+        "{} carries no chalice-rs handler manifest, so it cannot be checked against the app file: build it \
+         from this app with `cargo build --release --bin bootstrap` (a bootstrap from an older chalice-rs, or \
+         another program, is not shipped)", path.display()
+    )]
+    NoManifest { path: PathBuf },
+    #[error("{}: {source}", path.display())]
+    BadManifest {
+        path: PathBuf,
+        source: chalice_codegen::manifest::ManifestError,
+    },
+    #[error(
+        "{} was built from a different app file:{}\n  hint: rebuild it from this app (`cargo build --release \
+         --bin bootstrap`), or deploy without --bootstrap to build it",
+        path.display(),
+        differences.iter().map(|d| format!("\n  - {d}")).collect::<String>()
+    )]
+    OtherApp {
+        path: PathBuf,
+        differences: Vec<String>,
+    },
     #[error("--target names one target, but the app's functions use several architectures")]
     OneTargetManyArchitectures,
     #[error("could not write the zip: {0}")]

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use chalice_codegen::diag::did_you_mean;
+use chalice_codegen::manifest::Manifest;
 use chalice_codegen::plan::{Function, Plan};
 
 use super::{ProjectError, app_file};
@@ -30,8 +31,23 @@ pub enum HandlerError {
 
 /// Loads the app file and plans `stage`.
 pub fn load_plan(app: &Path, stage: &str) -> Result<Plan, ProjectError> {
+    load_stage(app, stage).map(|s| s.plan)
+}
+
+/// A stage of the app file: its plan, and the handler manifest its `bootstrap` must carry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stage {
+    pub plan: Plan,
+    pub manifest: Manifest,
+}
+
+/// Loads the app file and plans `stage`, with the manifest of the app's handlers.
+pub fn load_stage(app: &Path, stage: &str) -> Result<Stage, ProjectError> {
     let model = app_file::load(app)?;
-    Ok(chalice_codegen::emit_plan::plan(&model, stage)?)
+    Ok(Stage {
+        plan: chalice_codegen::emit_plan::plan(&model, stage)?,
+        manifest: Manifest::of(&model),
+    })
 }
 
 /// The function serving `handler`, or an error listing the app's handlers.
