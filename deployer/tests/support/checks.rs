@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use aws_sdk_s3::operation::get_bucket_notification_configuration::GetBucketNotificationConfigurationOutput as Notifications;
 use aws_sdk_s3::types::LambdaFunctionConfiguration;
 use chalice_codegen::plan::{MappingSource, Plan};
 use chalice_deployer::project::package::CodePackage;
@@ -306,6 +307,28 @@ pub fn filter_rules(entry: &LambdaFunctionConfiguration) -> Vec<(String, String)
             let name = r.name().map(|n| n.as_str().to_lowercase());
             (name.unwrap_or_default(), r.value().unwrap_or("").to_owned())
         })
+        .collect()
+}
+
+/// What a bucket's Lambda entry says: (id, function ARN, events, filter rules).
+pub type EntryView = (String, String, Vec<String>, Vec<(String, String)>);
+
+/// `entry` as an [`EntryView`], to compare with what was written.
+pub fn entry_view(entry: &LambdaFunctionConfiguration) -> EntryView {
+    (
+        entry.id().unwrap_or("").to_owned(),
+        entry.lambda_function_arn().to_owned(),
+        entry.events().iter().map(|e| e.as_str().to_owned()).collect(),
+        filter_rules(entry),
+    )
+}
+
+/// Every Lambda entry of a bucket's notification configuration, as [`EntryView`]s.
+pub fn lambda_entry_views(config: &Notifications) -> Vec<EntryView> {
+    config
+        .lambda_function_configurations()
+        .iter()
+        .map(entry_view)
         .collect()
 }
 

@@ -11,8 +11,8 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{FunctionCode, Runtime};
 use aws_sdk_s3::types::{
-    Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter,
-    QueueConfiguration, S3KeyFilter,
+    Event, FilterRule, FilterRuleName, LambdaFunctionConfiguration, NotificationConfiguration,
+    NotificationConfigurationFilter, QueueConfiguration, S3KeyFilter,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use chalice_codegen::plan::{MappingSource, Plan};
@@ -249,6 +249,48 @@ pub async fn create_function(
         .function_arn()
         .expect("function ARN")
         .to_owned()
+}
+
+/// A bucket's Lambda entry: `id` sends `events` (under `prefix`, with `suffix`, when given) to the
+/// function `function_arn`.
+pub fn lambda_entry(
+    id: &str,
+    function_arn: &str,
+    events: &[&str],
+    prefix: Option<&str>,
+    suffix: Option<&str>,
+) -> LambdaFunctionConfiguration {
+    let rules: Vec<FilterRule> = [(FilterRuleName::Prefix, prefix), (FilterRuleName::Suffix, suffix)]
+        .into_iter()
+        .filter_map(|(name, value)| Some(FilterRule::builder().name(name).value(value?).build()))
+        .collect();
+    let filter = (!rules.is_empty()).then(|| {
+        let key = S3KeyFilter::builder().set_filter_rules(Some(rules)).build();
+        NotificationConfigurationFilter::builder().key(key).build()
+    });
+    LambdaFunctionConfiguration::builder()
+        .id(id)
+        .lambda_function_arn(function_arn)
+        .set_events(Some(events.iter().map(|e| Event::from(*e)).collect()))
+        .set_filter(filter)
+        .build()
+        .expect("lambda function configuration")
+}
+
+/// Replaces `bucket`'s notification configuration with `entries` (as a deployer writes an app's).
+pub async fn put_lambda_entries(aws: &Clients, bucket: &str, entries: Vec<LambdaFunctionConfiguration>) {
+    aws.s3
+        .put_bucket_notification_configuration()
+        .bucket(bucket)
+        .notification_configuration(
+            NotificationConfiguration::builder()
+                .set_lambda_function_configurations(Some(entries))
+                .build(),
+        )
+        .skip_destination_validation(true)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("Lambda entries on {bucket}: {e:?}"));
 }
 
 /// Replaces `bucket`'s notification configuration with one entry of someone else's: `id` sends

@@ -290,19 +290,7 @@ async fn read_rules(aws: &Clients, scope: &Scope) -> BTreeMap<(Option<String>, S
             let Ok(describe) = describe else {
                 continue; // gone since listed
             };
-            let targets = aws
-                .eventbridge
-                .list_targets_by_rule()
-                .rule(&name)
-                .set_event_bus_name(bus.clone())
-                .send()
-                .await
-                .expect("rule targets");
-            let targets = targets
-                .targets()
-                .iter()
-                .map(|t| (t.id().to_owned(), t.arn().to_owned()))
-                .collect();
+            let targets = rule_targets(aws, bus.as_deref(), &name).await;
             let tags = match describe.arn() {
                 Some(arn) => rule_tags(aws, arn).await,
                 None => BTreeMap::new(),
@@ -316,6 +304,23 @@ async fn read_rules(aws: &Clients, scope: &Scope) -> BTreeMap<(Option<String>, S
         }
     }
     rules
+}
+
+/// (id, ARN) of each target of the rule `name` on `bus`.
+pub async fn rule_targets(aws: &Clients, bus: Option<&str>, name: &str) -> Vec<(String, String)> {
+    let targets = aws
+        .eventbridge
+        .list_targets_by_rule()
+        .rule(name)
+        .set_event_bus_name(bus.map(str::to_owned))
+        .send()
+        .await
+        .expect("rule targets");
+    targets
+        .targets()
+        .iter()
+        .map(|t| (t.id().to_owned(), t.arn().to_owned()))
+        .collect()
 }
 
 async fn rule_tags(aws: &Clients, arn: &str) -> BTreeMap<String, String> {
