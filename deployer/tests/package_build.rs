@@ -1,27 +1,36 @@
 //! Builds a tiny crate's `bootstrap` through `package::build` and zips it.
 
+mod support;
+
 use std::process::Command;
 
 use chalice_deployer::project::package::{self, BuildOptions, CodePackage};
+use support::project::Project;
+
+/// A crate `name` whose one binary, `bootstrap`, is `main`; built in its own target directory (never
+/// waiting on, or polluting, the workspace's).
+fn bootstrap_crate(name: &str, main: &str) -> (Project, BuildOptions) {
+    let dir = Project::empty();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+             [[bin]]\nname = \"bootstrap\"\npath = \"main.rs\"\n\n[workspace]\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.join("main.rs"), main).unwrap();
+    let mut options = BuildOptions::new(dir.path());
+    options.target_dir = Some(dir.join("target"));
+    (dir, options)
+}
 
 #[test]
 fn builds_packages_and_the_zip_is_reproducible() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("Cargo.toml"),
-        "[package]\nname = \"fixture\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
-         [[bin]]\nname = \"bootstrap\"\npath = \"main.rs\"\n\n[workspace]\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("main.rs"),
+    let (_dir, options) = bootstrap_crate(
+        "fixture",
         "fn main() { println!(\"fixture bootstrap\"); }\n",
-    )
-    .unwrap();
-
-    let mut options = BuildOptions::new(dir.path());
-    // Its own target dir: never wait on (or pollute) the workspace's.
-    options.target_dir = Some(dir.path().join("target"));
+    );
     let (exe, first) = package::build_and_package(&options).unwrap();
     assert!(exe.ends_with("release/bootstrap"), "{}", exe.display());
     let out = Command::new(&exe).output().unwrap();
@@ -35,16 +44,7 @@ fn builds_packages_and_the_zip_is_reproducible() {
 
 #[test]
 fn a_failing_build_is_an_error_not_a_panic() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("Cargo.toml"),
-        "[package]\nname = \"broken\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
-         [[bin]]\nname = \"bootstrap\"\npath = \"main.rs\"\n\n[workspace]\n",
-    )
-    .unwrap();
-    std::fs::write(dir.path().join("main.rs"), "fn main() { not rust }\n").unwrap();
-    let mut options = BuildOptions::new(dir.path());
-    options.target_dir = Some(dir.path().join("target"));
+    let (_dir, mut options) = bootstrap_crate("broken", "fn main() { not rust }\n");
     let err = package::build(&options).unwrap_err();
     assert!(
         matches!(err, package::PackageError::BuildFailed { .. }),
