@@ -20,8 +20,8 @@ use aws_sdk_lambda::types::{
 use chalice_deployer::aws::{Clients, error_code, parse_policy_document};
 use chalice_deployer::project::package::CodePackage;
 use support::fixtures::{
-    TRUST, create_bucket, create_function, create_queue, create_role, create_stream,
-    create_table, create_topic, put_foreign_queue_entry,
+    TRUST, create_bucket, create_function, create_queue, create_role, create_stream, create_table,
+    create_topic, put_foreign_queue_entry,
 };
 use support::moto::{ACCOUNT, Moto};
 

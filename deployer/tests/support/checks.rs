@@ -318,7 +318,11 @@ pub fn entry_view(entry: &LambdaFunctionConfiguration) -> EntryView {
     (
         entry.id().unwrap_or("").to_owned(),
         entry.lambda_function_arn().to_owned(),
-        entry.events().iter().map(|e| e.as_str().to_owned()).collect(),
+        entry
+            .events()
+            .iter()
+            .map(|e| e.as_str().to_owned())
+            .collect(),
         filter_rules(entry),
     )
 }

@@ -35,14 +35,17 @@ pub fn against(moto: &Moto, dir: &Path, args: &[&str]) -> Command {
     cmd
 }
 
-/// Keeps `cmd` away from the machine's AWS settings: no endpoint, profile, region, config or
-/// credentials file, instance metadata.
+/// Keeps `cmd` away from the machine's AWS settings: no endpoint, profile, region, session token,
+/// config or credentials file, instance metadata.
 pub fn without_aws(cmd: &mut Command) -> &mut Command {
     for var in [
         "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_S3",
+        "AWS_ENDPOINT_URL_LAMBDA",
         "AWS_PROFILE",
         "AWS_REGION",
         "AWS_DEFAULT_REGION",
+        "AWS_SESSION_TOKEN",
     ] {
         cmd.env_remove(var);
     }

@@ -260,10 +260,13 @@ pub fn lambda_entry(
     prefix: Option<&str>,
     suffix: Option<&str>,
 ) -> LambdaFunctionConfiguration {
-    let rules: Vec<FilterRule> = [(FilterRuleName::Prefix, prefix), (FilterRuleName::Suffix, suffix)]
-        .into_iter()
-        .filter_map(|(name, value)| Some(FilterRule::builder().name(name).value(value?).build()))
-        .collect();
+    let rules: Vec<FilterRule> = [
+        (FilterRuleName::Prefix, prefix),
+        (FilterRuleName::Suffix, suffix),
+    ]
+    .into_iter()
+    .filter_map(|(name, value)| Some(FilterRule::builder().name(name).value(value?).build()))
+    .collect();
     let filter = (!rules.is_empty()).then(|| {
         let key = S3KeyFilter::builder().set_filter_rules(Some(rules)).build();
         NotificationConfigurationFilter::builder().key(key).build()
@@ -278,7 +281,11 @@ pub fn lambda_entry(
 }
 
 /// Replaces `bucket`'s notification configuration with `entries` (as a deployer writes an app's).
-pub async fn put_lambda_entries(aws: &Clients, bucket: &str, entries: Vec<LambdaFunctionConfiguration>) {
+pub async fn put_lambda_entries(
+    aws: &Clients,
+    bucket: &str,
+    entries: Vec<LambdaFunctionConfiguration>,
+) {
     aws.s3
         .put_bucket_notification_configuration()
         .bucket(bucket)
