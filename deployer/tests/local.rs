@@ -157,21 +157,12 @@ impl Runner {
 
     /// Sends SIGINT (a terminal's Ctrl-C) and waits for the exit.
     fn interrupt(&mut self, within: Duration) -> ExitStatus {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-INT", &pid]).status().unwrap();
-        assert!(sent.success());
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
+        deployer::interrupt(&mut self.child, within).unwrap_or_else(|| {
+            panic!(
                 "still running {within:?} after Ctrl-C:\n{}",
                 self.stderr_text()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+            )
+        })
     }
 }
 

@@ -391,17 +391,7 @@ async fn logs_follow_waits_for_the_group_prints_new_events_once_and_stops_on_ctr
     assert!(follower.lines.try_recv().is_err(), "a line came twice");
 
     let mut follower = follower;
-    let pid = follower.child.id().to_string();
-    let kill = Command::new("kill").args(["-INT", &pid]).status().unwrap();
-    assert!(kill.success());
-    let mut status = None;
-    for _ in 0..100 {
-        status = follower.child.try_wait().unwrap();
-        if status.is_some() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let status = deployer::interrupt(&mut follower.child, Duration::from_secs(10));
     let status = status.expect("still running 10 s after SIGINT");
     let stderr = follower.stderr();
     assert_eq!(status.code(), Some(0), "stderr:\n{stderr}");

@@ -183,6 +183,24 @@ pub fn run_assert(cmd: &mut assert_cmd::Command) -> Run {
     Run::from_output(Vec::new(), output, started.elapsed())
 }
 
+/// Sends SIGINT (a terminal's Ctrl-C) to `child`; its exit status once it exits, `None` if it is
+/// still running after `within`.
+pub fn interrupt(child: &mut Child, within: Duration) -> Option<ExitStatus> {
+    let pid = child.id().to_string();
+    let sent = Command::new("kill").args(["-INT", &pid]).status();
+    assert!(sent.expect("run kill").success(), "kill -INT {pid} failed");
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for the child") {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// A `deployer` process still running, its output going to files.
 pub struct Running {
     pub child: Child,
