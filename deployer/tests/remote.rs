@@ -17,7 +17,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use chalice_deployer::aws::Clients;
-use chalice_deployer::commands::logs::format_millis;
 use serde_json::json;
 use support::deployer::{self, Run};
 use support::fixtures::{self, create_role};
@@ -114,6 +113,15 @@ async fn put_events(clients: &Clients, events: &[(i64, &str)]) {
     }
     let out = put.send().await.unwrap();
     assert!(out.rejected_log_events_info().is_none(), "{out:?}");
+}
+
+/// RFC 3339 in UTC with exactly three fraction digits (`2026-11-25T15:40:01.123Z`), as `deployer logs`
+/// prints times.
+fn format_millis(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .expect("a time in range")
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
 }
 
 /// The line `deployer logs` prints for an event on [`STREAM`].
