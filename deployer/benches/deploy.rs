@@ -3,8 +3,9 @@
 //! by the (fault-free) test proxy.
 //!
 //! `scripts/bench-deploy.sh [--rounds N] [--handlers N] [--bootstrap FILE] [--app FILE]`, or
-//! `cargo bench -p chalice-deployer --bench deploy -- ...`. Without `--bootstrap`, a 1 MiB stand-in of
-//! random bytes (a release bootstrap zips to about 1 MB) is used: moto stores the code, never runs it.
+//! `cargo bench -p chalice-deployer --bench deploy -- ...`. Without `--bootstrap`, each app gets the
+//! tests' stand-in bootstrap padded to 1 MiB of bytes that do not compress (a release bootstrap zips to
+//! about 1 MB): moto stores the code, never runs it.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -14,16 +15,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    StreamSpecification, StreamViewType,
-};
-use aws_sdk_sqs::types::QueueAttributeName;
-use chalice_codegen::plan::{MappingSource, Plan};
-use chalice_deployer::aws::Clients;
+use chalice_deployer::project::package::CodePackage;
 
+use support::deployer;
 use support::fault_proxy::{FaultProxy, Log};
+use support::fixtures::create_sources;
 use support::moto::Moto;
+use support::project::{fake_bootstrap_of_size, try_plan_of};
 
 struct Options {
     rounds: usize,
@@ -92,15 +90,12 @@ fn main() -> ExitCode {
 
 async fn run(options: Options) -> Result<(), String> {
     let work = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let bootstrap = match &options.bootstrap {
-        Some(path) => path
-            .canonicalize()
-            .map_err(|e| format!("{}: {e}", path.display()))?,
-        None => {
-            let path = work.path().join("bootstrap");
-            std::fs::write(&path, stand_in_binary(1 << 20)).map_err(|e| e.to_string())?;
-            path
-        }
+    let given = match &options.bootstrap {
+        Some(path) => Some(
+            path.canonicalize()
+                .map_err(|e| format!("{}: {e}", path.display()))?,
+        ),
+        None => None,
     };
     let example = std::fs::read_to_string(&options.app)
         .map_err(|e| format!("{}: {e}", options.app.display()))?;
@@ -109,22 +104,21 @@ async fn run(options: Options) -> Result<(), String> {
     let moto = Moto::start();
     let proxy = FaultProxy::start(&moto.endpoint());
     let aws = moto.clients().await;
-    let code_zip = chalice_deployer::project::package::CodePackage::from_file(&bootstrap)
-        .map_err(|e| e.to_string())?;
     println!(
-        "moto {} · bootstrap {} ({} KiB zipped) · {} rounds (median, min–max) · deployer {}",
+        "moto {} · bootstrap {} · {} rounds (median, min–max) · deployer {}",
         moto.endpoint(),
-        bootstrap.display(),
-        code_zip.zip.len() / 1024,
+        given
+            .as_ref()
+            .map_or("stand-in, 1 MiB".into(), |p| p.display().to_string()),
         options.rounds,
-        env!("CARGO_BIN_EXE_deployer"),
+        deployer::BIN,
     );
 
     // Process start-up alone, for scale.
     let mut startup = Vec::new();
     for _ in 0..options.rounds {
         let started = Instant::now();
-        let status = Command::new(env!("CARGO_BIN_EXE_deployer"))
+        let status = Command::new(deployer::BIN)
             .arg("--version")
             .stdout(Stdio::null())
             .status()
@@ -137,16 +131,27 @@ async fn run(options: Options) -> Result<(), String> {
     println!("deployer --version: {}", secs(median(&startup)));
     println!();
     println!(
-        "{:<10} {:>8}  {:<9} {:>8} {:>17}  {:>5} {:>5} {:>6}",
-        "app", "handlers", "phase", "median", "min–max", "calls", "reads", "writes"
+        "{:<10} {:>8}  {:<9} {:>8} {:>17}  {:>5} {:>5} {:>6}  {:>9}",
+        "app", "handlers", "phase", "median", "min–max", "calls", "reads", "writes", "code"
     );
 
     for (label, source) in [("example", example), ("generated", generated)] {
-        let plan = plan_of(&source)?;
-        create_sources(&aws, &plan).await?;
+        let plan = try_plan_of(&source)?;
+        create_sources(&aws, &plan).await;
         let dir = work.path().join(label);
         std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
         std::fs::write(dir.join("events.chalice"), &source).map_err(|e| e.to_string())?;
+        let bootstrap = match &given {
+            Some(path) => path.clone(),
+            None => {
+                let path = dir.join("bootstrap");
+                let bytes = fake_bootstrap_of_size(&source, label, 1 << 20);
+                std::fs::write(&path, bytes).map_err(|e| e.to_string())?;
+                path
+            }
+        };
+        let zipped = CodePackage::from_file(&bootstrap).map_err(|e| e.to_string())?;
+        let code = format!("{} KiB", zipped.zip.len() / 1024);
         let bench = Bench {
             moto: &moto,
             proxy: &proxy,
@@ -170,36 +175,42 @@ async fn run(options: Options) -> Result<(), String> {
             }
         }
         for (name, (times, logs)) in &phases {
-            let log = logs.last().expect("a round");
-            let varies = logs.iter().any(|l| l.requests.len() != log.requests.len());
-            println!(
-                "{:<10} {:>8}  {:<9} {:>8} {:>17}  {:>5} {:>5} {:>6}{}",
-                label,
-                plan.functions.len(),
-                &name[2..],
-                secs(median(times)),
-                format!(
-                    "{}–{}",
-                    secs(*times.iter().min().expect("a round")),
-                    secs(*times.iter().max().expect("a round"))
-                ),
-                log.requests.len(),
-                log.reads(),
-                log.writes(),
-                if varies {
-                    "  (call counts vary between rounds)"
-                } else {
-                    ""
-                },
-            );
-            if std::env::var_os("BENCH_VERBOSE").is_some() {
-                for (op, n) in log.by_operation() {
-                    println!("{:>40} {n}", op);
-                }
-            }
+            report(label, plan.functions.len(), &name[2..], times, logs, &code);
         }
     }
     Ok(())
+}
+
+/// One line of the table: a phase's times and (last round's) calls.
+fn report(label: &str, handlers: usize, phase: &str, times: &[Duration], logs: &[Log], code: &str) {
+    let log = logs.last().expect("a round");
+    let varies = logs.iter().any(|l| l.requests.len() != log.requests.len());
+    println!(
+        "{:<10} {:>8}  {:<9} {:>8} {:>17}  {:>5} {:>5} {:>6}  {:>9}{}",
+        label,
+        handlers,
+        phase,
+        secs(median(times)),
+        format!(
+            "{}–{}",
+            secs(*times.iter().min().expect("a round")),
+            secs(*times.iter().max().expect("a round"))
+        ),
+        log.requests.len(),
+        log.reads(),
+        log.writes(),
+        code,
+        if varies {
+            "  (call counts vary between rounds)"
+        } else {
+            ""
+        },
+    );
+    if std::env::var_os("BENCH_VERBOSE").is_some() {
+        for (op, n) in log.by_operation() {
+            println!("{:>40} {n}", op);
+        }
+    }
 }
 
 struct Bench<'a> {
@@ -212,36 +223,23 @@ struct Bench<'a> {
 impl Bench<'_> {
     /// Runs `deployer deploy|delete --yes` once; its wall time and the calls it made.
     fn phase(&self, command: &str) -> Result<(Duration, Log), String> {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_deployer"));
-        cmd.args([command, "--yes"])
-            .current_dir(self.dir)
-            .stdin(Stdio::null());
+        let mut cmd = deployer::against(self.moto, self.dir, &[command, "--yes"]);
         if command == "deploy" {
             cmd.arg("--bootstrap").arg(self.bootstrap);
         }
-        self.moto.configure(&mut cmd);
-        cmd.env("AWS_ENDPOINT_URL", self.proxy.endpoint())
-            .env("NO_COLOR", "1");
+        cmd.env("AWS_ENDPOINT_URL", self.proxy.endpoint());
         self.proxy.reset();
-        let started = Instant::now();
-        let output = cmd.output().map_err(|e| format!("run deployer: {e}"))?;
-        let elapsed = started.elapsed();
-        if !output.status.success() {
+        let run = deployer::run(&mut cmd);
+        if run.code != Some(0) {
             return Err(format!(
-                "`deployer {command}` in {} failed ({}):\n{}{}",
+                "`deployer {command}` in {} failed ({:?}):\n{}",
                 self.dir.display(),
-                output.status,
-                String::from_utf8_lossy(&output.stdout),
-                String::from_utf8_lossy(&output.stderr)
+                run.code,
+                run.output()
             ));
         }
-        Ok((elapsed, self.proxy.log()))
+        Ok((run.elapsed, self.proxy.log()))
     }
-}
-
-fn plan_of(source: &str) -> Result<Plan, String> {
-    let model = chalice_codegen::load("events.chalice", source).map_err(|d| d.render(false))?;
-    chalice_codegen::emit_plan::plan(&model, "dev").map_err(|e| e.to_string())
 }
 
 /// `n` handlers cycling through the seven kinds, sharing a few buckets, topics, streams and tables.
@@ -271,131 +269,6 @@ fn generated_app(n: usize) -> String {
         s.push_str(&line);
     }
     s
-}
-
-/// The last `/`- or `:`-separated part of an ARN (a queue's or topic's name).
-fn arn_name(arn: &str) -> &str {
-    arn.rsplit([':', '/']).next().unwrap_or(arn)
-}
-
-/// Creates every bucket, topic, queue, stream, table and bus the plan reads from (once).
-async fn create_sources(aws: &Clients, plan: &Plan) -> Result<(), String> {
-    let err = |what: &str, e: &dyn std::fmt::Debug| format!("create {what}: {e:?}");
-    for b in &plan.bucket_notifications {
-        if aws.s3.head_bucket().bucket(&b.bucket).send().await.is_err() {
-            aws.s3
-                .create_bucket()
-                .bucket(&b.bucket)
-                .send()
-                .await
-                .map_err(|e| err(&b.bucket, &e))?;
-        }
-    }
-    for s in &plan.subscriptions {
-        let name = arn_name(s.topic_arn.as_str());
-        aws.sns
-            .create_topic()
-            .name(name)
-            .send()
-            .await
-            .map_err(|e| err(name, &e))?;
-    }
-    for bus in plan.rules.iter().filter_map(|r| r.event_bus.as_deref()) {
-        let _ = aws.eventbridge.create_event_bus().name(bus).send().await;
-    }
-    for m in &plan.event_source_mappings {
-        match &m.source {
-            MappingSource::Queue { arn } => {
-                let name = arn_name(arn.as_str());
-                aws.sqs
-                    .create_queue()
-                    .queue_name(name)
-                    .attributes(QueueAttributeName::VisibilityTimeout, "900")
-                    .send()
-                    .await
-                    .map_err(|e| err(name, &e))?;
-            }
-            MappingSource::Stream { arn } => {
-                let name = arn_name(arn.as_str());
-                if aws
-                    .kinesis
-                    .describe_stream_summary()
-                    .stream_name(name)
-                    .send()
-                    .await
-                    .is_err()
-                {
-                    aws.kinesis
-                        .create_stream()
-                        .stream_name(name)
-                        .shard_count(1)
-                        .send()
-                        .await
-                        .map_err(|e| err(name, &e))?;
-                }
-            }
-            MappingSource::Table { table } => {
-                if aws
-                    .dynamodb
-                    .describe_table()
-                    .table_name(table)
-                    .send()
-                    .await
-                    .is_err()
-                {
-                    create_table(aws, table).await.map_err(|e| err(table, &e))?;
-                }
-            }
-            MappingSource::TableStream { .. } => {}
-        }
-    }
-    Ok(())
-}
-
-async fn create_table(aws: &Clients, name: &str) -> Result<(), String> {
-    let build = |e: aws_sdk_dynamodb::error::BuildError| e.to_string();
-    aws.dynamodb
-        .create_table()
-        .table_name(name)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .map_err(build)?,
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("id")
-                .key_type(KeyType::Hash)
-                .build()
-                .map_err(build)?,
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewAndOldImages)
-                .build()
-                .map_err(build)?,
-        )
-        .send()
-        .await
-        .map_err(|e| format!("{e:?}"))?;
-    Ok(())
-}
-
-/// `len` bytes that do not compress (like a stripped binary, roughly).
-fn stand_in_binary(len: usize) -> Vec<u8> {
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
 }
 
 fn median(times: &[Duration]) -> Duration {

@@ -17,24 +17,29 @@
 //! /proc/PID/stat of the runner and every process under it, over `--idle` seconds from `Ready:`; then
 //! the queue handler's latency with its batching window, if it has one.
 
+#[path = "../tests/support/mod.rs"]
+mod support;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
-use aws_sdk_sts::config::Credentials;
 use chalice_codegen::plan::Plan;
-use chalice_deployer::aws::{CallCounter, ClientOptions, Clients};
-use chalice_deployer::local::emulator::{ACCESS_KEY, SECRET_KEY};
+use chalice_deployer::aws::Clients;
 use chalice_lambda::samples::{Origin, SampleContext};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::mpsc;
 
-const DEPLOYER: &str = env!("CARGO_BIN_EXE_deployer");
-const REGION: &str = "us-east-1";
+use support::aws::{REGION, clients_at};
+use support::deployer::{self, without_aws};
+use support::moto::find_moto_server;
+use support::project::try_plan_of;
+
+const DEPLOYER: &str = deployer::BIN;
 /// The handlers measured, in the order of the list, with the aim for each.
 const HANDLERS: [(&str, Duration); 6] = [
     ("on_order", Duration::from_millis(100)),
@@ -139,7 +144,7 @@ fn main() -> ExitCode {
 async fn run(options: Options) -> Result<(), String> {
     let source = std::fs::read_to_string(&options.app)
         .map_err(|e| format!("{}: {e}", options.app.display()))?;
-    let plan = plan_of(&source)?;
+    let plan = try_plan_of(&source)?;
     println!(
         "deployer {DEPLOYER} · bootstrap {} · app {} · load {}",
         options.bootstrap.display(),
@@ -167,7 +172,7 @@ async fn run(options: Options) -> Result<(), String> {
     let unbatched = work.path().join("events.chalice");
     let stripped = without_batching_windows(&source);
     std::fs::write(&unbatched, &stripped).map_err(|e| e.to_string())?;
-    let stripped_plan = plan_of(&stripped)?;
+    let stripped_plan = try_plan_of(&stripped)?;
     if window_of(&stripped_plan).is_some() {
         return Err("could not take on_order's batching window out of the app file".into());
     }
@@ -596,21 +601,10 @@ impl Runner {
         };
         // Keep draining its stderr, so it never blocks on a full pipe.
         tokio::spawn(async move { while err_rx.recv().await.is_some() {} });
-        let config = ClientOptions {
-            region: Some(REGION.to_owned()),
-            endpoint_url: Some(endpoint),
-            ..ClientOptions::default()
-        }
-        .loader()
-        .credentials_provider(Credentials::new(
-            ACCESS_KEY, SECRET_KEY, None, None, "bench",
-        ))
-        .load()
-        .await;
         Ok(Runner {
             child,
             pid,
-            clients: Clients::from_config(&config, None, CallCounter::new()),
+            clients: clients_at(&endpoint, None).await,
             invocations,
             stopped: false,
         })
@@ -813,32 +807,14 @@ fn clock_ticks() -> f64 {
 
 /// A child `deployer` with no endpoint configured (so `local` starts its own moto) and no profile.
 fn isolate(cmd: &mut std::process::Command) {
-    for var in [
-        "AWS_ENDPOINT_URL",
-        "AWS_PROFILE",
-        "AWS_SESSION_TOKEN",
-        "AWS_ENDPOINT_URL_S3",
-        "AWS_ENDPOINT_URL_LAMBDA",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd.env("AWS_REGION", REGION)
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
+    without_aws(cmd)
+        .env("AWS_REGION", REGION)
         .env("NO_COLOR", "1");
-    if std::env::var_os("MOTO_SERVER").is_none() {
-        let venv =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/moto-venv/bin/moto_server");
-        if venv.is_file() {
-            cmd.env("MOTO_SERVER", venv);
-        }
+    if std::env::var_os("MOTO_SERVER").is_none()
+        && let Some(server) = find_moto_server()
+    {
+        cmd.env("MOTO_SERVER", server);
     }
-}
-
-fn plan_of(source: &str) -> Result<Plan, String> {
-    let model = chalice_codegen::load("events.chalice", source).map_err(|d| d.render(false))?;
-    chalice_codegen::emit_plan::plan(&model, "dev").map_err(|e| e.to_string())
 }
 
 /// `source` with the `batching_window = ...` setting of each line (and a comma joining it) taken out.

@@ -4,6 +4,7 @@
 mod support;
 
 use chalice_deployer::aws::{self, CallKind};
+use support::fixtures::{create_bucket, create_queue};
 use support::moto::{self, Moto};
 
 #[tokio::test]
@@ -11,14 +12,7 @@ async fn clients_reach_moto_and_calls_are_counted() {
     let moto = Moto::start();
     let clients = moto.clients().await;
 
-    let created = clients
-        .sqs
-        .create_queue()
-        .queue_name("smoke-queue")
-        .send()
-        .await
-        .unwrap();
-    let url = created.queue_url().unwrap().to_owned();
+    let url = create_queue(&clients, "smoke-queue", None).await;
     let found = clients
         .sqs
         .get_queue_url()
@@ -45,13 +39,7 @@ async fn clients_reach_moto_and_calls_are_counted() {
     );
 
     // S3 on 127.0.0.1 only works path-style: this proves the client was configured so.
-    clients
-        .s3
-        .create_bucket()
-        .bucket("smoke-bucket")
-        .send()
-        .await
-        .unwrap();
+    create_bucket(&clients, "smoke-bucket").await;
     clients
         .s3
         .head_bucket()
@@ -133,12 +121,7 @@ async fn servers_are_private_to_each_test() {
     let (a, b) = (Moto::start(), Moto::start());
     assert_ne!(a.port(), b.port());
     let (ca, cb) = (a.clients().await, b.clients().await);
-    ca.sqs
-        .create_queue()
-        .queue_name("only-in-a")
-        .send()
-        .await
-        .unwrap();
+    create_queue(&ca, "only-in-a", None).await;
     let in_b = cb.sqs.list_queues().send().await.unwrap();
     assert!(in_b.queue_urls().is_empty(), "{:?}", in_b.queue_urls());
     let port = a.port();

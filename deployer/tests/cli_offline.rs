@@ -1,8 +1,11 @@
 //! The deployer's offline commands (`check`, `plan --offline`) run as a user would, over temp files.
 
+mod support;
+
 use std::path::Path;
 
-use assert_cmd::cargo::cargo_bin_cmd;
+use support::deployer::{self, without_aws};
+use support::project::Project;
 
 const SMALL_APP: &str = r#"app shop
 
@@ -15,17 +18,15 @@ queue    orders "orders" { batch_size = 5, batching_window = 2s }
 /// `schedul` is a typo: one error, on line 3.
 const BROKEN_APP: &str = "app shop\n\nschedul tick rate(5 minutes)\n";
 
-/// `deployer` run in `dir`, colours off whatever the environment says.
+/// `deployer` run in `dir`, colours off whatever the environment says, no AWS settings.
 fn deployer(dir: &Path) -> assert_cmd::Command {
-    let mut cmd = cargo_bin_cmd!("deployer");
-    cmd.current_dir(dir).env("NO_COLOR", "1");
-    cmd
+    let mut cmd = deployer::command(dir, &[]);
+    without_aws(&mut cmd);
+    deployer::assert_cmd(cmd)
 }
 
-fn app_dir(source: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("events.chalice"), source).unwrap();
-    dir
+fn app_dir(source: &str) -> Project {
+    Project::new(source)
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -84,7 +85,7 @@ fn check_colours_diagnostics_on_request() {
 
 #[test]
 fn check_with_app_flag_reads_that_file() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Project::empty();
     std::fs::write(dir.path().join("other.chalice"), SMALL_APP).unwrap();
     let out = deployer(dir.path())
         .args(["check", "--app", "other.chalice"])
@@ -97,7 +98,7 @@ fn check_with_app_flag_reads_that_file() {
 
 #[test]
 fn missing_file_names_the_path() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Project::empty();
     for args in [&["check"][..], &["plan", "--offline"][..]] {
         let out = deployer(dir.path())
             .args(args)
@@ -248,7 +249,7 @@ fn live_plan_says_what_to_run_instead() {
 
 #[test]
 fn usage_errors_exit_2_and_help_documents_exit_codes() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = Project::empty();
     deployer(dir.path())
         .args(["plan", "--bogus"])
         .assert()

@@ -1,25 +1,27 @@
-//! End to end against a private moto server: the example app (DESIGN.md §2) deployed by the `deployer`
-//! binary, every resource checked through the SDK, a no-op redeploy with zero writes, `plan` with no
-//! changes, `delete` removing everything of the app and nothing else. Needs moto: `scripts/moto.sh`.
+//! End to end against a private moto server: the example app of the README (its "The language"
+//! section, as written) deployed by the `deployer` binary, every resource checked through the SDK
+//! (against the plan, and against literal expectations), a no-op redeploy with zero writes, `plan`
+//! with no changes, `delete` removing everything of the app and nothing else. Needs moto:
+//! `scripts/moto.sh`.
 
 mod support;
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::collections::BTreeSet;
+use std::path::Path;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    StreamSpecification, StreamViewType,
-};
-use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
-use aws_sdk_sqs::types::QueueAttributeName;
 use chalice_deployer::aws::Clients;
 use chalice_deployer::project::package::CodePackage;
 use serde_json::Value;
-use support::moto::{ACCOUNT, Moto, REGION};
+use support::aws::{ACCOUNT, REGION, function_arn as arn_of, queue_arn};
+use support::checks::{Problems, check_deployed, check_nothing_deployed, filter_rules};
+use support::deployer::{self, Run};
+use support::fixtures::{create_queue, create_sources, put_foreign_queue_entry};
+use support::inventory::{Inventory, Scope};
+use support::moto::Moto;
+use support::policy::statements;
+use support::project::{Project, STAGE, plan_of};
 
-/// The example of DESIGN.md §2, as written.
+/// The example of the README, as written.
 const APP: &str = r#"# events.chalice: the event sources of one app
 app orders                               # resources are named <app>-<stage>-<handler>
 
@@ -56,215 +58,91 @@ const HANDLERS: [&str; 8] = [
 const ARTIFACTS: &str = "chalice-rs-artifacts-123456789012-us-east-1";
 
 fn function_arn(handler: &str) -> String {
-    format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:orders-dev-{handler}")
+    arn_of(&format!("orders-dev-{handler}"))
 }
 
 fn topic_arn() -> String {
     format!("arn:aws:sns:{REGION}:{ACCOUNT}:my-demo-topic")
 }
 
-/// A project directory with the app and a tiny stand-in bootstrap (moto never runs it).
-struct Project {
-    dir: tempfile::TempDir,
+/// A project directory with the app and a stand-in bootstrap named `bootstrap` (moto never runs it).
+fn new_project() -> Project {
+    let project = Project::new(APP);
+    project.write_fake_bootstrap("bootstrap", "v1");
+    project
 }
 
-impl Project {
-    fn new() -> Project {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("events.chalice"), APP).unwrap();
-        std::fs::write(dir.path().join("bootstrap"), b"#!/bin/sh\nexit 0\n").unwrap();
-        Project { dir }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn run(&self, moto: &Moto, args: &[&str]) -> Run {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_deployer"));
-        cmd.args(args)
-            .current_dir(self.dir.path())
-            .stdin(Stdio::null())
-            .env("NO_COLOR", "1");
-        moto.configure(&mut cmd);
-        let output = cmd.output().unwrap();
-        Run {
-            args: args.join(" "),
-            output,
-        }
-    }
-
-    /// `deploy --yes --bootstrap bootstrap --calls FILE`, its report parsed.
-    fn deploy(&self, moto: &Moto, report: &str) -> (Run, Value) {
-        let calls = self.path(report);
-        let run = self.run(
-            moto,
-            &[
-                "deploy",
-                "--yes",
-                "--bootstrap",
-                "bootstrap",
-                "--calls",
-                calls.to_str().unwrap(),
-            ],
-        );
-        let report = std::fs::read_to_string(&calls).map(|t| serde_json::from_str(&t).unwrap());
-        (run, report.unwrap_or(Value::Null))
-    }
+/// `deployer ARGS` in the project, against moto.
+fn run_deployer(project: &Project, moto: &Moto, args: &[&str]) -> Run {
+    deployer::run(&mut deployer::against(moto, project.path(), args))
 }
 
-struct Run {
-    args: String,
-    output: Output,
-}
-
-impl Run {
-    fn stdout(&self) -> String {
-        String::from_utf8_lossy(&self.output.stdout).into_owned()
-    }
-
-    fn stderr(&self) -> String {
-        String::from_utf8_lossy(&self.output.stderr).into_owned()
-    }
-
-    fn describe(&self) -> String {
-        format!(
-            "`deployer {}` exited {:?}\n--- stdout\n{}--- stderr\n{}",
-            self.args,
-            self.output.status.code(),
-            self.stdout(),
-            self.stderr()
-        )
-    }
-
-    fn success(&self) -> &Run {
-        assert!(self.output.status.success(), "{}", self.describe());
-        self
-    }
-
-    fn failure(&self) -> &Run {
-        assert_eq!(self.output.status.code(), Some(1), "{}", self.describe());
-        self
-    }
+/// `deploy --yes --bootstrap bootstrap --calls FILE`, its report parsed.
+fn deploy(project: &Project, moto: &Moto, report: &str) -> (Run, Value) {
+    let calls = project.join(report);
+    let run = run_deployer(
+        project,
+        moto,
+        &[
+            "deploy",
+            "--yes",
+            "--bootstrap",
+            "bootstrap",
+            "--calls",
+            calls.to_str().unwrap(),
+        ],
+    );
+    let report = std::fs::read_to_string(&calls).map(|t| serde_json::from_str(&t).unwrap());
+    (run, report.unwrap_or(Value::Null))
 }
 
 /// The example's event sources, plus someone else's queue entry on the bucket.
-async fn create_sources(aws: &Clients) {
-    aws.s3
-        .create_bucket()
-        .bucket("mybucket-name")
-        .send()
-        .await
-        .unwrap();
-    aws.sns
-        .create_topic()
-        .name("my-demo-topic")
-        .send()
-        .await
-        .unwrap();
-    aws.sqs
-        .create_queue()
-        .queue_name("my-queue")
-        // At least the function timeout (60 s), or AWS refuses the mapping.
-        .attributes(QueueAttributeName::VisibilityTimeout, "360")
-        .send()
-        .await
-        .unwrap();
-    aws.sqs
-        .create_queue()
-        .queue_name("theirs")
-        .send()
-        .await
-        .unwrap();
-    let theirs = QueueConfiguration::builder()
-        .id("someone-else")
-        .queue_arn(format!("arn:aws:sqs:{REGION}:{ACCOUNT}:theirs"))
-        .events(Event::from("s3:ObjectRemoved:*"))
-        .build()
-        .unwrap();
-    aws.s3
-        .put_bucket_notification_configuration()
-        .bucket("mybucket-name")
-        .notification_configuration(
-            NotificationConfiguration::builder()
-                .queue_configurations(theirs)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    aws.kinesis
-        .create_stream()
-        .stream_name("mystream")
-        .shard_count(1)
-        .send()
-        .await
-        .unwrap();
-    aws.dynamodb
-        .create_table()
-        .table_name("orders")
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("id")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewAndOldImages)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+async fn create_example_sources(aws: &Clients) {
+    create_sources(aws, &plan_of(APP)).await;
+    create_queue(aws, "theirs", None).await;
+    put_foreign_queue_entry(
+        aws,
+        "mybucket-name",
+        "someone-else",
+        &queue_arn("theirs"),
+        None,
+    )
+    .await;
 }
 
-fn statements(policy: &str) -> Vec<Value> {
-    let doc: Value = serde_json::from_str(policy).unwrap();
-    match &doc["Statement"] {
-        Value::Array(items) => items.clone(),
-        other => vec![other.clone()],
-    }
+/// What is deployed of the example (and on its sources).
+async fn inventory(aws: &Clients) -> Inventory {
+    Inventory::read(aws, &Scope::of(&plan_of(APP))).await
 }
 
-/// Every resource of the example, checked through the SDK.
+/// Every resource of the example, checked through the SDK: against the plan, then against the
+/// example's literal expectations (so a planning mistake shows too).
 async fn assert_deployed(aws: &Clients, code: &CodePackage) {
-    let role = aws
-        .iam
-        .get_role()
-        .role_name("orders-dev")
-        .send()
-        .await
-        .unwrap();
-    let role_arn = role.role().unwrap().arn().to_owned();
-    let tags: BTreeMap<&str, &str> = role
-        .role()
-        .unwrap()
-        .tags()
-        .iter()
-        .map(|t| (t.key(), t.value()))
-        .collect();
-    assert_eq!(tags.get("chalice:app"), Some(&"orders"));
-    let policy = aws
-        .iam
-        .get_role_policy()
-        .role_name("orders-dev")
-        .policy_name("orders-dev")
-        .send()
-        .await
-        .unwrap();
-    let policy = chalice_deployer::aws::parse_policy_document(policy.policy_document()).unwrap();
+    let inv = inventory(aws).await;
+    let mut p = Problems::default();
+    check_deployed(&inv, &plan_of(APP), code, &mut p);
+    assert!(
+        p.0.is_empty(),
+        "{} problem(s):\n  {}",
+        p.0.len(),
+        p.0.join("\n  ")
+    );
+    let role_arn = assert_role(&inv);
+    assert_functions(&inv, code, &role_arn);
+    assert_rules(&inv);
+    assert_permissions(&inv);
+    assert_bucket_and_subscription(&inv);
+    assert_mappings(&inv);
+}
+
+/// The role's app tag and its policy's statements, in order; its ARN.
+fn assert_role(inv: &Inventory) -> String {
+    let role = inv.role.as_ref().expect("the role");
+    assert_eq!(
+        role.tags.get("chalice:app").map(String::as_str),
+        Some("orders")
+    );
+    let policy = &role.policies["orders-dev"];
     let sids: Vec<&str> = policy["Statement"]
         .as_array()
         .unwrap()
@@ -275,20 +153,17 @@ async fn assert_deployed(aws: &Clients, code: &CodePackage) {
         sids,
         ["Logs", "SqsConsume", "KinesisRead", "DynamodbStreamRead"]
     );
+    role.arn.clone()
+}
 
+fn assert_functions(inv: &Inventory, code: &CodePackage, role_arn: &str) {
     for h in HANDLERS {
         let name = format!("orders-dev-{h}");
-        let f = aws
-            .lambda
-            .get_function()
-            .function_name(&name)
-            .send()
-            .await
-            .unwrap();
-        let c = f.configuration().unwrap();
+        let f = &inv.functions[&name];
+        let c = f.config().unwrap();
         assert_eq!(c.handler(), Some(h));
         assert_eq!(c.runtime().map(|r| r.as_str()), Some("provided.al2023"));
-        assert_eq!(c.role(), Some(role_arn.as_str()));
+        assert_eq!(c.role(), Some(role_arn));
         assert_eq!(c.memory_size(), Some(256));
         assert_eq!(c.timeout(), Some(60));
         assert_eq!(
@@ -299,14 +174,17 @@ async fn assert_deployed(aws: &Clients, code: &CodePackage) {
         let env = c.environment().and_then(|e| e.variables()).unwrap();
         assert_eq!(env.get("LOG_LEVEL").map(String::as_str), Some("info"));
         assert_eq!(
-            f.tags()
+            f.get
+                .tags()
                 .and_then(|t| t.get("chalice:stage"))
                 .map(String::as_str),
             Some("dev")
         );
     }
+}
 
-    // Rules and their targets.
+/// Rules and their targets.
+fn assert_rules(inv: &Inventory) {
     for (h, schedule, pattern) in [
         ("every_hour", Some("rate(1 hour)"), None),
         ("nightly", Some("cron(0 2 * * ? *)"), None),
@@ -317,45 +195,24 @@ async fn assert_deployed(aws: &Clients, code: &CodePackage) {
         ),
     ] {
         let name = format!("orders-dev-{h}");
-        let rule = aws
-            .eventbridge
-            .describe_rule()
-            .name(&name)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(rule.schedule_expression(), schedule);
+        let rule = &inv.rules[&(None, name.clone())];
+        assert_eq!(rule.describe.schedule_expression(), schedule);
         let got = rule
+            .describe
             .event_pattern()
             .map(|p| serde_json::from_str::<Value>(p).unwrap());
         assert_eq!(
             got,
             pattern.map(|p| serde_json::from_str::<Value>(p).unwrap())
         );
-        let targets = aws
-            .eventbridge
-            .list_targets_by_rule()
-            .rule(&name)
-            .send()
-            .await
-            .unwrap();
-        let targets: Vec<(&str, &str)> = targets
-            .targets()
-            .iter()
-            .map(|t| (t.id(), t.arn()))
-            .collect();
-        assert_eq!(targets, [(name.as_str(), function_arn(h).as_str())]);
+        assert_eq!(rule.targets, [(name.clone(), function_arn(h))]);
     }
-    let nightly = aws
-        .eventbridge
-        .describe_rule()
-        .name("orders-dev-nightly")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(nightly.description(), Some("Nightly report"));
+    let nightly = &inv.rules[&(None, "orders-dev-nightly".to_owned())];
+    assert_eq!(nightly.describe.description(), Some("Nightly report"));
+}
 
-    // Permissions: exactly one statement per push source, with its conditions.
+/// Permissions: exactly one statement per push source, with its conditions.
+fn assert_permissions(inv: &Inventory) {
     for (h, principal, source) in [
         (
             "every_hour",
@@ -374,14 +231,8 @@ async fn assert_deployed(aws: &Clients, code: &CodePackage) {
         ),
         ("on_notice", "sns.amazonaws.com", topic_arn()),
     ] {
-        let policy = aws
-            .lambda
-            .get_policy()
-            .function_name(format!("orders-dev-{h}"))
-            .send()
-            .await
-            .unwrap();
-        let st = statements(policy.policy().unwrap());
+        let function = &inv.functions[&format!("orders-dev-{h}")];
+        let st = statements(function.policy.as_ref().unwrap());
         assert_eq!(st.len(), 1, "{h}: {st:?}");
         assert_eq!(st[0]["Principal"]["Service"], principal);
         assert_eq!(
@@ -391,71 +242,36 @@ async fn assert_deployed(aws: &Clients, code: &CodePackage) {
         let account = st[0]["Condition"]["StringEquals"]["AWS:SourceAccount"].as_str();
         assert_eq!(account, (h == "on_upload").then_some(ACCOUNT), "{h}");
     }
+}
 
-    // The bucket: ours added, theirs kept.
-    let n = aws
-        .s3
-        .get_bucket_notification_configuration()
-        .bucket("mybucket-name")
-        .send()
-        .await
-        .unwrap();
+/// The bucket (ours added, theirs kept) and the subscription.
+fn assert_bucket_and_subscription(inv: &Inventory) {
+    let n = inv.notification("mybucket-name");
     assert_eq!(n.queue_configurations().len(), 1);
     assert_eq!(n.queue_configurations()[0].id(), Some("someone-else"));
     let ours = n.lambda_function_configurations();
     assert_eq!(ours.len(), 1);
     assert_eq!(ours[0].id(), Some("orders-dev-on_upload"));
     assert_eq!(ours[0].lambda_function_arn(), function_arn("on_upload"));
-    let rules: Vec<(String, &str)> = ours[0]
-        .filter()
-        .and_then(|f| f.key())
-        .map(|k| k.filter_rules())
-        .unwrap_or_default()
-        .iter()
-        .map(|r| {
-            (
-                r.name().unwrap().as_str().to_lowercase(),
-                r.value().unwrap(),
-            )
-        })
-        .collect();
     assert_eq!(
-        rules,
+        filter_rules(&ours[0]),
         [
-            ("prefix".to_string(), "images/"),
-            ("suffix".to_string(), ".png")
+            ("prefix".to_string(), "images/".to_string()),
+            ("suffix".to_string(), ".png".to_string())
         ]
     );
 
-    // The subscription.
-    let subs = aws
-        .sns
-        .list_subscriptions_by_topic()
-        .topic_arn(topic_arn())
-        .send()
-        .await
-        .unwrap();
-    let subs: Vec<(&str, &str)> = subs
-        .subscriptions()
+    let subs: Vec<(&str, &str)> = inv
+        .subscriptions_of("my-demo-topic")
         .iter()
         .map(|s| (s.protocol().unwrap(), s.endpoint().unwrap()))
         .collect();
     assert_eq!(subs, [("lambda", function_arn("on_notice").as_str())]);
+}
 
-    // The mappings, listed by function name.
-    let stream = aws
-        .dynamodb
-        .describe_table()
-        .table_name("orders")
-        .send()
-        .await
-        .unwrap();
-    let table_stream = stream
-        .table()
-        .unwrap()
-        .latest_stream_arn()
-        .unwrap()
-        .to_owned();
+/// The mappings of each function.
+fn assert_mappings(inv: &Inventory) {
+    let table_stream = inv.table_streams["orders"].clone();
     for (h, source, batch, position) in [
         (
             "on_order",
@@ -471,14 +287,7 @@ async fn assert_deployed(aws: &Clients, code: &CodePackage) {
         ),
         ("on_audit", table_stream, 100, Some("LATEST")),
     ] {
-        let m = aws
-            .lambda
-            .list_event_source_mappings()
-            .function_name(format!("orders-dev-{h}"))
-            .send()
-            .await
-            .unwrap();
-        let m = m.event_source_mappings();
+        let m = inv.mappings_of(&function_arn(h));
         assert_eq!(m.len(), 1, "{h}: {m:?}");
         assert_eq!(m[0].event_source_arn(), Some(source.as_str()));
         assert_eq!(m[0].batch_size(), Some(batch), "{h}");
@@ -489,81 +298,40 @@ async fn assert_deployed(aws: &Clients, code: &CodePackage) {
             "{h} reports batch item failures"
         );
     }
-    let queue = aws
-        .lambda
-        .list_event_source_mappings()
-        .function_name("orders-dev-on_order")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        queue.event_source_mappings()[0].maximum_batching_window_in_seconds(),
-        Some(5)
-    );
+    let queue = inv.mappings_of(&function_arn("on_order"));
+    assert_eq!(queue[0].maximum_batching_window_in_seconds(), Some(5));
 }
 
 /// Nothing of the app is left; others' entry on the bucket is.
 async fn assert_nothing_deployed(aws: &Clients, state: &Path) {
+    let inv = inventory(aws).await;
+    let mut p = Problems::default();
+    check_nothing_deployed(&inv, &mut p);
+    assert!(p.0.is_empty(), "left:\n  {}", p.0.join("\n  "));
     for h in HANDLERS {
-        let err = aws
-            .lambda
-            .get_function()
-            .function_name(format!("orders-dev-{h}"))
-            .send()
-            .await;
-        assert!(err.is_err(), "function {h} left");
-        let left = aws
-            .lambda
-            .list_event_source_mappings()
-            .function_name(format!("orders-dev-{h}"))
-            .send()
-            .await;
+        let name = format!("orders-dev-{h}");
+        assert!(!inv.functions.contains_key(&name), "function {h} left");
         assert!(
-            left.unwrap().event_source_mappings().is_empty(),
+            inv.mappings_of(&function_arn(h)).is_empty(),
             "mappings of {h} left"
         );
     }
-    assert!(
-        aws.iam
-            .get_role()
-            .role_name("orders-dev")
-            .send()
-            .await
-            .is_err(),
-        "role left"
-    );
-    let rules = aws
-        .eventbridge
-        .list_rules()
-        .name_prefix("orders-dev-")
-        .send()
-        .await
-        .unwrap();
-    assert!(rules.rules().is_empty(), "rules left: {:?}", rules.rules());
-    let n = aws
-        .s3
-        .get_bucket_notification_configuration()
-        .bucket("mybucket-name")
-        .send()
-        .await
-        .unwrap();
+    assert!(inv.role.is_err(), "role left");
+    assert!(inv.rules.is_empty(), "rules left: {:?}", inv.rules.keys());
+    let n = inv.notification("mybucket-name");
     assert!(n.lambda_function_configurations().is_empty());
     assert_eq!(
         n.queue_configurations().len(),
         1,
         "someone else's entry is kept"
     );
-    let subs = aws
-        .sns
-        .list_subscriptions_by_topic()
-        .topic_arn(topic_arn())
-        .send()
-        .await
-        .unwrap();
-    assert!(subs.subscriptions().is_empty());
-    let buckets = aws.s3.list_buckets().send().await.unwrap();
-    let names: Vec<&str> = buckets.buckets().iter().filter_map(|b| b.name()).collect();
-    assert_eq!(names, ["mybucket-name"], "the artifacts bucket is gone");
+    let subs = inv.subscriptions_of("my-demo-topic");
+    assert!(subs.is_empty());
+    assert_eq!(
+        inv.buckets,
+        BTreeSet::from(["mybucket-name".to_owned()]),
+        "the artifacts bucket is gone"
+    );
     assert!(!state.exists(), "the deploy record is gone");
 }
 
@@ -571,14 +339,14 @@ async fn assert_nothing_deployed(aws: &Clients, state: &Path) {
 async fn deploy_redeploy_plan_delete() {
     let moto = Moto::start();
     let aws = moto.clients().await;
-    create_sources(&aws).await;
-    let project = Project::new();
-    let code = CodePackage::from_file(&project.path("bootstrap")).unwrap();
-    let state = project.path(".chalice/deployed/dev.json");
+    create_example_sources(&aws).await;
+    let project = new_project();
+    let code = CodePackage::from_file(&project.join("bootstrap")).unwrap();
+    let state = project.state_file(STAGE);
 
-    let (run, report) = project.deploy(&moto, "deploy1.json");
-    run.success();
-    let stdout = run.stdout();
+    let (run, report) = deploy(&project, &moto, "deploy1.json");
+    run.assert_success();
+    let stdout = &run.stdout;
     assert!(
         stdout.contains("Plan: 24 to create, 0 to update, 0 to delete."),
         "{}",
@@ -596,7 +364,7 @@ async fn deploy_redeploy_plan_delete() {
         "{stdout}"
     );
     assert!(
-        run.stderr()
+        run.stderr
             .contains("created lambda_function orders-dev-nightly"),
         "{}",
         run.describe()
@@ -621,11 +389,10 @@ async fn deploy_redeploy_plan_delete() {
     assert_eq!(recorded["resources"].as_object().unwrap().len(), 24);
 
     // Nothing changed: zero writes (no upload either), at most about one read per resource.
-    let (run, report) = project.deploy(&moto, "deploy2.json");
-    run.success();
+    let (run, report) = deploy(&project, &moto, "deploy2.json");
+    run.assert_success();
     assert!(
-        run.stdout()
-            .contains("No changes. Everything is up to date."),
+        run.stdout.contains("No changes. Everything is up to date."),
         "{}",
         run.describe()
     );
@@ -642,34 +409,41 @@ async fn deploy_redeploy_plan_delete() {
         .find(|p| p["phase"] == "apply");
     assert!(apply.is_none(), "nothing applied: {report:#}");
 
-    let plan = project.run(&moto, &["plan"]);
-    plan.success();
+    let plan = run_deployer(&project, &moto, &["plan"]);
+    plan.assert_success();
     assert_eq!(
-        plan.stdout(),
+        plan.stdout,
         "No changes. Everything is up to date.\n",
         "{}",
         plan.describe()
     );
-    let plan = project.run(&moto, &["plan", "--json", "--bootstrap", "bootstrap"]);
-    let json: Value = serde_json::from_str(&plan.success().stdout()).unwrap();
+    let plan = run_deployer(
+        &project,
+        &moto,
+        &["plan", "--json", "--bootstrap", "bootstrap"],
+    );
+    let json: Value = serde_json::from_str(&plan.assert_success().stdout).unwrap();
     assert_eq!(
         json["summary"],
         serde_json::json!({"create": 0, "update": 0, "delete": 0})
     );
 
-    let run = project.run(&moto, &["delete", "--yes"]);
-    run.success();
+    let run = run_deployer(&project, &moto, &["delete", "--yes"]);
+    run.assert_success();
     assert!(
-        run.stdout()
+        run.stdout
             .contains("Plan: 0 to create, 0 to update, 24 to delete."),
         "{}",
         run.describe()
     );
     assert_nothing_deployed(&aws, &state).await;
 
-    let again = project.run(&moto, &["delete", "--yes"]);
+    let again = run_deployer(&project, &moto, &["delete", "--yes"]);
     assert!(
-        again.success().stdout().starts_with("Nothing to delete"),
+        again
+            .assert_success()
+            .stdout
+            .starts_with("Nothing to delete"),
         "{}",
         again.describe()
     );
@@ -680,16 +454,11 @@ async fn missing_sources_are_all_reported_and_nothing_is_written() {
     let moto = Moto::start();
     let aws = moto.clients().await;
     // Only a queue, and one AWS would refuse (visibility timeout 30 s < function timeout 60 s).
-    aws.sqs
-        .create_queue()
-        .queue_name("my-queue")
-        .send()
-        .await
-        .unwrap();
-    let project = Project::new();
-    let (run, report) = project.deploy(&moto, "calls.json");
-    run.failure();
-    let stderr = run.stderr();
+    create_queue(&aws, "my-queue", None).await;
+    let project = new_project();
+    let (run, report) = deploy(&project, &moto, "calls.json");
+    run.assert_code(1);
+    let stderr = &run.stderr;
     for expected in [
         "visibility timeout of 30 s, shorter than the 60 s timeout",
         "Kinesis stream `mystream`",
@@ -705,10 +474,10 @@ async fn missing_sources_are_all_reported_and_nothing_is_written() {
         );
     }
     assert_eq!(report["writes"], 0, "{report:#}");
-    assert!(!project.path(".chalice/deployed/dev.json").exists());
+    assert!(!project.state_file(STAGE).exists());
 
     // Without --yes and without a terminal, nothing is even read.
-    let run = project.run(&moto, &["deploy", "--bootstrap", "bootstrap"]);
-    run.failure();
-    assert!(run.stderr().contains("pass --yes"), "{}", run.describe());
+    let run = run_deployer(&project, &moto, &["deploy", "--bootstrap", "bootstrap"]);
+    run.assert_code(1);
+    assert!(run.stderr.contains("pass --yes"), "{}", run.describe());
 }

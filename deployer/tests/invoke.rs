@@ -8,11 +8,13 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use assert_cmd::cargo::cargo_bin_cmd;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use support::bootstrap::{bootstrap, workspace};
+use support::deployer::{self, Run, run_assert as run, without_aws};
+#[cfg(unix)]
+use support::project::Project;
 
 /// Every handler the example app declares, with its kind.
 const HANDLERS: [(&str, &str); 8] = [
@@ -36,15 +38,10 @@ fn root() -> PathBuf {
 
 /// `deployer` in `dir`, with a known region and no profile files.
 fn deployer_in(dir: &Path) -> assert_cmd::Command {
-    let mut cmd = cargo_bin_cmd!("deployer");
-    cmd.current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("AWS_REGION", "us-east-1")
-        .env_remove("AWS_DEFAULT_REGION")
-        .env_remove("AWS_PROFILE")
-        .env("AWS_CONFIG_FILE", "/nonexistent/config")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
-        .timeout(Duration::from_secs(120));
+    let mut cmd = deployer::command(dir, &[]);
+    without_aws(&mut cmd).env("AWS_REGION", "us-east-1");
+    let mut cmd = deployer::assert_cmd(cmd);
+    cmd.timeout(Duration::from_secs(120));
     cmd
 }
 
@@ -55,32 +52,6 @@ fn deployer() -> assert_cmd::Command {
 
 fn fixture(name: &str) -> PathBuf {
     root().join("tests/fixtures").join(name)
-}
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
-            panic!(
-                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
-                self.stdout, self.stderr
-            )
-        })
-    }
-}
-
-fn run(cmd: &mut assert_cmd::Command) -> Run {
-    let out = cmd.output().unwrap();
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
 }
 
 fn sample(args: &[&str]) -> Value {
@@ -563,18 +534,12 @@ fn bad_events_and_missing_bootstraps_exit_1() {
 
 /// An app whose `on_order` has `timeout = 1s`, and an executable script in the same directory.
 #[cfg(unix)]
-fn app_with_script(script: &str) -> (tempfile::TempDir, PathBuf) {
-    use std::os::unix::fs::PermissionsExt;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("events.chalice"),
+fn app_with_script(script: &str) -> (Project, PathBuf) {
+    let dir = Project::new(
         "app slow\nstage prod { memory = 512 }\ndefaults { env { LOG_LEVEL = \"debug\" } }\n\
          queue on_order \"my-queue\" { timeout = 1s }\n",
-    )
-    .unwrap();
-    let path = dir.path().join("bootstrap.sh");
-    std::fs::write(&path, script).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
+    let path = dir.write_executable("bootstrap.sh", script);
     (dir, path)
 }
 

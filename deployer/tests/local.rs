@@ -18,12 +18,13 @@ use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use aws_smithy_types::Blob;
-use chalice_deployer::aws::{CallCounter, ClientOptions, Clients};
+use chalice_deployer::aws::Clients;
 use serde_json::{Value, json};
+use support::aws::{ACCOUNT, clients_at, context};
 use support::bootstrap::bootstrap;
+use support::deployer::{self, without_aws};
 use support::moto::Moto;
-
-const ACCOUNT: &str = "123456789012";
+use support::project::{Project, plan_of};
 /// Generous: a loaded 2-core machine runs moto, the runner and eight bootstraps.
 const READY: Duration = Duration::from_secs(120);
 const DELIVERED: Duration = Duration::from_secs(30);
@@ -50,19 +51,11 @@ impl Runner {
     /// `deployer local --json ARGS...` with no AWS configuration in its environment (so it starts
     /// its own emulator) unless `configure` adds some.
     fn start(args: &[&str], configure: impl FnOnce(&mut Command)) -> Runner {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_deployer"));
-        cmd.arg("local")
-            .arg("--json")
+        // The directory `cargo test` runs tests in: the app is named with --app.
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut cmd = deployer::command(dir, &["local", "--json"]);
+        without_aws(&mut cmd)
             .args(args)
-            .env("NO_COLOR", "1")
-            .env_remove("AWS_ENDPOINT_URL")
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_REGION")
-            .env_remove("AWS_DEFAULT_REGION")
-            .env("AWS_CONFIG_FILE", "/nonexistent/config")
-            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         if std::env::var_os("MOTO_SERVER").is_none()
@@ -164,21 +157,12 @@ impl Runner {
 
     /// Sends SIGINT (a terminal's Ctrl-C) and waits for the exit.
     fn interrupt(&mut self, within: Duration) -> ExitStatus {
-        let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-INT", &pid]).status().unwrap();
-        assert!(sent.success());
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
+        deployer::interrupt(&mut self.child, within).unwrap_or_else(|| {
+            panic!(
                 "still running {within:?} after Ctrl-C:\n{}",
                 self.stderr_text()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+            )
+        })
     }
 }
 
@@ -191,18 +175,7 @@ impl Drop for Runner {
 
 /// SDK clients for an emulator at `endpoint`.
 async fn clients(endpoint: &str) -> Clients {
-    let config = ClientOptions {
-        region: Some("us-east-1".into()),
-        endpoint_url: Some(endpoint.into()),
-        ..ClientOptions::default()
-    }
-    .loader()
-    .credentials_provider(aws_sdk_sts::config::Credentials::new(
-        "testing", "testing", None, None, "test",
-    ))
-    .load()
-    .await;
-    Clients::from_config(&config, None, CallCounter::new())
+    clients_at(endpoint, None).await
 }
 
 /// The pids of running processes whose command line mentions `needle`.
@@ -489,9 +462,8 @@ async fn a_configured_emulator_is_used_as_it_is_and_left_as_it_was() {
     let moto = Moto::start();
     let configure = |cmd: &mut Command| moto.configure(cmd);
     // A copy of the app: the deploy record goes to .chalice/local/ beside it.
-    let dir = tempfile::tempdir().unwrap();
-    let app = dir.path().join("events.chalice");
-    std::fs::copy(fixture_app(), &app).unwrap();
+    let dir = Project::new(&std::fs::read_to_string(fixture_app()).unwrap());
+    let app = dir.app();
     let program = private_bootstrap(dir.path(), "bootstrap-configured");
     let args = [
         "--app",
@@ -520,15 +492,8 @@ async fn a_configured_emulator_is_used_as_it_is_and_left_as_it_was() {
     // With the sources there, it runs; Ctrl-C leaves the emulator as the deploy left it.
     let c = moto.clients().await;
     let runner_clients = c.clone();
-    let ctx = chalice_codegen::plan::AwsContext {
-        partition: "aws".into(),
-        region: "us-east-1".into(),
-        account: ACCOUNT.into(),
-    };
-    let source = std::fs::read_to_string(&app).unwrap();
-    let model = chalice_codegen::load("events.chalice", &source).unwrap();
-    let plan = chalice_codegen::emit_plan::plan(&model, "dev").unwrap();
-    let wanted = chalice_deployer::local::sources::sources(&plan, &ctx);
+    let plan = plan_of(&dir.app_source());
+    let wanted = chalice_deployer::local::sources::sources(&plan, &context());
     chalice_deployer::local::sources::create_missing(&runner_clients, "us-east-1", &wanted)
         .await
         .unwrap();
@@ -566,7 +531,7 @@ async fn a_configured_emulator_is_used_as_it_is_and_left_as_it_was() {
 
     let status = runner.interrupt(Duration::from_secs(15));
     assert!(status.success(), "{status}:\n{}", runner.stderr_text());
-    assert!(dir.path().join(".chalice/local/dev.json").is_file());
+    assert!(dir.join(".chalice/local/dev.json").is_file());
     let queues = c.sqs.list_queues().send().await.unwrap();
     let left: Vec<&String> = queues
         .queue_urls()
@@ -630,18 +595,11 @@ async fn a_configured_emulator_is_used_as_it_is_and_left_as_it_was() {
 /// the handler restarts with the new build at its next event; a failed build keeps the last one.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edit_rebuilds_and_the_handler_restarts_with_the_new_build() {
-    let dir = tempfile::tempdir().unwrap();
-    let project = dir.path();
-    std::fs::write(
-        project.join("events.chalice"),
-        "app orders\nqueue on_order \"my-queue\" { timeout = 2s }\n",
-    )
-    .unwrap();
+    let project = Project::new("app orders\nqueue on_order \"my-queue\" { timeout = 2s }\n");
     std::fs::create_dir(project.join("src")).unwrap();
     std::fs::write(project.join("src/app.rs"), "// v1\n").unwrap();
-    let cargo = project.join("fake-cargo");
-    std::fs::write(
-        &cargo,
+    let cargo = project.write_executable(
+        "fake-cargo",
         r#"#!/bin/sh
 # Stands in for `cargo build --bin bootstrap --message-format=...`: the third build fails.
 n=$(( $(cat "$FAKE_BUILDS/count" 2>/dev/null || echo 0) + 1 ))
@@ -650,12 +608,10 @@ echo "$n" > "$FAKE_BUILDS/count"
 cp "$FAKE_SOURCE" "$FAKE_BUILDS/bootstrap-$n"
 echo "{\"reason\":\"compiler-artifact\",\"target\":{\"name\":\"bootstrap\",\"kind\":[\"bin\"]},\"executable\":\"$FAKE_BUILDS/bootstrap-$n\"}"
 "#,
-    )
-    .unwrap();
-    std::fs::set_permissions(&cargo, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    );
     let builds = project.join("builds");
     std::fs::create_dir(&builds).unwrap();
-    let app = project.join("events.chalice");
+    let app = project.app();
     let mut runner = Runner::start(&["--app", app.to_str().unwrap()], |cmd| {
         cmd.env("CARGO", &cargo)
             .env("FAKE_BUILDS", &builds)
@@ -722,12 +678,9 @@ fn wait_said(runner: &Runner, text: &str, count: usize) {
 /// Ctrl-C before the app is ready (here: during a long build) still stops the emulator it started.
 #[test]
 fn ctrl_c_while_starting_stops_the_emulator() {
-    let dir = tempfile::tempdir().unwrap();
-    let app = dir.path().join("events.chalice");
-    std::fs::write(&app, "app orders\nqueue on_order \"my-queue\"\n").unwrap();
-    let cargo = dir.path().join("slow-cargo");
-    std::fs::write(&cargo, "#!/bin/sh\nexec sleep 60\n").unwrap();
-    std::fs::set_permissions(&cargo, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let project = Project::new("app orders\nqueue on_order \"my-queue\"\n");
+    let app = project.app();
+    let cargo = project.write_executable("slow-cargo", "#!/bin/sh\nexec sleep 60\n");
     let mut runner = Runner::start(&["--app", app.to_str().unwrap()], |cmd| {
         cmd.env("CARGO", &cargo);
     });

@@ -7,94 +7,38 @@ mod support;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_eventbridge::types::Target;
 use aws_sdk_kinesis::types::ShardIteratorType;
 use chalice_codegen::ast::Kind;
-use chalice_codegen::plan::{AwsContext, Plan};
+use chalice_codegen::plan::Plan;
 use chalice_deployer::aws::Clients;
 use chalice_deployer::local::hints::{self, Hint, Style};
 use serde_json::Value;
-use support::moto::{ACCOUNT, Moto, REGION};
+use support::aws::{ACCOUNT, REGION, context, queue_arn, queue_url, topic_arn};
+use support::fixtures::{create_queue, create_sources};
+use support::moto::Moto;
+use support::project::{example_source, plan_of};
 
 const RULE_SINK: &str = "rule-sink";
 const NOTICE_SINK: &str = "notice-sink";
 
 fn example_plan() -> Plan {
-    let source = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../events.chalice"));
-    let model = chalice_codegen::load("events.chalice", source).unwrap();
-    chalice_codegen::emit_plan::plan(&model, "dev").unwrap()
-}
-
-fn ctx() -> AwsContext {
-    AwsContext {
-        partition: "aws".into(),
-        region: REGION.into(),
-        account: ACCOUNT.into(),
-    }
-}
-
-fn queue_url(moto: &Moto, name: &str) -> String {
-    format!("{}/{ACCOUNT}/{name}", moto.endpoint())
+    plan_of(&example_source())
 }
 
 /// The example app's sources, as the deployer (queue, bucket, topic, stream, table, rule) and
 /// the runner (an SQS subscription to the topic, an SQS target on the rule) would leave them.
-async fn create_sources(c: &Clients, plan: &Plan) {
-    for queue in ["my-queue", NOTICE_SINK, RULE_SINK] {
-        c.sqs.create_queue().queue_name(queue).send().await.unwrap();
+async fn create_example_sources(c: &Clients, plan: &Plan) {
+    create_sources(c, plan).await;
+    for queue in [NOTICE_SINK, RULE_SINK] {
+        create_queue(c, queue, None).await;
     }
-    c.s3.create_bucket()
-        .bucket("mybucket-name")
-        .send()
-        .await
-        .unwrap();
-
-    let topic = c
-        .sns
-        .create_topic()
-        .name("my-demo-topic")
-        .send()
-        .await
-        .unwrap();
     c.sns
         .subscribe()
-        .topic_arn(topic.topic_arn().unwrap())
+        .topic_arn(topic_arn("my-demo-topic"))
         .protocol("sqs")
-        .endpoint(format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{NOTICE_SINK}"))
-        .send()
-        .await
-        .unwrap();
-
-    c.kinesis
-        .create_stream()
-        .stream_name("mystream")
-        .shard_count(1)
-        .send()
-        .await
-        .unwrap();
-
-    c.dynamodb
-        .create_table()
-        .table_name("orders")
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("Id")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("Id")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
+        .endpoint(queue_arn(NOTICE_SINK))
         .send()
         .await
         .unwrap();
@@ -117,7 +61,7 @@ async fn create_sources(c: &Clients, plan: &Plan) {
         .targets(
             Target::builder()
                 .id("sink")
-                .arn(format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{RULE_SINK}"))
+                .arn(queue_arn(RULE_SINK))
                 .build()
                 .unwrap(),
         )
@@ -180,9 +124,9 @@ async fn hints_take_effect(style: Style, object_size: i64) {
     let moto = Moto::start();
     let c = moto.clients().await;
     let plan = example_plan();
-    create_sources(&c, &plan).await;
+    create_example_sources(&c, &plan).await;
 
-    let hints = hints::commands(&plan, &ctx(), &moto.endpoint(), style);
+    let hints = hints::commands(&plan, &context(), &moto.endpoint(), style);
     let kinds: Vec<Kind> = hints.iter().map(|h| h.kind).collect();
     assert_eq!(kinds.len(), plan.functions.len(), "one hint per handler");
     for hint in &hints {
@@ -194,7 +138,7 @@ async fn hints_take_effect(style: Style, object_size: i64) {
     }
 
     // queue: the order is on the queue.
-    let bodies = messages(&c, &queue_url(&moto, "my-queue")).await;
+    let bodies = messages(&c, &queue_url(&moto.endpoint(), "my-queue")).await;
     assert_eq!(bodies.len(), 1, "{bodies:?}");
     let order = json(&bodies[0]);
     assert_eq!(order["id"], "o-1001");
@@ -212,7 +156,7 @@ async fn hints_take_effect(style: Style, object_size: i64) {
     assert_eq!(head.content_type(), Some("image/png"));
 
     // topic: the message reached the subscribed queue, in SNS's envelope.
-    let bodies = messages(&c, &queue_url(&moto, NOTICE_SINK)).await;
+    let bodies = messages(&c, &queue_url(&moto.endpoint(), NOTICE_SINK)).await;
     assert_eq!(bodies.len(), 1, "{bodies:?}");
     let envelope = json(&bodies[0]);
     assert_eq!(envelope["Type"], "Notification");
@@ -262,7 +206,7 @@ async fn hints_take_effect(style: Style, object_size: i64) {
     );
 
     // rule: the event matched the pattern and reached the rule's queue.
-    let bodies = messages(&c, &queue_url(&moto, RULE_SINK)).await;
+    let bodies = messages(&c, &queue_url(&moto.endpoint(), RULE_SINK)).await;
     assert_eq!(bodies.len(), 1, "{bodies:?}");
     let event = json(&bodies[0]);
     assert_eq!(event["source"], "aws.codecommit");

@@ -16,10 +16,12 @@ use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
 use chalice_deployer::aws::Clients;
 use chalice_deployer::local::sqs::{self, QueueError, QueueSource, Shape};
 use chalice_deployer::local::{Deliver, Delivered, routes};
-use chalice_deployer::resources;
-use chalice_deployer::resources::notification::NotificationSpec;
 use serde_json::{Value, json};
-use support::moto::{ACCOUNT, Moto, REGION};
+use support::aws::{ACCOUNT, REGION, function_arn, queue_arn};
+use support::checks::{entry_view, lambda_entry_views};
+use support::fixtures::{create_bucket, create_topic, lambda_entry, put_lambda_entries};
+use support::inventory::{bucket_notifications, list_subscriptions, rule_targets};
+use support::moto::Moto;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, timeout};
@@ -105,21 +107,8 @@ fn start(c: &Clients, source: QueueSource, script: Script) -> Running {
 
 /// A queue with the given visibility timeout: (url, arn).
 async fn create_queue(c: &Clients, name: &str, visibility_s: u32) -> (String, String) {
-    let url = c
-        .sqs
-        .create_queue()
-        .queue_name(name)
-        .attributes(
-            QueueAttributeName::VisibilityTimeout,
-            visibility_s.to_string(),
-        )
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_owned();
-    (url, format!("arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"))
+    let url = support::fixtures::create_queue(c, name, Some(visibility_s)).await;
+    (url, queue_arn(name))
 }
 
 fn source(
@@ -431,16 +420,7 @@ async fn shutdown_returns_promptly_during_a_long_poll() {
 async fn topic_messages_arrive_as_sns_events() {
     let moto = Moto::start();
     let c = moto.clients().await;
-    let topic_arn = c
-        .sns
-        .create_topic()
-        .name("my-demo-topic")
-        .send()
-        .await
-        .unwrap()
-        .topic_arn()
-        .unwrap()
-        .to_owned();
+    let topic_arn = create_topic(&c, "my-demo-topic").await;
     let name = routes::route_queue_name("orders", "dev", "on_notice");
     let queue = routes::create_route_queue(&c, &name, &topic_arn)
         .await
@@ -506,10 +486,7 @@ async fn topic_messages_arrive_as_sns_events() {
     run.stop().await;
 
     routes::unsubscribe_queue(&c, &sub).await.unwrap();
-    let subs = resources::subscription::list_subscriptions(&c, &topic_arn)
-        .await
-        .unwrap()
-        .unwrap();
+    let subs = list_subscriptions(&c, &topic_arn).await;
     assert!(subs.is_empty(), "{subs:?}");
     routes::delete_route_queue(&c, &queue.url).await.unwrap();
     routes::delete_route_queue(&c, &queue.url).await.unwrap(); // gone already: fine
@@ -520,24 +497,16 @@ async fn bucket_notifications_arrive_as_s3_events() {
     let moto = Moto::start();
     let c = moto.clients().await;
     let bucket = "mybucket-name";
-    c.s3.create_bucket().bucket(bucket).send().await.unwrap();
-    // The app's own Lambda entry, as the deployer wrote it: it must survive our queue entry.
-    let app_entry = NotificationSpec {
-        bucket: bucket.into(),
-        id: "orders-dev-on_upload".into(),
-        function_arn: format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:orders-dev-on_upload"),
-        events: vec!["s3:ObjectCreated:*".into()],
-        prefix: Some("images/".into()),
-        suffix: None,
-    };
-    resources::notification::update_notifications(
-        &c,
-        bucket,
-        &Default::default(),
-        std::slice::from_ref(&app_entry),
-    )
-    .await
-    .unwrap();
+    create_bucket(&c, bucket).await;
+    // The app's own Lambda entry, as the deployer writes it: it must survive our queue entry.
+    let app_entry = lambda_entry(
+        "orders-dev-on_upload",
+        &function_arn("orders-dev-on_upload"),
+        &["s3:ObjectCreated:*"],
+        Some("images/"),
+        None,
+    );
+    put_lambda_entries(&c, bucket, vec![app_entry.clone()]).await;
 
     let name = routes::route_queue_name("orders", "dev", "on_upload");
     let queue = routes::create_route_queue(&c, &name, &format!("arn:aws:s3:::{bucket}"))
@@ -556,20 +525,9 @@ async fn bucket_notifications_arrive_as_s3_events() {
     )
     .await
     .unwrap();
-    let config =
-        c.s3.get_bucket_notification_configuration()
-            .bucket(bucket)
-            .send()
-            .await
-            .unwrap();
+    let config = bucket_notifications(&c, bucket).await;
     assert_eq!(config.queue_configurations().len(), 1);
-    assert_eq!(
-        resources::notification::read_notifications(&c, bucket)
-            .await
-            .unwrap()
-            .unwrap(),
-        std::slice::from_ref(&app_entry)
-    );
+    assert_eq!(lambda_entry_views(&config), [entry_view(&app_entry)]);
 
     let mut run = start(
         &c,
@@ -626,20 +584,9 @@ async fn bucket_notifications_arrive_as_s3_events() {
             .await
             .unwrap()
     );
-    let config =
-        c.s3.get_bucket_notification_configuration()
-            .bucket(bucket)
-            .send()
-            .await
-            .unwrap();
+    let config = bucket_notifications(&c, bucket).await;
     assert!(config.queue_configurations().is_empty());
-    assert_eq!(
-        resources::notification::read_notifications(&c, bucket)
-            .await
-            .unwrap()
-            .unwrap(),
-        [app_entry]
-    );
+    assert_eq!(lambda_entry_views(&config), [entry_view(&app_entry)]);
     routes::delete_route_queue(&c, &queue.url).await.unwrap();
 }
 
@@ -659,7 +606,7 @@ async fn rule_events_arrive_as_eventbridge_events() {
         .rule_arn()
         .unwrap()
         .to_owned();
-    let function_arn = format!("arn:aws:lambda:{REGION}:{ACCOUNT}:function:orders-dev-on_order");
+    let function_arn = function_arn("orders-dev-on_order");
     let app_target = "orders-dev-on_order";
     routes::restore_lambda_target(&c, rule, None, app_target, &function_arn)
         .await
@@ -723,7 +670,7 @@ async fn rule_events_arrive_as_eventbridge_events() {
     routes::restore_lambda_target(&c, rule, None, app_target, &function_arn)
         .await
         .unwrap();
-    let targets = resources::rule::list_targets(&c, rule, None).await.unwrap();
+    let targets = rule_targets(&c, None, rule).await;
     assert_eq!(targets, [(app_target.to_owned(), function_arn)]);
     routes::remove_target(&c, "no-such-rule", None, app_target)
         .await

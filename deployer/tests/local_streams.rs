@@ -9,10 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use aws_lambda_events::event::dynamodb::Event as DynamoDbEvent;
 use aws_lambda_events::event::kinesis::KinesisEvent;
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType, StreamSpecification, StreamViewType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_kinesis::primitives::Blob;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -22,6 +19,7 @@ use chalice_deployer::local::streams::{
 };
 use chalice_deployer::local::{Deliver, Delivered};
 use serde_json::{Value, json};
+use support::fixtures::create_stream;
 use support::moto::{ACCOUNT, Moto, REGION};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -213,26 +211,6 @@ async fn wait_polling(clients: &Clients) {
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-}
-
-async fn create_stream(c: &Clients, name: &str, shards: i32) -> String {
-    c.kinesis
-        .create_stream()
-        .stream_name(name)
-        .shard_count(shards)
-        .send()
-        .await
-        .unwrap();
-    c.kinesis
-        .describe_stream_summary()
-        .stream_name(name)
-        .send()
-        .await
-        .unwrap()
-        .stream_description_summary()
-        .unwrap()
-        .stream_arn()
-        .to_owned()
 }
 
 /// Puts one record; `hash_key` picks the shard (2^127 splits two shards).
@@ -527,36 +505,9 @@ async fn batch_size_and_batching_window_shape_the_batches() {
     poller.stop().await;
 }
 
+/// A table keyed by `pk`, with a stream of new and old images when `stream`.
 async fn create_table(c: &Clients, name: &str, stream: bool) {
-    let mut create = c
-        .dynamodb
-        .create_table()
-        .table_name(name)
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest);
-    if stream {
-        create = create.stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewAndOldImages)
-                .build()
-                .unwrap(),
-        );
-    }
-    create.send().await.unwrap();
+    support::fixtures::create_table(c, name, "pk", stream).await;
 }
 
 fn s(v: &str) -> AttributeValue {

@@ -1,8 +1,10 @@
 //! What moto answers to the exact SDK calls the per-service resource modules make.
 //!
-//! Each test pins down a behaviour `/work/team/deployer-notes.md` relies on (builder names, required
-//! fields, which error code means "not found", moto quirks), so a moto or SDK upgrade that changes one
-//! fails here first. Needs moto: `scripts/moto.sh`.
+//! Each test pins down a behaviour the deployer relies on (builder names, required fields, which error
+//! code means "not found", and moto's quirks where it differs from AWS: an undecodable answer for a
+//! bucket without notifications, `ListEventSourceMappings` filtering by function name only, 200 for
+//! deleting an unknown mapping), so a moto or SDK upgrade that changes one fails here first. Needs moto:
+//! `scripts/moto.sh`.
 
 mod support;
 
@@ -17,40 +19,15 @@ use aws_sdk_lambda::types::{
 };
 use chalice_deployer::aws::{Clients, error_code, parse_policy_document};
 use chalice_deployer::project::package::CodePackage;
+use support::fixtures::{
+    TRUST, create_bucket, create_function, create_queue, create_role, create_stream, create_table,
+    create_topic, put_foreign_queue_entry,
+};
 use support::moto::{ACCOUNT, Moto};
 
-const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
-
-async fn create_role(clients: &Clients, name: &str) -> String {
-    let out = clients
-        .iam
-        .create_role()
-        .role_name(name)
-        .assume_role_policy_document(TRUST)
-        .send()
-        .await
-        .unwrap();
-    out.role().unwrap().arn().to_owned()
-}
-
-async fn create_function(clients: &Clients, role_arn: &str, name: &str) -> String {
-    let package = CodePackage::from_binary(b"not really an executable").unwrap();
-    let out = clients
-        .lambda
-        .create_function()
-        .function_name(name)
-        .runtime(Runtime::Providedal2023)
-        .role(role_arn)
-        .handler(name)
-        .code(
-            FunctionCode::builder()
-                .zip_file(Blob::new(package.zip))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-    out.function_arn().unwrap().to_owned()
+/// A function of `name` (its handler too) created directly, running a stand-in; its ARN.
+async fn create_app_function(clients: &Clients, role_arn: &str, name: &str) -> String {
+    create_function(clients, name, role_arn, name, b"not really an executable").await
 }
 
 #[tokio::test]
@@ -342,11 +319,7 @@ async fn lambda_function_create_update_delete() {
     assert_eq!(updated.code_sha256(), Some(v2.code_sha256.as_str()));
 
     // Code from S3 (an artifacts bucket holding the one shared bootstrap zip).
-    c.s3.create_bucket()
-        .bucket("app-artifacts")
-        .send()
-        .await
-        .unwrap();
+    create_bucket(&c, "app-artifacts").await;
     let v3 = CodePackage::from_binary(b"version 3").unwrap();
     let key = format!("bootstrap/{}.zip", v3.sha256_hex);
     c.s3.put_object()
@@ -430,7 +403,7 @@ async fn lambda_permissions_with_source_arn_and_account() {
     let moto = Moto::start();
     let c = moto.clients().await;
     let role = create_role(&c, "app-dev").await;
-    create_function(&c, &role, "app-dev-h").await;
+    create_app_function(&c, &role, "app-dev-h").await;
 
     let err = c
         .lambda
@@ -646,12 +619,12 @@ async fn eventbridge_rule_and_target() {
 async fn s3_notification_merge_keeps_others_entries() {
     use aws_sdk_s3::types::{
         Event, FilterRule, FilterRuleName, LambdaFunctionConfiguration, NotificationConfiguration,
-        NotificationConfigurationFilter, QueueConfiguration, S3KeyFilter,
+        NotificationConfigurationFilter, S3KeyFilter,
     };
 
     let moto = Moto::start();
     let c = moto.clients().await;
-    c.s3.create_bucket().bucket("uploads").send().await.unwrap();
+    create_bucket(&c, "uploads").await;
     let err =
         c.s3.get_bucket_notification_configuration()
             .bucket("missing-bucket")
@@ -674,30 +647,9 @@ async fn s3_notification_merge_keeps_others_entries() {
     }
 
     // Someone else's queue entry, there before us.
-    let queue = c
-        .sqs
-        .create_queue()
-        .queue_name("theirs")
-        .send()
-        .await
-        .unwrap();
-    let _ = queue;
-    let theirs = QueueConfiguration::builder()
-        .id("someone-else")
-        .queue_arn(format!("arn:aws:sqs:us-east-1:{ACCOUNT}:theirs"))
-        .events(Event::from("s3:ObjectRemoved:*"))
-        .build()
-        .unwrap();
-    c.s3.put_bucket_notification_configuration()
-        .bucket("uploads")
-        .notification_configuration(
-            NotificationConfiguration::builder()
-                .queue_configurations(theirs)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    create_queue(&c, "theirs", None).await;
+    let theirs = format!("arn:aws:sqs:us-east-1:{ACCOUNT}:theirs");
+    put_foreign_queue_entry(&c, "uploads", "someone-else", &theirs, None).await;
 
     // Read, merge ours in by Id, write the whole configuration back.
     let current =
@@ -813,8 +765,7 @@ fn is_empty_notification_answer<E>(
 async fn sns_lambda_subscription() {
     let moto = Moto::start();
     let c = moto.clients().await;
-    let topic = c.sns.create_topic().name("orders").send().await.unwrap();
-    let topic_arn = topic.topic_arn().unwrap().to_owned();
+    let topic_arn = create_topic(&c, "orders").await;
     let function_arn = format!("arn:aws:lambda:us-east-1:{ACCOUNT}:function:app-dev-h");
 
     let sub = c
@@ -902,29 +853,19 @@ async fn sns_lambda_subscription() {
 
 #[tokio::test]
 async fn event_source_mappings_for_queue_stream_and_table() {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-        StreamSpecification, StreamViewType,
-    };
     use aws_sdk_sqs::types::QueueAttributeName;
 
     let moto = Moto::start();
     let c = moto.clients().await;
     let role = create_role(&c, "app-dev").await;
-    let function_arn = create_function(&c, &role, "app-dev-h").await;
+    let function_arn = create_app_function(&c, &role, "app-dev-h").await;
 
     // SQS: the queue ARN and visibility timeout (must be >= the function timeout on AWS).
-    let queue = c
-        .sqs
-        .create_queue()
-        .queue_name("jobs")
-        .send()
-        .await
-        .unwrap();
+    let queue_url = create_queue(&c, "jobs", None).await;
     let attrs = c
         .sqs
         .get_queue_attributes()
-        .queue_url(queue.queue_url().unwrap())
+        .queue_url(&queue_url)
         .attribute_names(QueueAttributeName::QueueArn)
         .attribute_names(QueueAttributeName::VisibilityTimeout)
         .send()
@@ -1008,26 +949,8 @@ async fn event_source_mappings_for_queue_stream_and_table() {
         .unwrap();
     assert_eq!(updated.batch_size(), Some(20));
 
-    // Kinesis: the stream ARN.
-    c.kinesis
-        .create_stream()
-        .stream_name("clicks")
-        .shard_count(1)
-        .send()
-        .await
-        .unwrap();
-    let summary = c
-        .kinesis
-        .describe_stream_summary()
-        .stream_name("clicks")
-        .send()
-        .await
-        .unwrap();
-    let stream_arn = summary
-        .stream_description_summary()
-        .unwrap()
-        .stream_arn()
-        .to_owned();
+    // Kinesis: the stream ARN (from DescribeStreamSummary).
+    let stream_arn = create_stream(&c, "clicks", 1).await;
     let err = c
         .kinesis
         .describe_stream_summary()
@@ -1052,34 +975,7 @@ async fn event_source_mappings_for_queue_stream_and_table() {
     );
 
     // DynamoDB: the latest stream ARN comes from DescribeTable (it carries a timestamp).
-    c.dynamodb
-        .create_table()
-        .table_name("orders")
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("pk")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("pk")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .stream_specification(
-            StreamSpecification::builder()
-                .stream_enabled(true)
-                .stream_view_type(StreamViewType::NewAndOldImages)
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
+    create_table(&c, "orders", "pk", true).await;
     let table = c
         .dynamodb
         .describe_table()

@@ -1,27 +1,36 @@
 //! Builds a tiny crate's `bootstrap` through `package::build` and zips it.
 
+mod support;
+
 use std::process::Command;
 
 use chalice_deployer::project::package::{self, BuildOptions, CodePackage};
+use support::project::Project;
+
+/// A crate `name` whose one binary, `bootstrap`, is `main`; built in its own target directory (never
+/// waiting on, or polluting, the workspace's).
+fn bootstrap_crate(name: &str, main: &str) -> (Project, BuildOptions) {
+    let dir = Project::empty();
+    std::fs::write(
+        dir.join("Cargo.toml"),
+        format!(
+            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
+             [[bin]]\nname = \"bootstrap\"\npath = \"main.rs\"\n\n[workspace]\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.join("main.rs"), main).unwrap();
+    let mut options = BuildOptions::new(dir.path());
+    options.target_dir = Some(dir.join("target"));
+    (dir, options)
+}
 
 #[test]
 fn builds_packages_and_the_zip_is_reproducible() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("Cargo.toml"),
-        "[package]\nname = \"fixture\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
-         [[bin]]\nname = \"bootstrap\"\npath = \"main.rs\"\n\n[workspace]\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("main.rs"),
+    let (_dir, options) = bootstrap_crate(
+        "fixture",
         "fn main() { println!(\"fixture bootstrap\"); }\n",
-    )
-    .unwrap();
-
-    let mut options = BuildOptions::new(dir.path());
-    // Its own target dir: never wait on (or pollute) the workspace's.
-    options.target_dir = Some(dir.path().join("target"));
+    );
     let (built, first) = package::build_and_package(&options).unwrap();
     let exe = built.executable;
     // The fixture has no build script, so no OUT_DIR.
@@ -38,16 +47,7 @@ fn builds_packages_and_the_zip_is_reproducible() {
 
 #[test]
 fn a_failing_build_is_an_error_not_a_panic() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("Cargo.toml"),
-        "[package]\nname = \"broken\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n\
-         [[bin]]\nname = \"bootstrap\"\npath = \"main.rs\"\n\n[workspace]\n",
-    )
-    .unwrap();
-    std::fs::write(dir.path().join("main.rs"), "fn main() { not rust }\n").unwrap();
-    let mut options = BuildOptions::new(dir.path());
-    options.target_dir = Some(dir.path().join("target"));
+    let (_dir, mut options) = bootstrap_crate("broken", "fn main() { not rust }\n");
     let err = package::build(&options).unwrap_err();
     assert!(
         matches!(err, package::PackageError::BuildFailed { .. }),
@@ -61,23 +61,23 @@ fn a_failing_build_is_an_error_not_a_panic() {
 
 #[test]
 fn the_build_scripts_out_dir_is_found() {
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, mut options) = bootstrap_crate("with-plan", "fn main() {}\n");
+    let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
     std::fs::write(
-        dir.path().join("Cargo.toml"),
-        "[package]\nname = \"with-plan\"\nversion = \"0.1.0\"\nedition = \"2021\"\nbuild = \"build.rs\"\n\n\
-         [[bin]]\nname = \"bootstrap\"\npath = \"main.rs\"\n\n[workspace]\n",
+        dir.join("Cargo.toml"),
+        manifest.replace(
+            "edition = \"2021\"\n",
+            "edition = \"2021\"\nbuild = \"build.rs\"\n",
+        ),
     )
     .unwrap();
     // What `chalice_codegen::build::run()` does, in miniature: a plan beside the generated code.
     std::fs::write(
-        dir.path().join("build.rs"),
+        dir.join("build.rs"),
         "fn main() {\n    let out = std::env::var(\"OUT_DIR\").unwrap();\n    \
          std::fs::write(std::path::Path::new(&out).join(\"plan.dev.json\"), \"{}\").unwrap();\n}\n",
     )
     .unwrap();
-    std::fs::write(dir.path().join("main.rs"), "fn main() {}\n").unwrap();
-    let mut options = BuildOptions::new(dir.path());
-    options.target_dir = Some(dir.path().join("target"));
     options.release = false;
     let built = package::build_artifacts(&options).unwrap();
     let out_dir = built.out_dir.expect("the build script's OUT_DIR");

@@ -11,79 +11,31 @@ mod support;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
-use aws_sdk_lambda::primitives::Blob;
-use aws_sdk_lambda::types::{FunctionCode, Runtime};
 use chalice_deployer::aws::Clients;
-use chalice_deployer::commands::logs::format_millis;
-use chalice_deployer::project::package::CodePackage;
-use serde_json::{Value, json};
+use serde_json::json;
+use support::deployer::{self, Run};
+use support::fixtures::{self, create_role};
 use support::moto::Moto;
+use support::project::Project;
 
 const FUNCTION: &str = "orders-dev-on_order";
 const GROUP: &str = "/aws/lambda/orders-dev-on_order";
 const STREAM: &str = "2026/11/25/[$LATEST]0123456789abcdef";
-const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
 
-/// A directory holding a copy of the example app.
-fn project() -> tempfile::TempDir {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        root.join("events.chalice"),
-        dir.path().join("events.chalice"),
-    )
-    .unwrap();
-    dir
-}
-
-/// `deployer ARGS` in `dir`, pointed at `moto` through the standard environment.
+/// `deployer ARGS` in `dir`, pointed at `moto` through the standard environment, without retries.
 fn deployer(moto: &Moto, dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_deployer"));
-    cmd.args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .env("NO_COLOR", "1");
-    moto.configure(&mut cmd);
+    let mut cmd = deployer::against(moto, dir, args);
     cmd.env("AWS_MAX_ATTEMPTS", "1");
     cmd
 }
 
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn describe(&self) -> String {
-        format!(
-            "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.describe()))
-    }
-}
-
 fn run(moto: &Moto, dir: &Path, args: &[&str]) -> Run {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = deployer(moto, dir, args).output().unwrap();
-    Run {
-        code: status.code(),
-        stdout: String::from_utf8(stdout).unwrap(),
-        stderr: String::from_utf8(stderr).unwrap(),
-    }
+    deployer::run(&mut deployer(moto, dir, args))
 }
 
 /// `POST {endpoint}{path}` with a JSON body; the response's status line.
@@ -112,31 +64,10 @@ fn echo_invocations(moto: &Moto) {
     assert!(status.contains(" 201"), "{status}");
 }
 
+/// The function `name` (handler `on_order`) created directly, with its role `orders-dev`.
 async fn create_function(clients: &Clients, name: &str) {
-    let role = clients
-        .iam
-        .create_role()
-        .role_name("orders-dev")
-        .assume_role_policy_document(TRUST)
-        .send()
-        .await
-        .unwrap();
-    let package = CodePackage::from_binary(b"moto never runs this").unwrap();
-    clients
-        .lambda
-        .create_function()
-        .function_name(name)
-        .runtime(Runtime::Providedal2023)
-        .role(role.role().unwrap().arn())
-        .handler("on_order")
-        .code(
-            FunctionCode::builder()
-                .zip_file(Blob::new(package.zip))
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    let role = create_role(clients, "orders-dev").await;
+    fixtures::create_function(clients, name, &role, "on_order", b"moto never runs this").await;
 }
 
 fn now_ms() -> i64 {
@@ -184,6 +115,15 @@ async fn put_events(clients: &Clients, events: &[(i64, &str)]) {
     assert!(out.rejected_log_events_info().is_none(), "{out:?}");
 }
 
+/// RFC 3339 in UTC with exactly three fraction digits (`2026-11-25T15:40:01.123Z`), as `deployer logs`
+/// prints times.
+fn format_millis(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .expect("a time in range")
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
 /// The line `deployer logs` prints for an event on [`STREAM`].
 fn line(timestamp: i64, message: &str) -> String {
     format!("{}  {STREAM}  {message}", format_millis(timestamp))
@@ -194,7 +134,7 @@ async fn invoke_remote_prints_what_the_deployed_function_returns() {
     let moto = Moto::start();
     echo_invocations(&moto);
     create_function(&moto.clients().await, FUNCTION).await;
-    let dir = project();
+    let dir = Project::example();
 
     let event =
         json!({"Records": [{"messageId": "m-1", "body": "one order", "eventSource": "aws:sqs"}]});
@@ -243,7 +183,7 @@ async fn invoke_remote_prints_what_the_deployed_function_returns() {
 #[tokio::test]
 async fn invoke_remote_of_a_function_not_deployed_says_how_to_deploy_it() {
     let moto = Moto::start();
-    let dir = project();
+    let dir = Project::example();
     let out = run(&moto, dir.path(), &["invoke", "on_order", "--remote"]);
     assert_eq!(out.code, Some(1), "{}", out.describe());
     assert_eq!(out.stdout, "");
@@ -280,7 +220,7 @@ async fn invoke_remote_of_a_failing_function_prints_its_error_and_exits_1() {
     let moto = Moto::start();
     // Default (Docker) backend: with no Docker it answers `FunctionError: Handled`.
     create_function(&moto.clients().await, FUNCTION).await;
-    let dir = project();
+    let dir = Project::example();
     let out = run(&moto, dir.path(), &["invoke", "on_order", "--remote"]);
     assert_eq!(out.code, Some(1), "{}", out.describe());
     assert!(
@@ -312,7 +252,7 @@ async fn logs_prints_events_since_a_time_oldest_first() {
         ],
     )
     .await;
-    let dir = project();
+    let dir = Project::example();
     let recent = format!(
         "{}\n{}\n",
         line(first, "START RequestId: r-1"),
@@ -355,7 +295,7 @@ async fn logs_prints_events_since_a_time_oldest_first() {
 #[tokio::test]
 async fn logs_of_a_function_that_never_logged_says_so_and_succeeds() {
     let moto = Moto::start();
-    let dir = project();
+    let dir = Project::example();
     let out = run(&moto, dir.path(), &["logs", "on_order"]);
     assert_eq!(out.code, Some(0), "{}", out.describe());
     assert_eq!(out.stdout, "");
@@ -442,7 +382,7 @@ impl Drop for Follower {
 async fn logs_follow_waits_for_the_group_prints_new_events_once_and_stops_on_ctrl_c() {
     let moto = Moto::start();
     let clients = moto.clients().await;
-    let dir = project();
+    let dir = Project::example();
     let follower = Follower::start(&moto, dir.path());
     let waiting = "no logs yet for on_order (log group /aws/lambda/orders-dev-on_order does not exist); waiting for it";
     follower.wait_for_stderr(waiting);
@@ -459,17 +399,7 @@ async fn logs_follow_waits_for_the_group_prints_new_events_once_and_stops_on_ctr
     assert!(follower.lines.try_recv().is_err(), "a line came twice");
 
     let mut follower = follower;
-    let pid = follower.child.id().to_string();
-    let kill = Command::new("kill").args(["-INT", &pid]).status().unwrap();
-    assert!(kill.success());
-    let mut status = None;
-    for _ in 0..100 {
-        status = follower.child.try_wait().unwrap();
-        if status.is_some() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let status = deployer::interrupt(&mut follower.child, Duration::from_secs(10));
     let status = status.expect("still running 10 s after SIGINT");
     let stderr = follower.stderr();
     assert_eq!(status.code(), Some(0), "stderr:\n{stderr}");

@@ -11,16 +11,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_config::SdkConfig;
-use aws_config::retry::RetryConfig;
-use aws_sdk_sts::config::Credentials;
-use chalice_deployer::aws::{CallCounter, ClientOptions, Clients};
+use chalice_deployer::aws::{ClientOptions, Clients};
+
+use crate::support::aws::{self, ACCESS_KEY, SECRET_KEY};
 
 /// moto's default account id.
 pub const ACCOUNT: &str = "123456789012";
 pub const REGION: &str = "us-east-1";
-const ACCESS_KEY: &str = "testing";
-const SECRET_KEY: &str = "testing";
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 const INSTALL_HINT: &str = "run `scripts/moto.sh` (installs moto into target/moto-venv) or set MOTO_SERVER to a moto_server";
 
@@ -116,30 +113,12 @@ impl Moto {
 
     /// Client options pointing at this server, with few, fast retries (moto's 500s are not transient).
     pub fn options(&self) -> ClientOptions {
-        ClientOptions {
-            region: Some(REGION.to_owned()),
-            endpoint_url: Some(self.endpoint()),
-            retry: Some(
-                RetryConfig::standard()
-                    .with_max_attempts(2)
-                    .with_initial_backoff(Duration::from_millis(10)),
-            ),
-            ..ClientOptions::default()
-        }
+        aws::options(&self.endpoint(), Some(aws::quick_retries(2)))
     }
 
-    /// The SDK configuration for this server: its endpoint, us-east-1, dummy static credentials.
-    pub async fn sdk_config(&self) -> SdkConfig {
-        self.options()
-            .loader()
-            .credentials_provider(Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "moto"))
-            .load()
-            .await
-    }
-
-    /// Every client, pointed at this server, with a fresh call counter.
+    /// Every client, pointed at this server, with dummy credentials and a fresh call counter.
     pub async fn clients(&self) -> Clients {
-        Clients::from_config(&self.sdk_config().await, None, CallCounter::new())
+        aws::clients_with(self.options()).await
     }
 
     /// Points a child process (e.g. the `deployer` binary) at this server through the standard env.
