@@ -4,6 +4,8 @@ mod support;
 
 use std::path::Path;
 
+use chalice_deployer::project::package::{self, BuildOptions};
+use support::bootstrap::workspace;
 use support::deployer::{self, without_aws};
 use support::project::Project;
 
@@ -264,4 +266,55 @@ fn usage_errors_exit_2_and_help_documents_exit_codes() {
     let help = text(&out.stdout);
     assert!(help.contains("Exit status:"), "{help}");
     assert!(help.contains("deployer plan --offline"), "{help}");
+}
+
+/// `plan --offline --json` prints the very document the example app's build writes beside its code.
+#[test]
+fn plan_json_is_the_document_the_build_writes() {
+    let mut build = BuildOptions::new(workspace());
+    build.release = false;
+    let built = package::build_artifacts(&build).expect("cargo build --bin bootstrap");
+    let out_dir = built
+        .out_dir
+        .expect("the example app's build script OUT_DIR");
+    for stage in ["dev", "prod"] {
+        let written = std::fs::read_to_string(out_dir.join(format!("plan.{stage}.json")))
+            .expect("the plan the build wrote");
+        let out = deployer(workspace())
+            .args(["plan", "--offline", "--json", "--stage", stage])
+            .assert()
+            .success();
+        assert_eq!(text(&out.get_output().stdout), written, "stage {stage}");
+    }
+}
+
+/// A real bootstrap carries its handler manifest; shipped with another app file it is refused, with
+/// the differences named, before AWS is asked anything.
+#[test]
+fn a_bootstrap_built_from_another_app_is_refused() {
+    let dir = app_dir(SMALL_APP);
+    let out = deployer(dir.path())
+        .args(["plan", "--bootstrap"])
+        .arg(support::bootstrap::bootstrap())
+        .assert()
+        .failure()
+        .code(1);
+    let err = text(&out.get_output().stderr);
+    for expected in [
+        "was built from a different app file",
+        "it is app `orders`, the app file is app `shop`",
+        "it has no handler `tick` (schedule)",
+        "it has a handler `on_order` (queue) the app file does not declare",
+        "hint: rebuild it from this app",
+    ] {
+        assert!(err.contains(expected), "{expected:?} not in:\n{err}");
+    }
+    // The example app itself is served by it: no manifest complaint (the AWS settings are missing).
+    let out = deployer(workspace())
+        .args(["plan", "--bootstrap"])
+        .arg(support::bootstrap::bootstrap())
+        .assert()
+        .failure();
+    let err = text(&out.get_output().stderr);
+    assert!(!err.contains("different app file"), "{err}");
 }

@@ -225,6 +225,38 @@ mod tests {
     }
 
     #[test]
+    fn a_binary_is_checked_against_the_app_files_handlers() {
+        let manifest = |source: &str| {
+            let model = chalice_codegen::load("events.chalice", source)
+                .unwrap_or_else(|d| panic!("{}", d.render(false)));
+            Manifest::of(&model)
+        };
+        let app = manifest("app a\nschedule tick rate(1 hour)\nqueue jobs \"q\"\n");
+        let mut binary = b"\x7fELF...".to_vec();
+        binary.extend(manifest::encode(&app));
+        binary.extend(b"...");
+        let path = Path::new("bootstrap");
+        assert!(check_manifest(path, &binary, &app).is_ok());
+
+        let other =
+            manifest("app b\nschedule tick rate(1 hour)\ntopic jobs \"t\"\nqueue more \"q\"\n");
+        let err = check_manifest(path, &binary, &other).unwrap_err();
+        let PackageError::OtherApp { differences, .. } = &err else {
+            panic!("{err}");
+        };
+        assert_eq!(
+            differences,
+            &[
+                "it is app `a`, the app file is app `b`",
+                "its handler `jobs` is a queue handler, the app file's is a topic one",
+                "it has no handler `more` (queue)",
+            ]
+        );
+        let err = check_manifest(path, b"#!/bin/sh\nexit 0\n", &app).unwrap_err();
+        assert!(matches!(err, PackageError::NoManifest { .. }), "{err}");
+    }
+
+    #[test]
     fn musl_by_default() {
         assert_eq!(default_target("x86_64"), "x86_64-unknown-linux-musl");
         assert_eq!(default_target("arm64"), "aarch64-unknown-linux-musl");
