@@ -16,7 +16,7 @@ use aws_sdk_kinesis::types::ShardIteratorType;
 use chalice_codegen::ast::Kind;
 use chalice_codegen::plan::{AwsContext, Plan};
 use chalice_deployer::aws::Clients;
-use chalice_deployer::local::hints::{self, Hint, Style};
+use chalice_deployer::local::console::hints::{self, Hint, Style};
 use serde_json::Value;
 use support::moto::{ACCOUNT, Moto, REGION};
 

@@ -1,15 +1,15 @@
-//! Messages of the runner's route queues turned back into Lambda's events.
+//! Messages of the runner's routed queues turned back into Lambda's events.
 //!
 //! Locally nothing invokes the function for an SNS message, an S3 notification or an EventBridge event
 //! (moto stores Lambda destinations but does not run them), so the runner adds an SQS destination of its
-//! own beside the app's Lambda one ([`super::routes`]), polls that queue ([`super::sqs`]) and converts
+//! own beside the app's Lambda one ([`crate::local::routing`]), polls that queue ([`super`]) and converts
 //! each message into what Lambda would have passed the handler: one invocation per message, deleted on
 //! success, left for redelivery on failure.
 
 use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value, json};
 
-use super::sqs::{Received, Shape};
+use super::message::{Received, Shape};
 
 /// What to do with one message of a routed queue.
 #[derive(Debug, Clone, PartialEq)]
