@@ -51,10 +51,7 @@ pub fn route_queue_name(app: &str, stage: &str, handler: &str) -> String {
     if full.len() <= MAX_QUEUE_NAME {
         return full;
     }
-    let hash: String = Sha256::digest(full.as_bytes())[..4]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hash = hex::encode(&Sha256::digest(full.as_bytes())[..4]);
     format!("{}-{hash}", &full[..MAX_QUEUE_NAME - hash.len() - 1])
 }
 

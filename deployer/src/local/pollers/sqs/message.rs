@@ -46,7 +46,7 @@ impl Received {
         let body = m.body().unwrap_or_default().to_string();
         let md5_of_body = match m.md5_of_body() {
             Some(md5) => md5.to_string(),
-            None => hex(&Md5::digest(body.as_bytes())),
+            None => hex::encode(Md5::digest(body.as_bytes())),
         };
         let attributes = m
             .attributes()
@@ -104,10 +104,6 @@ fn lambda_attribute(v: &aws_sdk_sqs::types::MessageAttributeValue) -> Value {
     a.insert("binaryListValues".into(), json!(binaries));
     a.insert("dataType".into(), json!(v.data_type()));
     Value::Object(a)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// System attributes in the order Lambda's events list them; others follow by name.
@@ -208,7 +204,7 @@ pub(super) mod tests {
         assert_eq!(r["receiptHandle"], "rh-a");
         assert_eq!(r["body"], "body a");
         // md5 computed when SQS sent none
-        assert_eq!(r["md5OfBody"], hex(&Md5::digest(b"body a")));
+        assert_eq!(r["md5OfBody"], hex::encode(Md5::digest(b"body a")));
         assert_eq!(r["eventSource"], "aws:sqs");
         assert_eq!(
             r["eventSourceARN"],
