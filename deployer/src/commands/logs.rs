@@ -266,26 +266,20 @@ async fn fetch(
     start: i64,
 ) -> Result<Option<Vec<LogLine>>, CallError> {
     let mut events = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = logs
-            .filter_log_events()
-            .log_group_name(group)
-            .start_time(start)
-            .set_next_token(token.clone())
-            .send()
-            .await;
+    // The paginator also stops when a page repeats the previous token (it would page forever).
+    let mut pages = logs
+        .filter_log_events()
+        .log_group_name(group)
+        .start_time(start)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
         let page = match page {
             Ok(page) => page,
             Err(e) if error_code(&e) == Some("ResourceNotFoundException") => return Ok(None),
             Err(e) => return Err(CallError::new("FilterLogEvents", group, e)),
         };
         events.extend(page.events().iter().map(LogLine::from));
-        match page.next_token() {
-            // A token repeated would page forever.
-            Some(next) if token.as_deref() != Some(next) => token = Some(next.to_owned()),
-            _ => break,
-        }
     }
     // Stable: events with the same timestamp keep the service's order.
     events.sort_by_key(|e| e.timestamp);
