@@ -11,8 +11,10 @@
 //! - [`cleanup`]: what the runner created or changed, undone on exit.
 //! - [`console`]: what it prints (invocations, copy-paste commands).
 //!
-//! Imports point one way: `runner` → `connect` → `pollers`, `routing`, `cleanup` → `deliver`; nothing
-//! below `runner` imports it, and no two modules import each other.
+//! Imports point one way, and no two modules import each other: `runner` uses the modules above;
+//! `connect` uses `pollers`, `routing`, `cleanup` and `functions`; `cleanup` uses `routing`;
+//! `functions` uses `console::output`; `rebuild` uses `functions`; `pollers` use only [`Deliver`]
+//! and [`Shutdown`] from here.
 
 pub mod cleanup;
 pub mod connect;
