@@ -5,6 +5,7 @@ use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anstyle::{AnsiColor, Style};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::LiveOptions;
@@ -396,11 +397,11 @@ fn report(e: &CommandError, color: bool) {
         return;
     }
     let label = if color {
-        "\x1b[1;31merror\x1b[0m"
+        Style::new().bold().fg_color(Some(AnsiColor::Red.into()))
     } else {
-        "error"
+        Style::new()
     };
-    let _ = writeln!(err, "{label}: {e}");
+    let _ = writeln!(err, "{label}error{label:#}: {e}");
     let mut source = e.source();
     while let Some(cause) = source {
         let _ = writeln!(err, "  caused by: {cause}");

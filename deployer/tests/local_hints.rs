@@ -13,7 +13,7 @@ use aws_sdk_kinesis::types::ShardIteratorType;
 use chalice_codegen::ast::Kind;
 use chalice_codegen::plan::Plan;
 use chalice_deployer::aws::Clients;
-use chalice_deployer::local::hints::{self, Hint, Style};
+use chalice_deployer::local::console::hints::{self, Hint, Style};
 use serde_json::Value;
 use support::aws::{ACCOUNT, REGION, context, queue_arn, queue_url, topic_arn};
 use support::fixtures::{create_queue, create_sources};

@@ -14,7 +14,7 @@ use aws_sdk_kinesis::primitives::Blob;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chalice_deployer::aws::Clients;
-use chalice_deployer::local::streams::{
+use chalice_deployer::local::pollers::streams::{
     StartingPosition, StreamError, StreamKind, StreamSource, Timing, run, table_stream_arn,
 };
 use chalice_deployer::local::{Deliver, Delivered};

@@ -10,6 +10,7 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use chrono::{DateTime, Utc};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::watch;
@@ -156,26 +157,12 @@ impl BootstrapCommand {
 /// Lambda's log stream name: `YYYY/MM/DD/[version]<32 hex>`.
 fn log_stream_name(version: &str, now: SystemTime, salt: u32) -> String {
     let elapsed = now.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let (year, month, day) = civil_from_days(elapsed.as_secs() / 86_400);
+    let date = DateTime::<Utc>::from(now).format("%Y/%m/%d");
     format!(
-        "{year:04}/{month:02}/{day:02}/[{version}]{:016x}{:08x}{salt:08x}",
+        "{date}/[{version}]{:016x}{:08x}{salt:08x}",
         elapsed.as_nanos() as u64,
         elapsed.subsec_nanos()
     )
-}
-
-/// Gregorian date of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
 }
 
 /// Why a bootstrap could not be started.
@@ -688,7 +675,8 @@ mod tests {
         let name = log_stream_name("$LATEST", UNIX_EPOCH + day, 7);
         assert!(name.starts_with("2024/01/01/[$LATEST]"), "{name}");
         assert_eq!(name.len(), "2024/01/01/[$LATEST]".len() + 32);
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        let leap_day = Duration::from_secs(11_016 * 86_400);
+        assert!(log_stream_name("1", UNIX_EPOCH + leap_day, 7).starts_with("2000/02/29/[1]"));
+        assert!(log_stream_name("1", UNIX_EPOCH, 7).starts_with("1970/01/01/[1]"));
     }
 }

@@ -258,17 +258,12 @@ impl Shared {
             .hash_one(self.ids.fetch_add(1, Ordering::Relaxed))
     }
 
-    /// A fresh request id in the UUID v4 shape Lambda uses.
+    /// A fresh request id: a random (version 4) UUID, as Lambda gives each invocation.
     fn new_request_id(&self) -> String {
-        let (a, b) = (self.random_u64(), self.random_u64());
-        format!(
-            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xffff,
-            a & 0xfff,
-            0x8000 | ((b >> 48) & 0x3fff),
-            b & 0xffff_ffff_ffff
-        )
+        let random = (u128::from(self.random_u64()) << 64) | u128::from(self.random_u64());
+        uuid::Builder::from_random_bytes(random.to_be_bytes())
+            .into_uuid()
+            .to_string()
     }
 
     /// A trace header in X-Ray's format (`Root=1-<epoch hex>-<96 bits>;Parent=..;Sampled=0`).

@@ -638,16 +638,12 @@ fn sqs_event(queue_arn: &str, ctx: &SampleContext) -> Value {
             "body": body,
             "attributes": attributes,
             "messageAttributes": {},
-            "md5OfBody": hex(&Md5::digest(body.as_bytes())),
+            "md5OfBody": hex::encode(Md5::digest(body.as_bytes())),
             "eventSource": "aws:sqs",
             "eventSourceARN": queue_arn,
             "awsRegion": region_of(queue_arn).unwrap_or(ctx.region())
         }]
     })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 // ---------------------------------------------------------------- Kinesis
@@ -769,9 +765,12 @@ mod tests {
         // md5("Test message.")
         assert_eq!(
             event["Records"][0]["md5OfBody"],
-            hex(&Md5::digest(b"Test message."))
+            hex::encode(Md5::digest(b"Test message."))
         );
-        assert_eq!(hex(&Md5::digest(b"")), "d41d8cd98f00b204e9800998ecf8427e");
+        assert_eq!(
+            hex::encode(Md5::digest(b"")),
+            "d41d8cd98f00b204e9800998ecf8427e"
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use aws_sdk_cloudwatchlogs::types::FilteredLogEvent;
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
+use chrono::SecondsFormat;
 use clap::Args;
 
 use super::CommandError;
@@ -148,11 +149,10 @@ impl std::fmt::Display for LogLine {
 
 /// RFC 3339 in UTC with exactly three fraction digits: `2026-11-25T15:40:01.123Z`.
 pub fn format_millis(ms: i64) -> String {
-    let text = DateTime::from_secs(ms.div_euclid(1000))
-        .fmt(Format::DateTime)
-        .unwrap_or_else(|_| "????-??-??T??:??:??Z".to_owned());
-    let stem = text.strip_suffix('Z').unwrap_or(&text);
-    format!("{stem}.{:03}Z", ms.rem_euclid(1000))
+    chrono::DateTime::from_timestamp_millis(ms).map_or_else(
+        || format!("????-??-??T??:??:??.{:03}Z", ms.rem_euclid(1000)),
+        |time| time.to_rfc3339_opts(SecondsFormat::Millis, true),
+    )
 }
 
 /// The log group Lambda writes a function's logs to.
@@ -266,26 +266,20 @@ async fn fetch(
     start: i64,
 ) -> Result<Option<Vec<LogLine>>, CallError> {
     let mut events = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let page = logs
-            .filter_log_events()
-            .log_group_name(group)
-            .start_time(start)
-            .set_next_token(token.clone())
-            .send()
-            .await;
+    // The paginator also stops when a page repeats the previous token (it would page forever).
+    let mut pages = logs
+        .filter_log_events()
+        .log_group_name(group)
+        .start_time(start)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
         let page = match page {
             Ok(page) => page,
             Err(e) if error_code(&e) == Some("ResourceNotFoundException") => return Ok(None),
             Err(e) => return Err(CallError::new("FilterLogEvents", group, e)),
         };
         events.extend(page.events().iter().map(LogLine::from));
-        match page.next_token() {
-            // A token repeated would page forever.
-            Some(next) if token.as_deref() != Some(next) => token = Some(next.to_owned()),
-            _ => break,
-        }
     }
     // Stable: events with the same timestamp keep the service's order.
     events.sort_by_key(|e| e.timestamp);

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::Value;
 use tokio::sync::{Mutex, watch};
 
-use super::output::{self, Output, Record};
+use super::console::output::{self, Output, Record};
 use super::{Deliver, Delivered};
 use chalice_lambda::process::{BootstrapCommand, LocalFunction, LocalInvokeError};
 use chalice_lambda::runtime_api::{FunctionConfig, InvokeError, Outcome};

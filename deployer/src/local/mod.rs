@@ -1,19 +1,32 @@
 //! `deployer local`: the app running on this machine, with events delivered as Lambda delivers them.
+//!
+//! - [`runner`]: the runner's life, from start to Ctrl-C.
+//! - [`emulator`]: the moto server it starts when no AWS endpoint is configured.
+//! - [`sources`]: the buckets, topics, queues, streams and tables it creates in its own emulator.
+//! - [`functions`]: each handler as a local function (a `bootstrap` behind a local Runtime API).
+//! - [`rebuild`]: rebuilding the `bootstrap` when the code changes.
+//! - [`connect`]: each binding's event source connected to its handler.
+//! - [`pollers`]: what reads an event source and hands its events to a handler ([`Deliver`]).
+//! - [`routing`]: the queues the runner owns for topics, buckets and pattern rules, and their removal.
+//! - [`cleanup`]: what the runner created or changed, undone on exit.
+//! - [`console`]: what it prints (invocations, copy-paste commands).
+//!
+//! Imports point one way, and no two modules import each other: `runner` uses the modules above;
+//! `connect` uses `pollers`, `routing`, `cleanup` and `functions`; `cleanup` uses `routing`;
+//! `functions` uses `console::output`; `rebuild` uses `functions`; `pollers` use only [`Deliver`]
+//! and [`Shutdown`] from here.
 
-pub mod clock;
+pub mod cleanup;
+pub mod connect;
+pub mod console;
 pub mod deliver;
 pub mod emulator;
 pub mod functions;
-pub mod hints;
-pub mod output;
+pub mod pollers;
 pub mod rebuild;
-pub mod routed;
-pub mod routes;
+pub mod routing;
 pub mod runner;
 pub mod sources;
-pub mod sqs;
-pub mod streams;
-pub mod wire;
 
 pub use deliver::{Deliver, Delivered};
 

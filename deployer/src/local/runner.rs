@@ -13,12 +13,15 @@ use chalice_codegen::plan::{AwsContext, Function, MappingSource, Plan};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
+use super::cleanup::{Cleanup, undo};
+use super::connect::{self, Wiring};
+use super::console::hints::Style;
+use super::console::output::Output;
+use super::console::{print_hints, say};
 use super::emulator::{self, Emulator, EmulatorError};
 use super::functions::{Code, LocalHandler};
-use super::output::Output;
 use super::rebuild::{self, WatchError};
 use super::sources;
-use super::wire::{self, Cleanup, Wiring};
 use chalice_lambda::runtime_api::FunctionConfig;
 use chalice_lambda::samples::{Origin, SampleContext};
 
@@ -294,7 +297,7 @@ async fn serve(
         shutdown: stop_rx.clone(),
     };
     let mut cleanup: Vec<Cleanup> = Vec::new();
-    let wired = wire::connect(&wiring, &mut tasks, &mut cleanup).await;
+    let wired = connect::connect(&wiring, &mut tasks, &mut cleanup).await;
     if let Err(e) = wired {
         let _ = stop_tx.send(true);
         stop(&mut tasks, &handlers, clients, cleanup, emulator.is_none()).await;
@@ -321,8 +324,8 @@ async fn serve(
 
     // 8. Ready.
     let style = match emulator {
-        Some(_) => super::hints::Style::Curl,
-        None => super::hints::Style::AwsCli,
+        Some(_) => Style::Curl,
+        None => Style::AwsCli,
     };
     print_hints(&plan, &ctx, endpoint, style);
     say(&format!(
@@ -434,24 +437,6 @@ fn function_env(f: &Function, own_emulator: Option<&str>) -> BTreeMap<String, St
     env
 }
 
-fn print_hints(plan: &Plan, ctx: &AwsContext, endpoint: &str, style: super::hints::Style) {
-    let hints = super::hints::commands(plan, ctx, endpoint, style);
-    if hints.is_empty() {
-        return;
-    }
-    say("\nSend events (copy and paste):");
-    for hint in hints {
-        say(&format!(
-            "  # {} ({}): {}",
-            hint.handler,
-            hint.kind.keyword(),
-            hint.about
-        ));
-        say(&format!("  {}", hint.command));
-    }
-    say("");
-}
-
 /// Reads schedule names from the terminal and fires them (a thread: a blocking read must not hold
 /// up the runtime's shutdown).
 fn read_fire_commands(fires: BTreeMap<String, Arc<Notify>>) {
@@ -510,16 +495,11 @@ async fn stop(
     // In our own emulator everything goes with it.
     if configured_endpoint {
         for item in cleanup.into_iter().rev() {
-            if let Err(e) = wire::undo(clients, &item).await {
+            if let Err(e) = undo(clients, &item).await {
                 say(&format!("warning: could not remove {item}: {e}"));
             }
         }
     }
-}
-
-/// The runner's own messages go to stderr; invocations go to stdout.
-fn say(line: &str) {
-    eprintln!("{line}");
 }
 
 #[cfg(test)]

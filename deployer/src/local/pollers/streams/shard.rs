@@ -9,7 +9,7 @@ use tokio::time::Instant;
 
 use super::reader::{ReadError, Reader, Resume};
 use super::records::{Item, summary};
-use super::{StartingPosition, StreamError, StreamSource, Timing};
+use super::source::{StartingPosition, StreamError, StreamSource, Timing};
 use crate::local::{Deliver, Delivered};
 
 /// Lambda's synchronous invocation payload limit: a batch stops growing before its event exceeds it.

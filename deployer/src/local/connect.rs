@@ -5,8 +5,6 @@
 //! Everything the runner creates is listed as a [`Cleanup`], undone in reverse on exit.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -14,21 +12,19 @@ use chalice_codegen::plan::{AwsContext, Function, MappingSource, Plan};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
+use super::Shutdown;
+use super::cleanup::{Cleanup, set_mapping_enabled};
 use super::functions::LocalHandler;
-use super::routes::{self, RouteQueue};
-use super::sqs::{self, QueueSource, Shape};
-use super::streams::{self, StreamSource};
-use super::{Shutdown, clock, stopped};
+use super::pollers::sqs::{self, QueueSource, Shape};
+use super::pollers::streams::{self, StreamSource};
+use super::pollers::{clock, supervise};
+use super::routing::{self, RULE_TARGET_ID, RouteQueue};
 use crate::aws::Clients;
 use crate::resources::sources::queue_info;
 use crate::resources::{CallError, mapping, subscription};
 
-/// The target id of the runner's queue on a pattern rule.
-const RULE_TARGET_ID: &str = "chalice-local";
 /// How many messages a routed queue's poller takes per receive (each is its own invocation).
 const ROUTED_BATCH: u32 = 10;
-/// The longest pause before restarting a poller that stopped with an error.
-const MAX_RESTART_DELAY: Duration = Duration::from_secs(60);
 
 /// What [`connect`] works from.
 pub struct Wiring<'a> {
@@ -39,75 +35,6 @@ pub struct Wiring<'a> {
     /// Per schedule handler: notified to fire one now.
     pub fires: &'a BTreeMap<String, Arc<Notify>>,
     pub shutdown: Shutdown,
-}
-
-/// Something the runner created for itself (or changed), to undo on exit.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Cleanup {
-    Queue {
-        url: String,
-    },
-    Subscription {
-        arn: String,
-    },
-    BucketEntry {
-        bucket: String,
-        id: String,
-    },
-    /// The runner's queue target on a rule.
-    RuleTarget {
-        rule: String,
-        bus: Option<String>,
-    },
-    /// The app's event source mapping, disabled while the runner polls its source.
-    Mapping {
-        uuid: String,
-    },
-    /// The app's Lambda target, taken off a rule while the runner delivers its events.
-    LambdaTarget {
-        rule: String,
-        bus: Option<String>,
-        target_id: String,
-        function_arn: String,
-    },
-}
-
-impl fmt::Display for Cleanup {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Cleanup::Queue { url } => write!(f, "the runner's queue {url}"),
-            Cleanup::Subscription { arn } => write!(f, "the runner's subscription {arn}"),
-            Cleanup::BucketEntry { bucket, id } => {
-                write!(f, "the runner's notification entry {id} on bucket {bucket}")
-            }
-            Cleanup::RuleTarget { rule, .. } => write!(f, "the runner's target on rule {rule}"),
-            Cleanup::Mapping { uuid } => write!(f, "(re-enabling) the event source mapping {uuid}"),
-            Cleanup::LambdaTarget { rule, .. } => {
-                write!(f, "(restoring) the function's target on rule {rule}")
-            }
-        }
-    }
-}
-
-/// Undoes one [`Cleanup`].
-pub async fn undo(c: &Clients, item: &Cleanup) -> Result<(), CallError> {
-    match item {
-        Cleanup::Queue { url } => routes::delete_route_queue(c, url).await,
-        Cleanup::Subscription { arn } => routes::unsubscribe_queue(c, arn).await,
-        Cleanup::BucketEntry { bucket, id } => routes::remove_bucket_queue_entry(c, bucket, id)
-            .await
-            .map(|_| ()),
-        Cleanup::RuleTarget { rule, bus } => {
-            routes::remove_target(c, rule, bus.as_deref(), RULE_TARGET_ID).await
-        }
-        Cleanup::Mapping { uuid } => set_mapping_enabled(c, uuid, true).await,
-        Cleanup::LambdaTarget {
-            rule,
-            bus,
-            target_id,
-            function_arn,
-        } => routes::restore_lambda_target(c, rule, bus.as_deref(), target_id, function_arn).await,
-    }
 }
 
 /// Starts a poller (or clock) task per binding; what it creates is appended to `cleanup` as it goes,
@@ -201,7 +128,7 @@ pub async fn connect(
         // Subscribe is idempotent: this answers the deployed subscription's ARN.
         let lambda_subscription = subscription::subscribe(c, &topic, &function_arn).await?;
         let queue = route_queue(w, &s.function, &topic, cleanup).await?;
-        let subscription = routes::subscribe_queue_to_topic(c, &topic, &queue.arn).await?;
+        let subscription = routing::subscribe_queue_to_topic(c, &topic, &queue.arn).await?;
         cleanup.push(Cleanup::Subscription { arn: subscription });
         let shape = Shape::Topic {
             subscription_arn: lambda_subscription,
@@ -220,7 +147,7 @@ pub async fn connect(
         let bucket_arn = format!("arn:{}:s3:::{}", w.ctx.partition, n.bucket);
         let queue = route_queue(w, &n.function, &bucket_arn, cleanup).await?;
         let id = format!("chalice-local-{}", n.notification_id);
-        routes::add_bucket_queue_entry(
+        routing::add_bucket_queue_entry(
             c,
             &n.bucket,
             &id,
@@ -251,7 +178,7 @@ pub async fn connect(
         // runs and goes back on exit. On moto this is also what makes PutEvents work: it answers
         // HTTP 500 to any event a rule with a Lambda target matches (it cannot run Lambda targets),
         // and a schedule rule, having no pattern, matches every event.
-        routes::remove_target(c, &r.name, bus.as_deref(), &r.target_id).await?;
+        routing::remove_target(c, &r.name, bus.as_deref(), &r.target_id).await?;
         cleanup.push(Cleanup::LambdaTarget {
             rule: r.name.clone(),
             bus: bus.clone(),
@@ -277,7 +204,8 @@ pub async fn connect(
             continue;
         }
         let queue = route_queue(w, &r.function, &rule_arn, cleanup).await?;
-        routes::point_rule_at_queue(c, &r.name, bus.as_deref(), &queue.arn, RULE_TARGET_ID).await?;
+        routing::point_rule_at_queue(c, &r.name, bus.as_deref(), &queue.arn, RULE_TARGET_ID)
+            .await?;
         cleanup.push(Cleanup::RuleTarget {
             rule: r.name.clone(),
             bus,
@@ -303,17 +231,6 @@ fn function_arn(w: &Wiring<'_>, handler: &str) -> Result<String, CallError> {
     function_of(w, handler).map(|f| f.arn.resolve(w.ctx))
 }
 
-async fn set_mapping_enabled(c: &Clients, uuid: &str, enabled: bool) -> Result<(), CallError> {
-    c.lambda
-        .update_event_source_mapping()
-        .uuid(uuid)
-        .enabled(enabled)
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| CallError::new("UpdateEventSourceMapping", uuid, e))
-}
-
 /// Creates the runner's queue for `handler`, which `source_arn` may send to.
 async fn route_queue(
     w: &Wiring<'_>,
@@ -321,8 +238,8 @@ async fn route_queue(
     source_arn: &str,
     cleanup: &mut Vec<Cleanup>,
 ) -> Result<RouteQueue, CallError> {
-    let name = routes::route_queue_name(&w.plan.app, &w.plan.stage, handler);
-    let queue = routes::create_route_queue(w.clients, &name, source_arn).await?;
+    let name = routing::route_queue_name(&w.plan.app, &w.plan.stage, handler);
+    let queue = routing::create_route_queue(w.clients, &name, source_arn).await?;
     cleanup.push(Cleanup::Queue {
         url: queue.url.clone(),
     });
@@ -354,36 +271,4 @@ fn spawn_queue(
         shutdown,
         move |shutdown| sqs::run(sqs.clone(), source.clone(), Arc::clone(&deliver), shutdown),
     );
-}
-
-/// Runs a poller until shutdown; one that stops with an error is said and restarted, with a
-/// growing pause (the emulator may be restarting, a queue may be recreated).
-fn supervise<F, Fut, E>(tasks: &mut JoinSet<()>, label: String, mut shutdown: Shutdown, start: F)
-where
-    F: Fn(Shutdown) -> Fut + Send + 'static,
-    Fut: Future<Output = Result<(), E>> + Send,
-    E: fmt::Display,
-{
-    tasks.spawn(async move {
-        let mut delay = Duration::from_secs(1);
-        loop {
-            match start(shutdown.clone()).await {
-                Ok(()) => return,
-                Err(e) => {
-                    if *shutdown.borrow() {
-                        return;
-                    }
-                    eprintln!(
-                        "warning: {label} stopped: {e}; restarting it in {} s",
-                        delay.as_secs()
-                    );
-                }
-            }
-            tokio::select! {
-                _ = stopped(&mut shutdown) => return,
-                _ = tokio::time::sleep(delay) => {}
-            }
-            delay = (delay * 2).min(MAX_RESTART_DELAY);
-        }
-    });
 }

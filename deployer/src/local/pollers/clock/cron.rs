@@ -340,7 +340,7 @@ fn value(spec: &Spec, text: &str) -> Result<u32, String> {
 
 #[cfg(test)]
 mod tests {
-    use crate::local::clock::tests::fires;
+    use crate::local::pollers::clock::tests::fires;
 
     #[test]
     fn nightly_fires_at_two_utc() {

@@ -6,7 +6,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value, json};
 
-use super::StreamKind;
+use super::source::StreamKind;
 use crate::resources::sources::arn_parts;
 
 /// One record as the handler receives it.
@@ -202,7 +202,7 @@ mod tests {
     use aws_smithy_types::{Blob, DateTime};
 
     use super::*;
-    use crate::local::streams::tests::{STREAM, TABLE_STREAM};
+    use crate::local::pollers::streams::source::tests::{STREAM, TABLE_STREAM};
 
     fn ctx(identity: Option<&'static str>) -> KinesisContext<'static> {
         KinesisContext {

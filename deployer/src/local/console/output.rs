@@ -5,8 +5,16 @@ use std::io::Write;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
+use anstyle::{AnsiColor, Color, Style};
 use chrono::{DateTime, Local, SecondsFormat, Utc};
 use serde_json::json;
+
+/// How the parts of a text record are coloured (with `--color`, and never with `--json`).
+const HANDLER: Style = Style::new().bold();
+const OK: Style = Style::new().fg_color(Some(Color::Ansi(AnsiColor::Green)));
+const PARTIAL: Style = Style::new().fg_color(Some(Color::Ansi(AnsiColor::Yellow)));
+const ERROR: Style = Style::new().fg_color(Some(Color::Ansi(AnsiColor::Red)));
+const LOG_RULE: Style = Style::new().dimmed();
 
 /// How an invocation ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,31 +77,37 @@ impl Output {
 
     fn text(&self, r: &Record<'_>) -> String {
         let time = DateTime::<Local>::from(r.started).format("%H:%M:%S%.3f");
-        let paint = |code: &str, s: &str| {
+        let paint = |style: Style, s: &str| {
             if self.color {
-                format!("\x1b[{code}m{s}\x1b[0m")
+                format!("{style}{s}{style:#}")
             } else {
                 s.to_owned()
             }
         };
         let result = match &r.result {
-            Result::Ok => paint("32", "ok"),
+            Result::Ok => paint(OK, "ok"),
             Result::Partial { failed } => paint(
-                "33",
+                PARTIAL,
                 &format!("partial: {} failed ({})", failed.len(), failed.join(", ")),
             ),
-            Result::Error(e) => paint("31", &format!("error: {e}")),
+            Result::Error(e) => paint(ERROR, &format!("error: {e}")),
         };
         let cold = if r.cold { ", cold start" } else { "" };
+        // Padded outside the colour codes, so names line up whether or not they are coloured.
+        let pad = self.width.saturating_sub(r.handler.len());
         let mut text = format!(
-            "{time}  {:<width$}  {}  {}{cold}  {result}\n",
-            paint("1", r.handler),
+            "{time}  {}{:pad$}  {}  {}{cold}  {result}\n",
+            paint(HANDLER, r.handler),
+            "",
             r.summary,
             format_duration(r.duration),
-            width = self.width + if self.color { 8 } else { 0 },
         );
         for line in &r.logs {
-            text.push_str(&format!("    {} {}\n", paint("2", "│"), without_span(line)));
+            text.push_str(&format!(
+                "    {} {}\n",
+                paint(LOG_RULE, "│"),
+                without_span(line)
+            ));
         }
         text
     }

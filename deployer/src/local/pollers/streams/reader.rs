@@ -3,7 +3,7 @@
 use aws_smithy_types::DateTime;
 
 use super::records::{Item, KinesisContext, dynamodb_record, kinesis_record};
-use super::{StartingPosition, StreamKind, StreamSource};
+use super::source::{StartingPosition, StreamKind, StreamSource};
 use crate::aws::Clients;
 use crate::resources::CallError;
 

@@ -269,7 +269,7 @@ async fn sleep_until(wake: Option<Instant>) {
     }
 }
 
-/// A fresh random UUID (version 4 layout), as EventBridge gives each event.
+/// A fresh random (version 4) UUID, as EventBridge gives each event.
 fn event_id() -> String {
     use std::collections::hash_map::RandomState;
     use std::hash::{BuildHasher, Hasher};
@@ -287,17 +287,10 @@ fn event_id() -> String {
         hasher.write_u64(salt);
         hasher.finish()
     };
-    let (high, low) = (half(1), half(2));
-    let high = (high & !0xf000) | 0x4000; // version 4
-    let low = (low & !(0xc0 << 56)) | (0x80 << 56); // RFC 4122 variant
-    format!(
-        "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-        high >> 32,
-        (high >> 16) & 0xffff,
-        high & 0xffff,
-        low >> 48,
-        low & 0xffff_ffff_ffff
-    )
+    let random = (u128::from(half(1)) << 64) | u128::from(half(2));
+    uuid::Builder::from_random_bytes(random.to_be_bytes())
+        .into_uuid()
+        .to_string()
 }
 
 #[cfg(test)]

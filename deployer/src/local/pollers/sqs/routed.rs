@@ -1,15 +1,16 @@
-//! Messages of the runner's route queues turned back into Lambda's events.
+//! Messages of the runner's routed queues turned back into Lambda's events.
 //!
 //! Locally nothing invokes the function for an SNS message, an S3 notification or an EventBridge event
 //! (moto stores Lambda destinations but does not run them), so the runner adds an SQS destination of its
-//! own beside the app's Lambda one ([`super::routes`]), polls that queue ([`super::sqs`]) and converts
+//! own beside the app's Lambda one ([`crate::local::routing`]), polls that queue ([`super`]) and converts
 //! each message into what Lambda would have passed the handler: one invocation per message, deleted on
 //! success, left for redelivery on failure.
 
+use chrono::{NaiveDateTime, SecondsFormat};
 use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value, json};
 
-use super::sqs::{Received, Shape};
+use super::message::{Received, Shape};
 
 /// What to do with one message of a routed queue.
 #[derive(Debug, Clone, PartialEq)]
@@ -178,17 +179,13 @@ fn complete_s3_record(r: &mut Map<String, Value>, sequencer: &str) {
     }
 }
 
-/// `2024-05-01T10:11:12.123456` (moto: no zone, microseconds) → `2024-05-01T10:11:12.123Z` (AWS).
+/// `2024-05-01T10:11:12.123456` (moto: no zone, microseconds) → `2024-05-01T10:11:12.123Z` (AWS);
+/// a time with a zone (or anything else) is left as it is.
 fn utc_millis(time: &str) -> String {
-    let Some((_, clock)) = time.split_once('T') else {
-        return time.to_string();
-    };
-    if clock.ends_with('Z') || clock.contains('+') || clock.contains('-') {
-        return time.to_string();
-    }
-    let (whole, fraction) = time.split_once('.').unwrap_or((time, ""));
-    let millis: String = fraction.chars().chain("000".chars()).take(3).collect();
-    format!("{whole}.{millis}Z")
+    NaiveDateTime::parse_from_str(time, "%Y-%m-%dT%H:%M:%S%.f").map_or_else(
+        |_| time.to_string(),
+        |t| t.and_utc().to_rfc3339_opts(SecondsFormat::Millis, true),
+    )
 }
 
 /// `images/my+cat%21.png` → `images/my cat!.png` (S3 event keys are URL-encoded, spaces as `+`).

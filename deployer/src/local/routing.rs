@@ -1,5 +1,8 @@
 //! The runner's routes: queues it owns, subscribed to topics, added to buckets' notification
 //! configurations and targeted by rules, so the emulator delivers those events to it; and their removal.
+//!
+//! The SQS poller reads these queues and turns their messages back into Lambda's events
+//! ([`crate::local::pollers::sqs`]); nothing here polls.
 
 use std::collections::HashSet;
 
@@ -14,6 +17,8 @@ use sha2::{Digest as _, Sha256};
 use crate::aws::Clients;
 use crate::resources::{self, CallError, gone};
 
+/// The target id of the runner's queue on a pattern rule (beside the app's own Lambda target).
+pub const RULE_TARGET_ID: &str = "chalice-local";
 /// The most characters in an SQS queue name.
 const MAX_QUEUE_NAME: usize = 80;
 const NO_QUEUE: [&str; 2] = [
@@ -46,10 +51,7 @@ pub fn route_queue_name(app: &str, stage: &str, handler: &str) -> String {
     if full.len() <= MAX_QUEUE_NAME {
         return full;
     }
-    let hash: String = Sha256::digest(full.as_bytes())[..4]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let hash = hex::encode(&Sha256::digest(full.as_bytes())[..4]);
     format!("{}-{hash}", &full[..MAX_QUEUE_NAME - hash.len() - 1])
 }
 
