@@ -185,8 +185,8 @@ pub async fn connect(
             target_id: r.target_id.clone(),
             function_arn: function_arn(w, &r.function)?,
         });
-        if let Some(expression) = &r.schedule_expression {
-            let schedule = clock::Schedule::parse(expression)
+        if let Some(schedule) = &r.schedule {
+            let schedule = clock::Timetable::of(schedule)
                 .map_err(|e| CallError::other("connect", &r.name, e.to_string()))?;
             let fire = w
                 .fires

@@ -1,129 +1,46 @@
 //! Schedules fired by a local clock: `rate(...)` and EventBridge's `cron(...)`, delivered as
 //! EventBridge's "Scheduled Event".
 //!
-//! Cron expressions follow EventBridge (Quartz) rules, in UTC: six fields (minutes hours
-//! day-of-month month day-of-week year), exactly one day field `?`, day-of-week 1-7 = SUN-SAT,
-//! `L`, `LW`, `15W` in day-of-month and `L`, `6L`, `2#3` in day-of-week. The matcher is our own:
-//! croner numbers weekdays 0-6, reads `L` alone in day-of-week differently and has no `LW`, and
-//! its dates would need chrono, which this crate does not depend on.
+//! The fire times are the plan's typed schedule's ([`chalice_codegen::plan::Clock`]: croner under
+//! EventBridge's rules, in UTC; rates count from when the runner started). This module is the loop
+//! that waits for them, on a wall clock that tests can speed up.
 
-mod calendar;
-mod cron;
-
-use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use chalice_codegen::model::{self, RateUnit};
-use chalice_codegen::plan::AwsContext;
+use chalice_codegen::plan::{self, AwsContext};
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-pub use self::cron::Cron;
 use crate::local::{Deliver, Shutdown, stopped};
 use chalice_lambda::samples::{self, SampleContext};
 
-/// A schedule expression, ready to compute fire times.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Schedule {
-    /// `rate(N unit)`: every N units, counted from when the runner started.
-    Rate { value: u32, unit: RateUnit },
-    /// `cron(...)`: at the minutes the six fields match, in UTC.
-    Cron(Box<Cron>),
+/// A schedule's fire times, and how it is shown.
+pub struct Timetable {
+    clock: plan::Clock,
+    expression: String,
 }
 
-/// A schedule expression that is not one EventBridge accepts.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid schedule expression `{expression}`: {reason}")]
-pub struct ScheduleError {
-    pub expression: String,
-    pub reason: String,
-}
-
-impl Schedule {
-    /// Parses a plan's `schedule_expression`: `rate(5 minutes)`, `rate(1 hour)`, `cron(0 2 * * ? *)`.
-    pub fn parse(expression: &str) -> Result<Schedule, ScheduleError> {
-        let fail = |reason: String| ScheduleError {
-            expression: expression.to_owned(),
-            reason,
-        };
-        let text = expression.trim();
-        if let Some(body) = text.strip_prefix("rate(").and_then(|b| b.strip_suffix(')')) {
-            return parse_rate(body).map_err(fail);
-        }
-        if let Some(body) = text.strip_prefix("cron(").and_then(|b| b.strip_suffix(')')) {
-            return Cron::parse(body)
-                .map(|cron| Schedule::Cron(Box::new(cron)))
-                .map_err(fail);
-        }
-        Err(fail("expected `rate(...)` or `cron(...)`".to_owned()))
+impl Timetable {
+    /// The fire times of `schedule`; an error for one EventBridge would refuse.
+    pub fn of(schedule: &plan::Schedule) -> Result<Timetable, plan::ClockError> {
+        Ok(Timetable {
+            clock: schedule.clock()?,
+            expression: schedule.expression(),
+        })
     }
 
     /// The first fire time strictly after `after`; `started` is when the runner started (rates
     /// count from it). `None` when the schedule never fires again (a cron's years are over).
-    pub fn next_after(&self, after: SystemTime, started: SystemTime) -> Option<SystemTime> {
-        match self {
-            Schedule::Rate { value, unit } => {
-                let period = u64::from(*value).checked_mul(unit.seconds())?;
-                let period = Duration::from_secs(period);
-                let periods = match after.duration_since(started) {
-                    Ok(since) => since.as_nanos() / period.as_nanos() + 1,
-                    Err(_) => 1, // `after` is before the start: the first fire
-                };
-                let offset = period.checked_mul(u32::try_from(periods).ok()?)?;
-                started.checked_add(offset)
-            }
-            Schedule::Cron(cron) => cron.next_after(after),
-        }
+    fn next_after(&self, after: SystemTime, started: SystemTime) -> Option<SystemTime> {
+        let next = self
+            .clock
+            .next_after(DateTime::<Utc>::from(after), DateTime::<Utc>::from(started))?;
+        Some(SystemTime::from(next))
     }
-}
-
-impl fmt::Display for Schedule {
-    /// The expression as EventBridge writes it: `rate(1 hour)`, `cron(0 2 * * ? *)`.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Schedule::Rate { value, unit } => {
-                let rate = model::Schedule::Rate {
-                    value: *value,
-                    unit: *unit,
-                };
-                f.write_str(&rate.expression())
-            }
-            Schedule::Cron(cron) => write!(f, "cron({})", cron.fields.join(" ")),
-        }
-    }
-}
-
-/// The body of `rate(...)`, as strict as EventBridge: `1 hour`, `5 minutes`, never `1 hours`.
-fn parse_rate(body: &str) -> Result<Schedule, String> {
-    let words: Vec<&str> = body.split_whitespace().collect();
-    let [value, unit] = words[..] else {
-        return Err("a rate is `N unit`, e.g. `rate(5 minutes)`".to_owned());
-    };
-    let value = match value.parse::<u32>() {
-        Ok(n) if n > 0 && value.bytes().all(|b| b.is_ascii_digit()) => n,
-        _ => return Err(format!("`{value}` is not a positive whole number")),
-    };
-    let (word, plural) = match unit.strip_suffix('s') {
-        Some(word) => (word, true),
-        None => (unit, false),
-    };
-    let unit = match word {
-        "minute" => RateUnit::Minute,
-        "hour" => RateUnit::Hour,
-        "day" => RateUnit::Day,
-        _ => {
-            return Err(format!(
-                "unknown unit `{unit}` (minute(s), hour(s), day(s))"
-            ));
-        }
-    };
-    if plural != (value != 1) {
-        return Err("a rate of 1 takes the singular unit, any other the plural".to_owned());
-    }
-    Ok(Schedule::Rate { value, unit })
 }
 
 // ---------------------------------------------------------------- the runner's loop
@@ -187,7 +104,7 @@ impl Clock {
 /// Like EventBridge, a fire is not retried when the handler fails, and fires missed while the
 /// previous delivery ran (or the machine slept) are skipped.
 pub async fn run<D: Deliver>(
-    schedule: Schedule,
+    schedule: Timetable,
     rule_arn: String,
     ctx: AwsContext,
     deliver: Arc<D>,
@@ -204,7 +121,7 @@ pub async fn run<D: Deliver>(
 
 /// What one schedule delivers.
 struct Fire {
-    schedule: Schedule,
+    schedule: Timetable,
     rule_arn: String,
     ctx: AwsContext,
 }
@@ -245,9 +162,9 @@ async fn run_on<D: Deliver>(
             },
         };
         let summary = if manual {
-            format!("{} (fired now)", fire.schedule)
+            format!("{} (fired now)", fire.schedule.expression)
         } else {
-            fire.schedule.to_string()
+            fire.schedule.expression.clone()
         };
         tokio::select! {
             biased;
@@ -297,8 +214,7 @@ fn event_id() -> String {
 mod tests {
     use std::sync::Mutex;
 
-    use aws_smithy_types::DateTime;
-    use aws_smithy_types::date_time::Format;
+    use chrono::SecondsFormat;
     use serde_json::json;
 
     use super::*;
@@ -306,36 +222,28 @@ mod tests {
 
     /// `2024-01-01T02:00:00Z` → a time.
     fn at(text: &str) -> SystemTime {
-        let time = DateTime::from_str(text, Format::DateTime).unwrap();
-        UNIX_EPOCH + Duration::from_secs(u64::try_from(time.secs()).unwrap())
+        SystemTime::from(DateTime::parse_from_rfc3339(text).unwrap())
     }
 
     fn text(time: SystemTime) -> String {
-        let secs = time.duration_since(UNIX_EPOCH).unwrap().as_secs();
-        DateTime::from_secs(i64::try_from(secs).unwrap())
-            .fmt(Format::DateTime)
-            .unwrap()
+        DateTime::<Utc>::from(time).to_rfc3339_opts(SecondsFormat::Secs, true)
     }
 
-    /// The next `n` fire times of `expression` after `after` (started then too).
-    pub(super) fn fires(expression: &str, after: &str, n: usize) -> Vec<String> {
-        let schedule = Schedule::parse(expression).unwrap();
-        let started = at(after);
-        let mut out = Vec::new();
-        let mut t = started;
-        for _ in 0..n {
-            let Some(next) = schedule.next_after(t, started) else {
-                break;
-            };
-            out.push(text(next));
-            t = next;
-        }
-        out
+    /// The fire times of `expression`, as the plan of an app declaring it carries it.
+    fn timetable(expression: &str) -> Timetable {
+        let source = format!("app clock\nschedule tick {expression}\n");
+        let model = chalice_codegen::load("events.chalice", &source)
+            .unwrap_or_else(|d| panic!("{}", d.render(false)));
+        let plan = chalice_codegen::emit_plan::plan(&model, "dev").unwrap();
+        let schedule = plan.rules[0].schedule.as_ref().expect("a schedule rule");
+        Timetable::of(schedule).unwrap()
     }
 
+    /// The plan's schedule computes the times (codegen tests them); here, that they reach the loop
+    /// as the wall-clock times they are, rates counted from the runner's start.
     #[test]
-    fn rates_count_from_the_start() {
-        let hourly = Schedule::parse("rate(1 hour)").unwrap();
+    fn fire_times_are_wall_clock_times_from_the_start() {
+        let hourly = timetable("rate(1 hour)");
         let start = at("2024-01-01T10:03:07Z");
         assert_eq!(
             text(hourly.next_after(start, start).unwrap()),
@@ -346,83 +254,12 @@ mod tests {
             text(hourly.next_after(later, start).unwrap()),
             "2024-01-01T14:03:07Z"
         );
-        // Exactly on a fire time: the one after.
+        let nightly = timetable("cron(0 2 * * ? *)");
         assert_eq!(
-            text(
-                hourly
-                    .next_after(at("2024-01-01T11:03:07Z"), start)
-                    .unwrap()
-            ),
-            "2024-01-01T12:03:07Z"
+            text(nightly.next_after(start, start).unwrap()),
+            "2024-01-02T02:00:00Z"
         );
-        let before = at("2023-12-31T00:00:00Z");
-        assert_eq!(
-            text(hourly.next_after(before, start).unwrap()),
-            "2024-01-01T11:03:07Z"
-        );
-        assert_eq!(
-            fires("rate(5 minutes)", "2024-01-01T00:00:00Z", 3),
-            [
-                "2024-01-01T00:05:00Z",
-                "2024-01-01T00:10:00Z",
-                "2024-01-01T00:15:00Z"
-            ]
-        );
-        assert_eq!(
-            fires("rate(7 days)", "2024-01-01T00:00:00Z", 1),
-            ["2024-01-08T00:00:00Z"]
-        );
-    }
-
-    #[test]
-    fn expressions_display_as_eventbridge_writes_them() {
-        for expression in [
-            "rate(1 hour)",
-            "rate(5 minutes)",
-            "rate(1 day)",
-            "cron(0 2 * * ? *)",
-            "cron(0 18 ? * MON-FRI *)",
-        ] {
-            assert_eq!(Schedule::parse(expression).unwrap().to_string(), expression);
-        }
-        assert_eq!(
-            Schedule::parse(" cron(0  2 * * ? *) ").unwrap().to_string(),
-            "cron(0 2 * * ? *)"
-        );
-    }
-
-    #[test]
-    fn bad_expressions_are_refused() {
-        for bad in [
-            "rate(1 hours)",
-            "rate(5 minute)",
-            "rate(0 minutes)",
-            "rate(30 seconds)",
-            "rate(5)",
-            "every hour",
-            "cron(0 2 * * *)",
-            "cron(0 0 2 * * ? *)",
-            "cron(0 2 * * * *)",
-            "cron(0 2 ? * ? *)",
-            "cron(60 2 * * ? *)",
-            "cron(0 24 * * ? *)",
-            "cron(0 2 32 * ? *)",
-            "cron(0 2 * 13 ? *)",
-            "cron(0 2 ? * 0 *)",
-            "cron(0 2 ? * 8 *)",
-            "cron(0 2 * * ? 1969)",
-            "cron(0 2 * * ? 2200)",
-            "cron(0 2 * * ? 2030-2025)",
-            "cron(0/0 * * * ? *)",
-            "cron(0 2 ? * 2#6 *)",
-            "cron(0 2 ? * 2#1,3 *)",
-            "cron(0 2 L,15 * ? *)",
-            "cron(0 2 ? * FOO *)",
-        ] {
-            let err = Schedule::parse(bad).unwrap_err();
-            assert_eq!(err.expression, bad);
-            assert!(!err.reason.is_empty());
-        }
+        assert_eq!(nightly.expression, "cron(0 2 * * ? *)");
     }
 
     // ------------------------------------------------------------ the loop
@@ -484,7 +321,7 @@ mod tests {
         let fire_now = Arc::new(Notify::new());
         let (stop, shutdown) = tokio::sync::watch::channel(false);
         let fire = Fire {
-            schedule: Schedule::parse(expression).unwrap(),
+            schedule: timetable(expression),
             rule_arn: RULE.into(),
             ctx: ctx(),
         };
