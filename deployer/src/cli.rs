@@ -8,17 +8,12 @@ use std::process::ExitCode;
 use anstyle::{AnsiColor, Style};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands::LiveOptions;
 use crate::commands::{self, CommandError};
+use crate::commands::{AppArg, LiveOptions};
 use crate::project::ProjectError;
-use crate::project::app_file::{DEFAULT_APP_FILE, LoadError};
+use crate::project::app_file::LoadError;
 
-/// Success (for `check`: the app file is valid).
-pub const EXIT_OK: u8 = 0;
-/// The app file has errors, or the command failed (file not found, unknown stage, ...).
-pub const EXIT_FAILURE: u8 = 1;
-/// The command line itself is wrong (unknown flag, missing value); clap's own code.
-pub const EXIT_USAGE: u8 = 2;
+pub use crate::commands::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -201,14 +196,6 @@ pub enum Command {
             that is not a schedule)."
     )]
     Local(commands::local::LocalArgs),
-}
-
-/// Which app file to read.
-#[derive(Debug, Args)]
-pub struct AppArg {
-    /// The app file (relative to the current directory).
-    #[arg(long, value_name = "FILE", default_value = DEFAULT_APP_FILE)]
-    pub app: PathBuf,
 }
 
 #[derive(Debug, Args)]

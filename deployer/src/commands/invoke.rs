@@ -16,8 +16,9 @@ use chalice_codegen::plan::{Function, Plan};
 use clap::{ArgGroup, Args};
 use serde_json::json;
 
+use super::AppArg;
 use super::CommandError;
-use crate::cli::AppArg;
+use super::invocation::{InvokeFailure, MAX_EVENT_BYTES};
 use crate::project::package::{self, BuildOptions};
 use crate::project::plan::{function_for, load_plan, project_dir};
 use chalice_lambda::process::{BootstrapCommand, BootstrapProcess, SpawnError};
@@ -28,8 +29,6 @@ use chalice_lambda::samples::{self, Origin, SampleContext};
 
 /// Lambda's limit on a function's init phase.
 pub const INIT_LIMIT: Duration = Duration::from_secs(10);
-/// Lambda's limit on a synchronous invocation's payload.
-pub const MAX_EVENT_BYTES: usize = 6 * 1024 * 1024;
 /// How long to wait for the last log lines once the bootstrap is stopped.
 const LOG_DRAIN: Duration = Duration::from_millis(500);
 
@@ -64,51 +63,6 @@ pub struct InvokeArgs {
     pub remote: bool,
     #[command(flatten)]
     pub app: AppArg,
-}
-
-/// Why an invocation did not succeed (exit status 1).
-#[derive(Debug, thiserror::Error)]
-pub enum InvokeFailure {
-    /// The handler (or the runtime, for an event it could not read) reported an error.
-    #[error("handler `{handler}` failed: {error}")]
-    Handler {
-        handler: String,
-        error: FunctionError,
-    },
-    #[error(
-        "handler `{handler}` timed out after {seconds} s (its timeout in this stage); the bootstrap was stopped"
-    )]
-    Timeout { handler: String, seconds: u64 },
-    /// `--remote`: the `Invoke` call itself failed (the function did not necessarily run).
-    #[error("{0}")]
-    Call(crate::resources::CallError),
-    #[error("the bootstrap exited ({0}) before answering; its output is above")]
-    Exited(ExitStatus),
-    #[error("the bootstrap failed to initialise: {0}")]
-    InitFailed(FunctionError),
-    #[error(
-        "the bootstrap did not ask for an invocation within {0:?} (Lambda's init limit); it was stopped"
-    )]
-    InitTimeout(Duration),
-    #[error(transparent)]
-    Spawn(#[from] SpawnError),
-    #[error("cannot wait for the bootstrap: {0}")]
-    Wait(std::io::Error),
-    #[error("cannot read the event from {path}")]
-    ReadEvent {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("the event from {path} is not JSON: {error}")]
-    EventNotJson {
-        path: String,
-        error: serde_json::Error,
-    },
-    #[error(
-        "the event from {path} is {size} bytes; Lambda accepts at most {MAX_EVENT_BYTES} for a synchronous invocation"
-    )]
-    EventTooLarge { path: String, size: usize },
 }
 
 /// The source of `handler`'s binding, for a sample event.

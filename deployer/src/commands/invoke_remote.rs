@@ -14,7 +14,7 @@ use chalice_codegen::model::DEFAULT_STAGE;
 use chalice_codegen::plan::{Function, Plan};
 
 use super::CommandError;
-use super::invoke::InvokeFailure;
+use super::invocation::InvokeFailure;
 use crate::aws::{AwsError, ClientOptions, Clients, error_code};
 use crate::resources::CallError;
 use chalice_lambda::runtime_api::FunctionError;

@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::AppArg;
 use super::CommandError;
-use crate::cli::AppArg;
 use crate::local::runner::{self, RunnerOptions};
 
 /// `deployer local [--stage NAME] [--fire HANDLER]... [--json] [--no-watch] [--bootstrap FILE]`

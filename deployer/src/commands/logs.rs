@@ -15,10 +15,10 @@ use aws_smithy_types::date_time::Format;
 use chrono::SecondsFormat;
 use clap::Args;
 
+use super::AppArg;
 use super::CommandError;
 use super::invoke_remote::connect;
 use crate::aws::error_code;
-use crate::cli::AppArg;
 use crate::project::plan::{function_for, load_plan};
 use crate::resources::CallError;
 

@@ -6,6 +6,7 @@
 pub mod check;
 pub mod delete;
 pub mod deploy;
+pub mod invocation;
 pub mod invoke;
 pub mod invoke_remote;
 pub mod local;
@@ -19,14 +20,31 @@ use std::path::PathBuf;
 use aws_config::retry::RetryConfig;
 use chalice_codegen::emit_plan::UnknownStage;
 use chalice_codegen::plan::Plan;
+use clap::Args;
 
 use crate::aws::{AwsError, ClientOptions, Clients};
 use crate::engine::EngineError;
 use crate::engine::session::Session;
 use crate::engine::state::{StateError, StateFile};
 use crate::local::runner::LocalError;
+use crate::project::app_file::DEFAULT_APP_FILE;
 use crate::project::plan::project_dir;
 use crate::project::{HandlerError, LoadError, PackageError, ProjectError};
+
+/// Success (for `check`: the app file is valid).
+pub const EXIT_OK: u8 = 0;
+/// The app file has errors, or the command failed (file not found, unknown stage, ...).
+pub const EXIT_FAILURE: u8 = 1;
+/// The command line itself is wrong (unknown flag, missing value); clap's own code.
+pub const EXIT_USAGE: u8 = 2;
+
+/// Which app file to read.
+#[derive(Debug, Args)]
+pub struct AppArg {
+    /// The app file (relative to the current directory).
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_APP_FILE)]
+    pub app: PathBuf,
+}
 
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
@@ -45,7 +63,7 @@ pub enum CommandError {
     Output(#[from] io::Error),
     /// `invoke`: the handler failed, timed out, or its bootstrap could not run.
     #[error(transparent)]
-    Invoke(#[from] invoke::InvokeFailure),
+    Invoke(#[from] invocation::InvokeFailure),
     /// `local`: the runner could not start.
     #[error(transparent)]
     Local(Box<LocalError>),
@@ -67,8 +85,8 @@ impl CommandError {
     /// else 1.
     pub fn exit_code(&self) -> u8 {
         match self {
-            CommandError::Project(ProjectError::Handler(_)) => crate::cli::EXIT_USAGE,
-            _ => crate::cli::EXIT_FAILURE,
+            CommandError::Project(ProjectError::Handler(_)) => EXIT_USAGE,
+            _ => EXIT_FAILURE,
         }
     }
 }

@@ -5,9 +5,9 @@ use std::io::Write;
 use chalice_codegen::ast::Kind;
 use clap::Args;
 
+use super::AppArg;
 use super::CommandError;
 use super::invoke;
-use crate::cli::AppArg;
 use crate::project::plan::{HandlerError, load_plan};
 use chalice_lambda::samples::{self, KINDS};
 
