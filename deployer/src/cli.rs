@@ -248,7 +248,7 @@ pub struct DeployArgs {
     /// Use this prebuilt bootstrap binary instead of building one.
     #[arg(long, value_name = "FILE")]
     pub bootstrap: Option<PathBuf>,
-    /// Build for this target instead of <arch>-unknown-linux-musl.
+    /// Build for this target instead of `<arch>-unknown-linux-musl`.
     #[arg(long, value_name = "TRIPLE", conflicts_with = "bootstrap")]
     pub target: Option<String>,
     #[command(flatten)]

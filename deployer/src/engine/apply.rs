@@ -406,7 +406,8 @@ pub fn reconcile(
         .iter()
         .filter(|(_, rec)| {
             identity_of(rec).is_some_and(|identity| {
-                desired.by_identity(&identity).is_none() && live.exists(&identity) == Some(false)
+                desired.by_identity(&identity).is_none()
+                    && resources::exists(&identity, live) == Some(false)
             })
         })
         .map(|(k, _)| k.clone())

@@ -8,11 +8,12 @@ use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use chalice_codegen::plan::{AwsContext, Plan};
 use serde::Serialize;
 
+use super::call::{CallError, gone};
+use super::change::{Change, Recorded};
 use super::identity::matches;
-use super::{
-    CallError, Change, Identity, Live, Record, Recorded, Resolver, Resource, ResourceKind, Scope,
-    Step, StepError, Wanted, gone, removal_if_live,
-};
+use super::identity::{Identity, ResourceKind};
+use super::kind::{Record, Resolver, Resource, Scope, Step, StepError, Wanted, removal_if_live};
+use super::live::Live;
 use crate::aws::Clients;
 
 const NO_BUCKET: &str = "NoSuchBucket";
@@ -77,8 +78,8 @@ pub struct Bucket;
 pub struct CodeObject;
 
 /// Created when missing; never updated (a zip's key is its hash).
-fn create_if_missing(id: &str, identity: Identity, live: &Live) -> Vec<Change> {
-    match live.exists(&identity) {
+fn create_if_missing<K: Resource>(id: &str, identity: Identity, live: &Live) -> Vec<Change> {
+    match K::exists(&identity, live) {
         Some(false) => vec![Change::new(id, identity, None, super::Action::Create)],
         _ => Vec::new(),
     }
@@ -113,7 +114,7 @@ impl Resource for Bucket {
     }
 
     fn changes(id: &str, spec: &Self::Spec, live: &Live, _: Option<&str>) -> Vec<Change> {
-        create_if_missing(id, Self::identity(spec), live)
+        create_if_missing::<Self>(id, Self::identity(spec), live)
     }
 
     fn removals(rec: &Recorded, wanted: &Wanted<'_>, live: &Live) -> Vec<Change> {
@@ -121,7 +122,7 @@ impl Resource for Bucket {
         if !wanted.code_known || !rec.owned {
             return Vec::new();
         }
-        removal_if_live(rec, wanted, live)
+        removal_if_live::<Self>(rec, wanted, live)
     }
 
     fn adopt(_: &Identity, _: &Live, _: &AwsContext) -> Option<Record> {
@@ -205,7 +206,7 @@ impl Resource for CodeObject {
     }
 
     fn changes(id: &str, spec: &Self::Spec, live: &Live, _: Option<&str>) -> Vec<Change> {
-        create_if_missing(id, Self::identity(spec), live)
+        create_if_missing::<Self>(id, Self::identity(spec), live)
     }
 
     /// Every zip the recorded key (or wildcard) finds that is not desired.

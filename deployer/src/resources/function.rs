@@ -14,12 +14,13 @@ use aws_sdk_lambda::types::{
 use aws_smithy_types::error::display::DisplayErrorContext;
 
 use super::artifacts::{bucket_name, code_key};
+use super::call::{CallError, found, gone, is_role_propagation, retry_propagation};
+use super::change::{Action, Change, FieldChange};
 use super::compare::{field, map_fields, own_tags};
+use super::identity::{Identity, ResourceKind};
+use super::kind::{Record, Resolver, Resource, Scope, Step, StepError};
+use super::live::Live;
 use super::role::tag_changes;
-use super::{
-    Action, CallError, Change, FieldChange, Identity, Live, Record, Resolver, Resource,
-    ResourceKind, Scope, Step, StepError, found, gone, is_role_propagation, retry_propagation,
-};
 use crate::aws::Clients;
 
 /// Where a function's code comes from.

@@ -40,11 +40,6 @@ impl Live {
         self.functions.get(name).map(Option::as_ref)
     }
 
-    /// Whether `identity` exists live (`None`: not read, so not known).
-    pub fn exists(&self, identity: &Identity) -> Option<bool> {
-        super::exists(identity, self)
-    }
-
     /// The lambda subscriptions a [`Identity::Subscription`] finds (more than one: duplicates).
     pub fn subscriptions(&self, identity: &Identity) -> Vec<&LiveSubscription> {
         let Identity::Subscription {

@@ -11,13 +11,13 @@ use aws_smithy_types::date_time::Format;
 use chalice_codegen::plan::{AwsContext, MappingSource};
 use serde::Serialize;
 
+use super::call::{CallError, gone, is_role_propagation, retry_propagation};
+use super::change::{Action, Change, DeleteReason, FieldChange, Recorded};
 use super::compare::field;
+use super::identity::{Identity, ResourceKind};
+use super::kind::{Record, Resolver, Resource, Scope, Step, StepError, Wanted};
+use super::live::Live;
 use super::sources::{TableStream, arn_parts};
-use super::{
-    Action, CallError, Change, DeleteReason, FieldChange, Identity, Live, Record, Recorded,
-    Resolver, Resource, ResourceKind, Scope, Step, StepError, Wanted, gone, is_role_propagation,
-    retry_propagation,
-};
 use crate::aws::Clients;
 
 /// An event source mapping.

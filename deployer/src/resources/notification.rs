@@ -12,11 +12,12 @@ use aws_sdk_s3::types::{
 use chalice_codegen::plan::AwsContext;
 use serde::Serialize;
 
+use super::call::CallError;
+use super::change::{Action, Change, FieldChange};
 use super::compare::field;
-use super::{
-    Action, CallError, Change, FieldChange, Identity, Live, Record, Resolver, Resource,
-    ResourceKind, Scope, Step, StepError,
-};
+use super::identity::{Identity, ResourceKind};
+use super::kind::{Record, Resolver, Resource, Scope, Step, StepError};
+use super::live::Live;
 use crate::aws::Clients;
 
 /// One lambda entry of a bucket's notification configuration.
@@ -112,7 +113,7 @@ impl Resource for Notification {
         let Identity::Notification { id, .. } = identity else {
             return None;
         };
-        (live.exists(identity) == Some(true)).then(|| Record {
+        (Self::exists(identity, live) == Some(true)).then(|| Record {
             physical_id: Some(id.clone()),
             ..Record::default()
         })

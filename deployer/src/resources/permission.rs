@@ -5,11 +5,12 @@ use chalice_codegen::plan::AwsContext;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::call::{CallError, found, gone};
+use super::change::{Action, Change, DeleteReason, FieldChange};
 use super::compare::field;
-use super::{
-    Action, CallError, Change, DeleteReason, FieldChange, Identity, Live, Record, Resolver,
-    Resource, ResourceKind, Scope, Step, StepError, found, gone,
-};
+use super::identity::{Identity, ResourceKind};
+use super::kind::{Record, Resolver, Resource, Scope, Step, StepError};
+use super::live::Live;
 use crate::aws::Clients;
 
 /// One statement of a function's resource policy.
@@ -123,7 +124,7 @@ impl Resource for Permission {
         let Identity::Permission { statement_id, .. } = identity else {
             return None;
         };
-        (live.exists(identity) == Some(true)).then(|| Record {
+        (Self::exists(identity, live) == Some(true)).then(|| Record {
             physical_id: Some(statement_id.clone()),
             ..Record::default()
         })

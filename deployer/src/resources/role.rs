@@ -7,11 +7,12 @@ use chalice_codegen::plan::{AwsContext, Plan};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::call::{CallError, found, gone};
+use super::change::{Action, Change, FieldChange};
 use super::compare::{field, map_fields, normalize_policy, own_tags};
-use super::{
-    Action, CallError, Change, FieldChange, Identity, Live, Record, Resolver, Resource,
-    ResourceKind, Step, StepError, found, gone,
-};
+use super::identity::{Identity, ResourceKind};
+use super::kind::{Record, Resolver, Resource, Step, StepError};
+use super::live::Live;
 use crate::aws::{Clients, parse_policy_document};
 
 /// The execution role and its inline policy.

@@ -7,11 +7,12 @@ use chalice_codegen::plan::AwsContext;
 use serde::Serialize;
 use serde_json::Value;
 
+use super::call::{CallError, found, gone};
+use super::change::{Action, Change, FieldChange};
 use super::compare::{canonical, field};
-use super::{
-    Action, CallError, Change, FieldChange, Identity, Live, Record, Resolver, Resource,
-    ResourceKind, Scope, Step, StepError, found, gone,
-};
+use super::identity::{Identity, ResourceKind};
+use super::kind::{Record, Resolver, Resource, Scope, Step, StepError};
+use super::live::Live;
 use crate::aws::Clients;
 
 /// An EventBridge rule and its one target (ours).

@@ -3,10 +3,11 @@
 use chalice_codegen::plan::AwsContext;
 use serde::Serialize;
 
-use super::{
-    Action, CallError, Change, DeleteReason, Identity, Live, Record, Recorded, Resolver, Resource,
-    ResourceKind, Scope, Step, StepError, Wanted, gone,
-};
+use super::call::{CallError, gone};
+use super::change::{Action, Change, DeleteReason, Recorded};
+use super::identity::{Identity, ResourceKind};
+use super::kind::{Record, Resolver, Resource, Scope, Step, StepError, Wanted};
+use super::live::Live;
 use crate::aws::Clients;
 
 /// A lambda subscription of a function to a topic.

@@ -4,10 +4,10 @@
 //! batch (up to `batch_size`, within the batching window), invokes the handler with Lambda's SQS event,
 //! then deletes what succeeded. What is not deleted comes back after the queue's visibility timeout: SQS
 //! does the retrying, as it does for Lambda. Queues the runner owns ([`Shape`] other than `Queue`) carry
-//! notifications from SNS, S3 or EventBridge; [`routed`] turns each back into the event Lambda would
+//! notifications from SNS, S3 or EventBridge; `routed` turns each back into the event Lambda would
 //! have sent, one invocation per message.
 //!
-//! Imports point one way: this poller uses [`message`] and [`routed`]; `routed` uses `message`; neither
+//! Imports point one way: this poller uses `message` and `routed`; `routed` uses `message`; neither
 //! knows the poller.
 
 mod message;
