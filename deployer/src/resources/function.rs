@@ -18,7 +18,7 @@ use super::call::{CallError, found, gone, is_role_propagation, retry_propagation
 use super::change::{Action, Change, FieldChange};
 use super::compare::{field, map_fields, own_tags};
 use super::identity::{Identity, ResourceKind};
-use super::kind::{Record, Resolver, Resource, Scope, Step, StepError};
+use super::kind::{Record, Resolver, Resource, Scope, Step, StepError, create_or_update};
 use super::live::Live;
 use super::role::tag_changes;
 use crate::aws::Clients;
@@ -140,19 +140,10 @@ impl Resource for Function {
     }
 
     fn changes(id: &str, spec: &Self::Spec, live: &Live, _: Option<&str>) -> Vec<Change> {
-        let identity = Self::identity(spec);
-        match live.functions.get(&spec.name) {
-            Some(None) => vec![Change::new(id, identity, None, Action::Create)],
-            Some(Some(l)) => {
-                let fields = function_fields(spec, &l.spec);
-                if fields.is_empty() {
-                    Vec::new()
-                } else {
-                    vec![Change::new(id, identity, None, Action::Update { fields })]
-                }
-            }
-            None => Vec::new(),
-        }
+        let found = live.functions.get(&spec.name).map(Option::as_ref);
+        create_or_update(id, Self::identity(spec), found, |l| {
+            function_fields(spec, &l.spec)
+        })
     }
 
     fn adopt(identity: &Identity, live: &Live, _: &AwsContext) -> Option<Record> {

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::artifacts::CodeSet;
 use super::call::CallError;
-use super::change::{Change, Recorded};
+use super::change::{Action, Change, FieldChange, Recorded};
 use super::identity::{Identity, ResourceKind};
 use super::live::Live;
 use super::sources::Lookups;
@@ -138,6 +138,28 @@ pub fn removal_if_live<K: Resource + ?Sized>(
         rec.identity.clone(),
         rec.physical_id.clone(),
     )]
+}
+
+/// The change of a resource read as `found` (`Some(None)`: it does not exist; `None`: not read): a
+/// create, an update with the `fields` that differ, or nothing.
+pub fn create_or_update<L>(
+    id: &str,
+    identity: Identity,
+    found: Option<Option<&L>>,
+    fields: impl FnOnce(&L) -> Vec<FieldChange>,
+) -> Vec<Change> {
+    match found {
+        Some(None) => vec![Change::new(id, identity, None, Action::Create)],
+        Some(Some(live)) => {
+            let fields = fields(live);
+            if fields.is_empty() {
+                Vec::new()
+            } else {
+                vec![Change::new(id, identity, None, Action::Update { fields })]
+            }
+        }
+        None => Vec::new(),
+    }
 }
 
 /// What a deploy record keeps of one resource.

@@ -13,10 +13,10 @@ use chalice_codegen::plan::AwsContext;
 use serde::Serialize;
 
 use super::call::CallError;
-use super::change::{Action, Change, FieldChange};
+use super::change::{Change, FieldChange};
 use super::compare::field;
 use super::identity::{Identity, ResourceKind};
-use super::kind::{Record, Resolver, Resource, Scope, Step, StepError};
+use super::kind::{Record, Resolver, Resource, Scope, Step, StepError, create_or_update};
 use super::live::Live;
 use crate::aws::Clients;
 
@@ -90,23 +90,14 @@ impl Resource for Notification {
     }
 
     fn changes(id: &str, spec: &Self::Spec, live: &Live, _: Option<&str>) -> Vec<Change> {
-        let identity = Self::identity(spec);
-        let create = || vec![Change::new(id, identity.clone(), None, Action::Create)];
-        match live.buckets.get(&spec.bucket) {
-            Some(Some(entries)) => match entries.iter().find(|n| n.id == spec.id) {
-                Some(l) => {
-                    let fields = notification_fields(spec, l);
-                    if fields.is_empty() {
-                        Vec::new()
-                    } else {
-                        vec![Change::new(id, identity, None, Action::Update { fields })]
-                    }
-                }
-                None => create(),
-            },
-            Some(None) => create(),
-            None => Vec::new(),
-        }
+        // A missing bucket is reported as a problem before anything is written.
+        let found = live
+            .buckets
+            .get(&spec.bucket)
+            .map(|entries| entries.iter().flatten().find(|n| n.id == spec.id));
+        create_or_update(id, Self::identity(spec), found, |l| {
+            notification_fields(spec, l)
+        })
     }
 
     fn adopt(identity: &Identity, live: &Live, _: &AwsContext) -> Option<Record> {

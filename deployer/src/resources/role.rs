@@ -11,7 +11,7 @@ use super::call::{CallError, found, gone};
 use super::change::{Action, Change, FieldChange};
 use super::compare::{field, map_fields, normalize_policy, own_tags};
 use super::identity::{Identity, ResourceKind};
-use super::kind::{Record, Resolver, Resource, Step, StepError};
+use super::kind::{Record, Resolver, Resource, Step, StepError, create_or_update};
 use super::live::Live;
 use crate::aws::{Clients, parse_policy_document};
 
@@ -61,19 +61,10 @@ impl Resource for Role {
     }
 
     fn changes(id: &str, spec: &Self::Spec, live: &Live, _: Option<&str>) -> Vec<Change> {
-        let identity = Self::identity(spec);
-        match live.roles.get(&spec.name) {
-            Some(None) => vec![Change::new(id, identity, None, Action::Create)],
-            Some(Some(l)) => {
-                let fields = role_fields(spec, &l.spec);
-                if fields.is_empty() {
-                    Vec::new()
-                } else {
-                    vec![Change::new(id, identity, None, Action::Update { fields })]
-                }
-            }
-            None => Vec::new(),
-        }
+        let found = live.roles.get(&spec.name).map(Option::as_ref);
+        create_or_update(id, Self::identity(spec), found, |l| {
+            role_fields(spec, &l.spec)
+        })
     }
 
     fn adopt(identity: &Identity, live: &Live, _: &AwsContext) -> Option<Record> {

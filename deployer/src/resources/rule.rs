@@ -11,7 +11,7 @@ use super::call::{CallError, found, gone};
 use super::change::{Action, Change, FieldChange};
 use super::compare::{canonical, field};
 use super::identity::{Identity, ResourceKind};
-use super::kind::{Record, Resolver, Resource, Scope, Step, StepError};
+use super::kind::{Record, Resolver, Resource, Scope, Step, StepError, create_or_update};
 use super::live::Live;
 use crate::aws::Clients;
 
@@ -109,19 +109,13 @@ impl Resource for Rule {
     }
 
     fn changes(id: &str, spec: &Self::Spec, live: &Live, _: Option<&str>) -> Vec<Change> {
-        let identity = Self::identity(spec);
-        match live.rules.get(&(spec.bus.clone(), spec.name.clone())) {
-            Some(None) => vec![Change::new(id, identity, None, Action::Create)],
-            Some(Some(l)) => {
-                let fields = rule_fields(spec, &l.spec);
-                if fields.is_empty() {
-                    Vec::new()
-                } else {
-                    vec![Change::new(id, identity, None, Action::Update { fields })]
-                }
-            }
-            None => Vec::new(),
-        }
+        let found = live
+            .rules
+            .get(&(spec.bus.clone(), spec.name.clone()))
+            .map(Option::as_ref);
+        create_or_update(id, Self::identity(spec), found, |l| {
+            rule_fields(spec, &l.spec)
+        })
     }
 
     fn adopt(identity: &Identity, live: &Live, _: &AwsContext) -> Option<Record> {
