@@ -1,13 +1,14 @@
 //! The resources a deploy manages, one module per kind, each owning all of that kind: its desired
 //! state from the plan, how it is read, which fields are compared, and how it is created, updated
-//! and deleted. The engine drives them through the [`Resource`] trait and the registry below.
+//! and deleted. The engine drives them through the [`Resource`] trait (`kind.rs`) and the dispatch in
+//! `registry.rs`; this module only declares them.
 //!
 //! Every call goes through [`crate::aws::Clients`] (standard retries, call counting). Errors carry the
 //! operation, what it was called on, and AWS's code and message.
 //!
-//! A new setting of a kind touches that kind's module only. A new kind: its module, one line in
-//! [`registry!`](registry), its [`Identity`] and [`ResourceKind`] variants, and its reads in the engine's read
-//! plan (`engine/read.rs`).
+//! A new setting of a kind touches that kind's module only. A new kind: its module, one line in the
+//! `registry!` call of `registry.rs`, its [`Identity`] and [`ResourceKind`] variants, its slot in
+//! [`Live`], and its reads in the engine's read plan (`engine/read.rs`).
 
 pub mod artifacts;
 pub mod call;
