@@ -1,7 +1,7 @@
 //! The artifacts bucket the deployer manages (one per account and region, shared by every app) and
 //! the code zips in it: every function of a stage runs the same `bootstrap`, uploaded once.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
@@ -10,25 +10,15 @@ use serde::Serialize;
 
 use super::call::{CallError, gone};
 use super::change::{Change, Recorded};
+use super::code::CodeDigest;
 use super::identity::matches;
 use super::identity::{Identity, ResourceKind};
-use super::kind::{Record, Resolver, Resource, Scope, Step, StepError, Wanted, removal_if_live};
-use super::live::Live;
+use super::kind::{
+    Facts, Record, Resolver, Resource, Scope, Step, StepError, Wanted, removal_if_live,
+};
 use crate::aws::Clients;
 
 const NO_BUCKET: &str = "NoSuchBucket";
-
-/// One code zip's hashes (the zip itself stays with the caller).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CodeDigest {
-    /// base64 sha256: Lambda's `CodeSha256`.
-    pub sha256: String,
-    pub sha256_hex: String,
-    pub size: usize,
-}
-
-/// The code per architecture (`x86_64`, `arm64`); empty when not known (`plan` without a bootstrap).
-pub type CodeSet = BTreeMap<String, CodeDigest>;
 
 /// The deployer-managed bucket for code zips: one per account and region, shared by every app.
 pub fn bucket_name(ctx: &AwsContext) -> String {
@@ -78,8 +68,13 @@ pub struct Bucket;
 pub struct CodeObject;
 
 /// Created when missing; never updated (a zip's key is its hash).
-fn create_if_missing<K: Resource>(id: &str, identity: Identity, live: &Live) -> Vec<Change> {
-    match K::exists(&identity, live) {
+fn create_if_missing<K: Resource>(
+    id: &str,
+    identity: Identity,
+    live: &K::Store,
+    facts: &Facts<'_>,
+) -> Vec<Change> {
+    match K::exists(&identity, live, facts) {
         Some(false) => vec![Change::new(id, identity, None, super::Action::Create)],
         _ => Vec::new(),
     }
@@ -87,6 +82,7 @@ fn create_if_missing<K: Resource>(id: &str, identity: Identity, live: &Live) -> 
 
 impl Resource for Bucket {
     type Spec = ArtifactsBucketSpec;
+    type Store = Option<LiveArtifacts>;
     const KIND: ResourceKind = ResourceKind::S3Bucket;
     const DELETED_AFTER: &'static [ResourceKind] = &[ResourceKind::S3Object];
 
@@ -109,29 +105,40 @@ impl Resource for Bucket {
         )]
     }
 
-    fn exists(_identity: &Identity, live: &Live) -> Option<bool> {
-        live.artifacts.as_ref().map(|a| a.bucket_exists)
+    fn exists(_identity: &Identity, live: &Self::Store, _facts: &Facts<'_>) -> Option<bool> {
+        live.as_ref().map(|a| a.bucket_exists)
     }
 
-    fn changes(id: &str, spec: &Self::Spec, live: &Live, _: Option<&str>) -> Vec<Change> {
-        create_if_missing::<Self>(id, Self::identity(spec), live)
+    fn changes(
+        id: &str,
+        spec: &Self::Spec,
+        live: &Self::Store,
+        facts: &Facts<'_>,
+        _: Option<&str>,
+    ) -> Vec<Change> {
+        create_if_missing::<Self>(id, Self::identity(spec), live, facts)
     }
 
-    fn removals(rec: &Recorded, wanted: &Wanted<'_>, live: &Live) -> Vec<Change> {
+    fn removals(
+        rec: &Recorded,
+        wanted: &Wanted<'_>,
+        live: &Self::Store,
+        facts: &Facts<'_>,
+    ) -> Vec<Change> {
         // Without the code nothing about it is compared; a bucket that existed before is not ours.
         if !wanted.code_known || !rec.owned {
             return Vec::new();
         }
-        removal_if_live::<Self>(rec, wanted, live)
+        removal_if_live::<Self>(rec, wanted, live, facts)
     }
 
-    fn adopt(_: &Identity, _: &Live, _: &AwsContext) -> Option<Record> {
+    fn adopt(_: &Identity, _: &Self::Store, _facts: &Facts<'_>, _: &AwsContext) -> Option<Record> {
         // Not read on a no-op deploy: recorded when made.
         None
     }
 
     async fn apply(
-        step: &Step<'_>,
+        step: &Step<'_, Self::Store>,
         change: &Change,
         spec: Option<&Self::Spec>,
     ) -> Result<Option<String>, StepError> {
@@ -162,6 +169,7 @@ impl Resource for Bucket {
 
 impl Resource for CodeObject {
     type Spec = CodeObjectSpec;
+    type Store = Option<LiveArtifacts>;
     const KIND: ResourceKind = ResourceKind::S3Object;
     const AFTER: &'static [(ResourceKind, Scope)] = &[(ResourceKind::S3Bucket, Scope::All)];
     const DELETED_AFTER: &'static [ResourceKind] = &[ResourceKind::LambdaFunction];
@@ -196,28 +204,38 @@ impl Resource for CodeObject {
         out
     }
 
-    fn exists(identity: &Identity, live: &Live) -> Option<bool> {
+    fn exists(identity: &Identity, live: &Self::Store, _facts: &Facts<'_>) -> Option<bool> {
         let Identity::CodeObject { key, .. } = identity else {
             return None;
         };
-        live.artifacts
-            .as_ref()
+        live.as_ref()
             .map(|a| a.keys.iter().any(|k| matches(key, k)))
     }
 
-    fn changes(id: &str, spec: &Self::Spec, live: &Live, _: Option<&str>) -> Vec<Change> {
-        create_if_missing::<Self>(id, Self::identity(spec), live)
+    fn changes(
+        id: &str,
+        spec: &Self::Spec,
+        live: &Self::Store,
+        facts: &Facts<'_>,
+        _: Option<&str>,
+    ) -> Vec<Change> {
+        create_if_missing::<Self>(id, Self::identity(spec), live, facts)
     }
 
     /// Every zip the recorded key (or wildcard) finds that is not desired.
-    fn removals(rec: &Recorded, wanted: &Wanted<'_>, live: &Live) -> Vec<Change> {
+    fn removals(
+        rec: &Recorded,
+        wanted: &Wanted<'_>,
+        live: &Self::Store,
+        _facts: &Facts<'_>,
+    ) -> Vec<Change> {
         let Identity::CodeObject { bucket, key } = &rec.identity else {
             return Vec::new();
         };
         if !wanted.code_known {
             return Vec::new();
         }
-        match &live.artifacts {
+        match live {
             Some(a) => a
                 .keys
                 .iter()
@@ -236,13 +254,13 @@ impl Resource for CodeObject {
         }
     }
 
-    fn adopt(_: &Identity, _: &Live, _: &AwsContext) -> Option<Record> {
+    fn adopt(_: &Identity, _: &Self::Store, _facts: &Facts<'_>, _: &AwsContext) -> Option<Record> {
         // Not read on a no-op deploy: recorded when made.
         None
     }
 
     async fn apply(
-        step: &Step<'_>,
+        step: &Step<'_, Self::Store>,
         change: &Change,
         _spec: Option<&Self::Spec>,
     ) -> Result<Option<String>, StepError> {

@@ -18,8 +18,7 @@ use super::call::{CallError, found, gone, is_role_propagation, retry_propagation
 use super::change::{Action, Change, FieldChange};
 use super::compare::{field, map_fields, own_tags};
 use super::identity::{Identity, ResourceKind};
-use super::kind::{Record, Resolver, Resource, Scope, Step, StepError, create_or_update};
-use super::live::Live;
+use super::kind::{Facts, Record, Resolver, Resource, Scope, Step, StepError, create_or_update};
 use super::role::tag_changes;
 use crate::aws::Clients;
 
@@ -65,6 +64,7 @@ pub struct Function;
 
 impl Resource for Function {
     type Spec = FunctionSpec;
+    type Store = BTreeMap<String, Option<LiveFunction>>;
     const KIND: ResourceKind = ResourceKind::LambdaFunction;
     const AFTER: &'static [(ResourceKind, Scope)] = &[
         (ResourceKind::IamRole, Scope::All),
@@ -132,25 +132,36 @@ impl Resource for Function {
         }
     }
 
-    fn exists(identity: &Identity, live: &Live) -> Option<bool> {
+    fn exists(identity: &Identity, live: &Self::Store, _facts: &Facts<'_>) -> Option<bool> {
         let Identity::Function { name } = identity else {
             return None;
         };
-        live.functions.get(name).map(Option::is_some)
+        live.get(name).map(Option::is_some)
     }
 
-    fn changes(id: &str, spec: &Self::Spec, live: &Live, _: Option<&str>) -> Vec<Change> {
-        let found = live.functions.get(&spec.name).map(Option::as_ref);
+    fn changes(
+        id: &str,
+        spec: &Self::Spec,
+        live: &Self::Store,
+        _facts: &Facts<'_>,
+        _: Option<&str>,
+    ) -> Vec<Change> {
+        let found = live.get(&spec.name).map(Option::as_ref);
         create_or_update(id, Self::identity(spec), found, |l| {
             function_fields(spec, &l.spec)
         })
     }
 
-    fn adopt(identity: &Identity, live: &Live, _: &AwsContext) -> Option<Record> {
+    fn adopt(
+        identity: &Identity,
+        live: &Self::Store,
+        _facts: &Facts<'_>,
+        _: &AwsContext,
+    ) -> Option<Record> {
         let Identity::Function { name } = identity else {
             return None;
         };
-        let f = live.function(name)??;
+        let f = live.get(name)?.as_ref()?;
         Some(Record {
             arn: Some(f.arn.clone()),
             ..Record::default()
@@ -158,7 +169,7 @@ impl Resource for Function {
     }
 
     async fn apply(
-        step: &Step<'_>,
+        step: &Step<'_, Self::Store>,
         change: &Change,
         spec: Option<&Self::Spec>,
     ) -> Result<Option<String>, StepError> {
@@ -175,7 +186,7 @@ impl Resource for Function {
             return Ok(None);
         }
         let spec = spec.ok_or_else(|| StepError::Internal(format!("no spec for {}", change.id)))?;
-        let arn = match (&change.action, step.live.function(name)) {
+        let arn = match (&change.action, step.live.get(name).map(Option::as_ref)) {
             (Action::Update { .. }, Some(Some(live))) => {
                 update_function(c, spec, live).await?;
                 live.arn.clone()

@@ -7,11 +7,10 @@ use std::future::Future;
 use chalice_codegen::plan::{AwsContext, Plan};
 use serde::Serialize;
 
-use super::artifacts::CodeSet;
 use super::call::CallError;
 use super::change::{Action, Change, FieldChange, Recorded};
+use super::code::CodeSet;
 use super::identity::{Identity, ResourceKind};
-use super::live::Live;
 use super::sources::Lookups;
 use crate::aws::Clients;
 
@@ -28,6 +27,8 @@ pub enum Scope {
 pub trait Resource {
     /// The settings a deploy compares and applies (desired from the plan, or as read live).
     type Spec: std::fmt::Debug + Clone + PartialEq + Serialize + Send + Sync;
+    /// What the engine read live of this kind (its part of the read phase's result).
+    type Store: Sync;
     const KIND: ResourceKind;
     /// Kinds whose creations and updates must be done before this kind's.
     const AFTER: &'static [(ResourceKind, Scope)] = &[];
@@ -48,28 +49,44 @@ pub trait Resource {
     }
 
     /// Whether it exists live (`None`: not read, so not known).
-    fn exists(identity: &Identity, live: &Live) -> Option<bool>;
+    fn exists(identity: &Identity, live: &Self::Store, facts: &Facts<'_>) -> Option<bool>;
 
     /// What bringing it to `spec` takes: a create, an update with the fields that differ, deletions of
     /// live duplicates; nothing when it matches (or was not read). `preferred`: the physical id
     /// recorded for it, kept when duplicates are found.
-    fn changes(id: &str, spec: &Self::Spec, live: &Live, preferred: Option<&str>) -> Vec<Change>;
+    fn changes(
+        id: &str,
+        spec: &Self::Spec,
+        live: &Self::Store,
+        facts: &Facts<'_>,
+        preferred: Option<&str>,
+    ) -> Vec<Change>;
 
     /// Deletions for a recorded resource that is not desired: by default, one when it exists (or
     /// was not read: deleting what is gone is harmless, leaving it is an orphan).
-    fn removals(rec: &Recorded, wanted: &Wanted<'_>, live: &Live) -> Vec<Change> {
-        removal_if_live::<Self>(rec, wanted, live)
+    fn removals(
+        rec: &Recorded,
+        wanted: &Wanted<'_>,
+        live: &Self::Store,
+        facts: &Facts<'_>,
+    ) -> Vec<Change> {
+        removal_if_live::<Self>(rec, wanted, live, facts)
     }
 
     /// What to record for a desired resource found live but not recorded (a deploy killed between a
     /// create and its record); `None` when it does not exist or is not known.
-    fn adopt(identity: &Identity, live: &Live, ctx: &AwsContext) -> Option<Record>;
+    fn adopt(
+        identity: &Identity,
+        live: &Self::Store,
+        facts: &Facts<'_>,
+        ctx: &AwsContext,
+    ) -> Option<Record>;
 
     /// Applies one change (`spec`: the desired settings, for a create or an update), recording what
     /// exists (or forgetting what is gone) through `step.records` the moment it does.
     /// `Ok(Some(note))` when there is something to tell.
     fn apply(
-        step: &Step<'_>,
+        step: &Step<'_, Self::Store>,
         change: &Change,
         spec: Option<&Self::Spec>,
     ) -> impl Future<Output = Result<Option<String>, StepError>> + Send;
@@ -82,7 +99,7 @@ pub trait Resource {
 
     /// Applies a group of changes that share a [`Resource::group_key`] at once.
     fn apply_group(
-        _step: &Step<'_>,
+        _step: &Step<'_, Self::Store>,
         _changes: &[(Change, Option<Self::Spec>)],
     ) -> impl Future<Output = Result<(), StepError>> + Send {
         async {
@@ -128,9 +145,12 @@ pub struct Wanted<'a> {
 pub fn removal_if_live<K: Resource + ?Sized>(
     rec: &Recorded,
     wanted: &Wanted<'_>,
-    live: &Live,
+    live: &K::Store,
+    facts: &Facts<'_>,
 ) -> Vec<Change> {
-    if wanted.identities.contains(&rec.identity) || K::exists(&rec.identity, live) == Some(false) {
+    if wanted.identities.contains(&rec.identity)
+        || K::exists(&rec.identity, live, facts) == Some(false)
+    {
         return Vec::new();
     }
     vec![Change::removed(
@@ -180,16 +200,47 @@ pub trait Records {
     fn forget(&self, identity: &Identity) -> Result<(), StepError>;
 }
 
-/// Everything a step needs.
-pub struct Step<'a> {
+/// Everything a step needs; `live`: what was read of its kind.
+pub struct Step<'a, S: ?Sized> {
     pub clients: &'a Clients,
     pub ctx: &'a AwsContext,
-    pub live: &'a Live,
+    pub live: &'a S,
     /// Code zips by object key.
     pub zips: &'a BTreeMap<String, Vec<u8>>,
     /// Functions this apply deletes (what goes with them needs no call of its own).
     pub deleted_functions: &'a BTreeSet<String>,
     pub records: &'a (dyn Records + Sync),
+}
+
+impl<'a, S: ?Sized> Step<'a, S> {
+    /// The same step, seeing `live` (one kind's part of what was read).
+    pub fn with_live<T: ?Sized>(&self, live: &'a T) -> Step<'a, T> {
+        Step {
+            clients: self.clients,
+            ctx: self.ctx,
+            live,
+            zips: self.zips,
+            deleted_functions: self.deleted_functions,
+            records: self.records,
+        }
+    }
+}
+
+/// What a kind may ask of the other kinds' reads.
+#[derive(Clone, Copy)]
+pub struct Facts<'a> {
+    function_exists: &'a (dyn Fn(&str) -> Option<bool> + Sync),
+}
+
+impl<'a> Facts<'a> {
+    pub fn new(function_exists: &'a (dyn Fn(&str) -> Option<bool> + Sync)) -> Facts<'a> {
+        Facts { function_exists }
+    }
+
+    /// Whether function `name` exists (`None`: it was not read).
+    pub fn function(&self, name: &str) -> Option<bool> {
+        (self.function_exists)(name)
+    }
 }
 
 /// Why a step failed.

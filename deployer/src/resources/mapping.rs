@@ -1,6 +1,7 @@
 //! Event source mappings: Lambda polling a queue, a Kinesis stream or a DynamoDB stream for a
 //! function, with partial batch failures reported.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_lambda::types::{
@@ -14,9 +15,9 @@ use serde::Serialize;
 use super::call::{CallError, gone, is_role_propagation, retry_propagation};
 use super::change::{Action, Change, DeleteReason, FieldChange, Recorded};
 use super::compare::field;
+use super::identity::matches;
 use super::identity::{Identity, ResourceKind};
-use super::kind::{Record, Resolver, Resource, Scope, Step, StepError, Wanted};
-use super::live::Live;
+use super::kind::{Facts, Record, Resolver, Resource, Scope, Step, StepError, Wanted};
 use super::sources::{TableStream, arn_parts};
 use crate::aws::Clients;
 
@@ -45,6 +46,27 @@ pub struct LiveMapping {
 /// An event source mapping.
 pub struct Mapping;
 
+/// The mappings an [`Identity::Mapping`] finds among what was read, by function (more than one:
+/// duplicates, or a wildcard source).
+pub fn mappings_for<'a>(
+    mappings: &'a BTreeMap<String, Vec<LiveMapping>>,
+    identity: &Identity,
+) -> Vec<&'a LiveMapping> {
+    let Identity::Mapping {
+        function,
+        source_arn,
+    } = identity
+    else {
+        return Vec::new();
+    };
+    mappings
+        .get(function)
+        .into_iter()
+        .flatten()
+        .filter(|m| matches(source_arn, &m.spec.source_arn))
+        .collect()
+}
+
 /// `arn:PARTITION:lambda:REGION:ACCOUNT:event-source-mapping:UUID`
 fn mapping_arn(ctx: &AwsContext, uuid: &str) -> String {
     format!(
@@ -55,6 +77,7 @@ fn mapping_arn(ctx: &AwsContext, uuid: &str) -> String {
 
 impl Resource for Mapping {
     type Spec = MappingSpec;
+    type Store = BTreeMap<String, Vec<LiveMapping>>;
     const KIND: ResourceKind = ResourceKind::LambdaEventSourceMapping;
     /// The role's policy must let the function read the source before the mapping is made.
     const AFTER: &'static [(ResourceKind, Scope)] = &[
@@ -173,11 +196,17 @@ impl Resource for Mapping {
         }
     }
 
-    fn exists(identity: &Identity, live: &Live) -> Option<bool> {
-        Some(!live.mappings_for(identity).is_empty())
+    fn exists(identity: &Identity, live: &Self::Store, _facts: &Facts<'_>) -> Option<bool> {
+        Some(!mappings_for(live, identity).is_empty())
     }
 
-    fn changes(id: &str, spec: &Self::Spec, live: &Live, preferred: Option<&str>) -> Vec<Change> {
+    fn changes(
+        id: &str,
+        spec: &Self::Spec,
+        live: &Self::Store,
+        facts: &Facts<'_>,
+        preferred: Option<&str>,
+    ) -> Vec<Change> {
         let identity = Self::identity(spec);
         let d = spec;
         let create = || vec![Change::new(id, identity.clone(), None, Action::Create)];
@@ -193,14 +222,14 @@ impl Resource for Mapping {
                 )]
             }
         };
-        if !live.mappings.contains_key(&d.function) {
-            return if live.function(&d.function) == Some(None) {
+        if !live.contains_key(&d.function) {
+            return if facts.function(&d.function) == Some(false) {
                 create()
             } else {
                 Vec::new()
             };
         }
-        let mut found = live.mappings_for(&identity);
+        let mut found = mappings_for(live, &identity);
         if found.is_empty() {
             return create();
         }
@@ -222,11 +251,16 @@ impl Resource for Mapping {
 
     /// Every live mapping the recorded one finds (a wildcard: every mapping of the function) that
     /// is not desired, each by its UUID.
-    fn removals(rec: &Recorded, wanted: &Wanted<'_>, live: &Live) -> Vec<Change> {
+    fn removals(
+        rec: &Recorded,
+        wanted: &Wanted<'_>,
+        live: &Self::Store,
+        _facts: &Facts<'_>,
+    ) -> Vec<Change> {
         let Identity::Mapping { function, .. } = &rec.identity else {
             return Vec::new();
         };
-        live.mappings_for(&rec.identity)
+        mappings_for(live, &rec.identity)
             .into_iter()
             .map(|m| {
                 let identity = Identity::Mapping {
@@ -240,8 +274,13 @@ impl Resource for Mapping {
             .collect()
     }
 
-    fn adopt(identity: &Identity, live: &Live, ctx: &AwsContext) -> Option<Record> {
-        let m = live.mappings_for(identity).into_iter().next()?;
+    fn adopt(
+        identity: &Identity,
+        live: &Self::Store,
+        _facts: &Facts<'_>,
+        ctx: &AwsContext,
+    ) -> Option<Record> {
+        let m = mappings_for(live, identity).into_iter().next()?;
         Some(Record {
             arn: Some(mapping_arn(ctx, &m.uuid)),
             physical_id: Some(m.uuid.clone()),
@@ -250,7 +289,7 @@ impl Resource for Mapping {
     }
 
     async fn apply(
-        step: &Step<'_>,
+        step: &Step<'_, Self::Store>,
         change: &Change,
         spec: Option<&Self::Spec>,
     ) -> Result<Option<String>, StepError> {

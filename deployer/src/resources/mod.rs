@@ -13,11 +13,11 @@
 pub mod artifacts;
 pub mod call;
 pub mod change;
+pub mod code;
 pub mod compare;
 pub mod function;
 pub mod identity;
 pub mod kind;
-pub mod live;
 pub mod mapping;
 pub mod notification;
 pub mod permission;
@@ -27,14 +27,13 @@ pub mod rule;
 pub mod sources;
 pub mod subscription;
 
-pub use artifacts::{CodeDigest, CodeSet};
 pub use call::{CallError, found, gone, is_role_propagation, retry_propagation};
 pub use change::{Action, Change, DeleteReason, FieldChange, Recorded};
+pub use code::{CodeDigest, CodeSet};
 pub use identity::{Identity, ResourceKind};
 pub use kind::{Record, Records, Resolver, Resource, Scope, Step, StepError, Wanted};
-pub use live::Live;
 pub use registry::{
-    Spec, adopt, after, apply, deleted_after, deleted_after_writes_of, desired, exists,
+    Live, Spec, adopt, after, apply, deleted_after, deleted_after_writes_of, desired, exists,
     function_of, group_key, removals,
 };
 pub use sources::Lookups;

@@ -1,7 +1,7 @@
 //! S3 bucket notification entries that invoke a function: merged into what the bucket already has
 //! (one read-modify-write per bucket), other entries kept exactly as they were.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::operation::get_bucket_notification_configuration::GetBucketNotificationConfigurationOutput;
@@ -16,8 +16,7 @@ use super::call::CallError;
 use super::change::{Change, FieldChange};
 use super::compare::field;
 use super::identity::{Identity, ResourceKind};
-use super::kind::{Record, Resolver, Resource, Scope, Step, StepError, create_or_update};
-use super::live::Live;
+use super::kind::{Facts, Record, Resolver, Resource, Scope, Step, StepError, create_or_update};
 use crate::aws::Clients;
 
 /// One lambda entry of a bucket's notification configuration.
@@ -37,6 +36,7 @@ pub struct Notification;
 
 impl Resource for Notification {
     type Spec = NotificationSpec;
+    type Store = BTreeMap<String, Option<Vec<NotificationSpec>>>;
     const KIND: ResourceKind = ResourceKind::S3BucketNotification;
     /// S3 checks that it may invoke the function when the entry is written.
     const AFTER: &'static [(ResourceKind, Scope)] = &[
@@ -80,19 +80,23 @@ impl Resource for Notification {
         Some(arn.rsplit(':').next().unwrap_or(arn).to_string())
     }
 
-    fn exists(identity: &Identity, live: &Live) -> Option<bool> {
+    fn exists(identity: &Identity, live: &Self::Store, _facts: &Facts<'_>) -> Option<bool> {
         let Identity::Notification { bucket, id } = identity else {
             return None;
         };
-        live.buckets
-            .get(bucket)
+        live.get(bucket)
             .map(|b| b.iter().flatten().any(|n| &n.id == id))
     }
 
-    fn changes(id: &str, spec: &Self::Spec, live: &Live, _: Option<&str>) -> Vec<Change> {
+    fn changes(
+        id: &str,
+        spec: &Self::Spec,
+        live: &Self::Store,
+        _facts: &Facts<'_>,
+        _: Option<&str>,
+    ) -> Vec<Change> {
         // A missing bucket is reported as a problem before anything is written.
         let found = live
-            .buckets
             .get(&spec.bucket)
             .map(|entries| entries.iter().flatten().find(|n| n.id == spec.id));
         create_or_update(id, Self::identity(spec), found, |l| {
@@ -100,18 +104,23 @@ impl Resource for Notification {
         })
     }
 
-    fn adopt(identity: &Identity, live: &Live, _: &AwsContext) -> Option<Record> {
+    fn adopt(
+        identity: &Identity,
+        live: &Self::Store,
+        facts: &Facts<'_>,
+        _: &AwsContext,
+    ) -> Option<Record> {
         let Identity::Notification { id, .. } = identity else {
             return None;
         };
-        (Self::exists(identity, live) == Some(true)).then(|| Record {
+        (Self::exists(identity, live, facts) == Some(true)).then(|| Record {
             physical_id: Some(id.clone()),
             ..Record::default()
         })
     }
 
     async fn apply(
-        step: &Step<'_>,
+        step: &Step<'_, Self::Store>,
         change: &Change,
         spec: Option<&Self::Spec>,
     ) -> Result<Option<String>, StepError> {
@@ -128,7 +137,7 @@ impl Resource for Notification {
 
     /// Every change to one bucket's entries, in one read-modify-write.
     async fn apply_group(
-        step: &Step<'_>,
+        step: &Step<'_, Self::Store>,
         changes: &[(Change, Option<Self::Spec>)],
     ) -> Result<(), StepError> {
         let Some(Identity::Notification { bucket, .. }) = changes.first().map(|(c, _)| &c.identity)

@@ -1,6 +1,8 @@
 //! Lambda resource-policy statements letting EventBridge, S3 and SNS invoke a function, each naming
 //! its `SourceArn` (and `SourceAccount` for S3).
 
+use std::collections::BTreeMap;
+
 use chalice_codegen::plan::AwsContext;
 use serde::Serialize;
 use serde_json::Value;
@@ -9,8 +11,7 @@ use super::call::{CallError, found, gone};
 use super::change::{Action, Change, DeleteReason, FieldChange};
 use super::compare::field;
 use super::identity::{Identity, ResourceKind};
-use super::kind::{Record, Resolver, Resource, Scope, Step, StepError};
-use super::live::Live;
+use super::kind::{Facts, Record, Resolver, Resource, Scope, Step, StepError};
 use crate::aws::Clients;
 
 /// One statement of a function's resource policy.
@@ -30,6 +31,7 @@ pub struct Permission;
 
 impl Resource for Permission {
     type Spec = PermissionSpec;
+    type Store = BTreeMap<String, Vec<PermissionSpec>>;
     const KIND: ResourceKind = ResourceKind::LambdaPermission;
     const AFTER: &'static [(ResourceKind, Scope)] =
         &[(ResourceKind::LambdaFunction, Scope::SameFunction)];
@@ -69,7 +71,7 @@ impl Resource for Permission {
         }
     }
 
-    fn exists(identity: &Identity, live: &Live) -> Option<bool> {
+    fn exists(identity: &Identity, live: &Self::Store, facts: &Facts<'_>) -> Option<bool> {
         let Identity::Permission {
             function,
             statement_id,
@@ -77,22 +79,27 @@ impl Resource for Permission {
         else {
             return None;
         };
-        match live.functions.get(function) {
-            Some(None) => Some(false),
+        match facts.function(function) {
+            Some(false) => Some(false),
             _ => live
-                .policies
                 .get(function)
                 .map(|p| p.iter().any(|s| &s.statement_id == statement_id)),
         }
     }
 
-    fn changes(id: &str, spec: &Self::Spec, live: &Live, _: Option<&str>) -> Vec<Change> {
+    fn changes(
+        id: &str,
+        spec: &Self::Spec,
+        live: &Self::Store,
+        facts: &Facts<'_>,
+        _: Option<&str>,
+    ) -> Vec<Change> {
         let identity = Self::identity(spec);
         let create = || vec![Change::new(id, identity.clone(), None, Action::Create)];
-        if live.function(&spec.function) == Some(None) {
+        if facts.function(&spec.function) == Some(false) {
             return create();
         }
-        let Some(statements) = live.policies.get(&spec.function) else {
+        let Some(statements) = live.get(&spec.function) else {
             return Vec::new();
         };
         let found: Vec<&PermissionSpec> = statements
@@ -120,18 +127,23 @@ impl Resource for Permission {
         changes
     }
 
-    fn adopt(identity: &Identity, live: &Live, _: &AwsContext) -> Option<Record> {
+    fn adopt(
+        identity: &Identity,
+        live: &Self::Store,
+        facts: &Facts<'_>,
+        _: &AwsContext,
+    ) -> Option<Record> {
         let Identity::Permission { statement_id, .. } = identity else {
             return None;
         };
-        (Self::exists(identity, live) == Some(true)).then(|| Record {
+        (Self::exists(identity, live, facts) == Some(true)).then(|| Record {
             physical_id: Some(statement_id.clone()),
             ..Record::default()
         })
     }
 
     async fn apply(
-        step: &Step<'_>,
+        step: &Step<'_, Self::Store>,
         change: &Change,
         spec: Option<&Self::Spec>,
     ) -> Result<Option<String>, StepError> {

@@ -7,13 +7,56 @@ use serde::Serialize;
 use super::change::{Change, Recorded};
 use super::identity::{Identity, ResourceKind};
 use super::kind::{Record, Resolver, Resource, Scope, Step, StepError, Wanted};
-use super::live::Live;
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::artifacts::LiveArtifacts;
+use super::function::LiveFunction;
+use super::kind::Facts;
+use super::mapping::LiveMapping;
+use super::notification::NotificationSpec;
+use super::permission::PermissionSpec;
+use super::role::LiveRole;
+use super::rule::LiveRule;
+use super::subscription::LiveSubscription;
 use super::{artifacts, function, mapping, notification, permission, role, rule, subscription};
+
+/// Everything read from AWS for one plan, each kind's part in the shape its module reads it (a
+/// key missing from a map: not read; `None`: read, does not exist).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Live {
+    pub artifacts: Option<LiveArtifacts>,
+    pub roles: BTreeMap<String, Option<LiveRole>>,
+    pub functions: BTreeMap<String, Option<LiveFunction>>,
+    /// By (bus, name).
+    pub rules: BTreeMap<(Option<String>, String), Option<LiveRule>>,
+    /// Resource policy statements by function name.
+    pub policies: BTreeMap<String, Vec<PermissionSpec>>,
+    /// Lambda notification entries by bucket (`None`: the bucket does not exist).
+    pub buckets: BTreeMap<String, Option<Vec<NotificationSpec>>>,
+    /// Subscriptions by topic ARN (`None`: the topic does not exist).
+    pub topics: BTreeMap<String, Option<Vec<LiveSubscription>>>,
+    /// Mappings by function name.
+    pub mappings: BTreeMap<String, Vec<LiveMapping>>,
+    /// Custom event buses that do not exist.
+    pub missing_buses: BTreeSet<String>,
+}
+
+impl Live {
+    /// The function as read: `Some(None)` when it does not exist, `None` when not read.
+    pub fn function(&self, name: &str) -> Option<Option<&LiveFunction>> {
+        self.functions.get(name).map(Option::as_ref)
+    }
+
+    /// Whether function `name` exists, as the other kinds ask it.
+    fn function_exists(&self, name: &str) -> Option<bool> {
+        self.functions.get(name).map(Option::is_some)
+    }
+}
 
 /// Declares every kind, in creation order: the [`Spec`] enum and the dispatch from a kind to its
 /// module's [`Resource`] implementation.
 macro_rules! registry {
-    ($($kind:ident, $variant:ident => $ty:ty;)*) => {
+    ($($kind:ident, $variant:ident => $ty:ty, $field:ident;)*) => {
         /// One desired resource, of any kind.
         #[derive(Debug, Clone, PartialEq, Serialize)]
         #[serde(tag = "type", rename_all = "snake_case")]
@@ -36,8 +79,10 @@ macro_rules! registry {
 
             /// See [`Resource::changes`].
             pub fn changes(&self, id: &str, live: &Live, preferred: Option<&str>) -> Vec<Change> {
+                let exists = |name: &str| live.function_exists(name);
+                let facts = Facts::new(&exists);
                 match self {
-                    $(Spec::$variant(s) => <$ty>::changes(id, s, live, preferred),)*
+                    $(Spec::$variant(s) => <$ty>::changes(id, s, &live.$field, &facts, preferred),)*
                 }
             }
         }
@@ -51,8 +96,10 @@ macro_rules! registry {
 
         /// See [`Resource::exists`].
         pub fn exists(identity: &Identity, live: &Live) -> Option<bool> {
+            let exists = |name: &str| live.function_exists(name);
+            let facts = Facts::new(&exists);
             match identity.kind() {
-                $(ResourceKind::$kind => <$ty>::exists(identity, live),)*
+                $(ResourceKind::$kind => <$ty>::exists(identity, &live.$field, &facts),)*
             }
         }
 
@@ -71,15 +118,19 @@ macro_rules! registry {
 
         /// See [`Resource::removals`].
         pub fn removals(rec: &Recorded, wanted: &Wanted<'_>, live: &Live) -> Vec<Change> {
+            let exists = |name: &str| live.function_exists(name);
+            let facts = Facts::new(&exists);
             match rec.identity.kind() {
-                $(ResourceKind::$kind => <$ty>::removals(rec, wanted, live),)*
+                $(ResourceKind::$kind => <$ty>::removals(rec, wanted, &live.$field, &facts),)*
             }
         }
 
         /// See [`Resource::adopt`].
         pub fn adopt(identity: &Identity, live: &Live, ctx: &AwsContext) -> Option<Record> {
+            let exists = |name: &str| live.function_exists(name);
+            let facts = Facts::new(&exists);
             match identity.kind() {
-                $(ResourceKind::$kind => <$ty>::adopt(identity, live, ctx),)*
+                $(ResourceKind::$kind => <$ty>::adopt(identity, &live.$field, &facts, ctx),)*
             }
         }
 
@@ -92,7 +143,7 @@ macro_rules! registry {
 
         /// Applies one change, or a group of changes of one kind that share a group key.
         pub async fn apply(
-            step: &Step<'_>,
+            step: &Step<'_, Live>,
             changes: &[(Change, Option<Spec>)],
         ) -> Vec<Result<Option<String>, StepError>> {
             let Some((first, _)) = changes.first() else {
@@ -100,6 +151,7 @@ macro_rules! registry {
             };
             match first.kind {
                 $(ResourceKind::$kind => {
+                    let step = step.with_live(&step.live.$field);
                     let typed: Vec<(Change, Option<<$ty as Resource>::Spec>)> = changes
                         .iter()
                         .map(|(c, s)| {
@@ -111,7 +163,7 @@ macro_rules! registry {
                         })
                         .collect();
                     if changes.len() > 1 || <$ty>::group_key(&first.identity).is_some() {
-                        match <$ty>::apply_group(step, &typed).await {
+                        match <$ty>::apply_group(&step, &typed).await {
                             Ok(()) => typed.iter().map(|_| Ok(None)).collect(),
                             Err(e) => {
                                 let message = e.to_string();
@@ -128,7 +180,7 @@ macro_rules! registry {
                         }
                     } else {
                         let (change, spec) = &typed[0];
-                        vec![<$ty>::apply(step, change, spec.as_ref()).await]
+                        vec![<$ty>::apply(&step, change, spec.as_ref()).await]
                     }
                 })*
             }
@@ -158,13 +210,13 @@ macro_rules! registry {
 }
 
 registry! {
-    S3Bucket, ArtifactsBucket => artifacts::Bucket;
-    S3Object, CodeObject => artifacts::CodeObject;
-    IamRole, Role => role::Role;
-    LambdaFunction, Function => function::Function;
-    EventsRule, Rule => rule::Rule;
-    LambdaPermission, Permission => permission::Permission;
-    S3BucketNotification, Notification => notification::Notification;
-    SnsSubscription, Subscription => subscription::Subscription;
-    LambdaEventSourceMapping, Mapping => mapping::Mapping;
+    S3Bucket, ArtifactsBucket => artifacts::Bucket, artifacts;
+    S3Object, CodeObject => artifacts::CodeObject, artifacts;
+    IamRole, Role => role::Role, roles;
+    LambdaFunction, Function => function::Function, functions;
+    EventsRule, Rule => rule::Rule, rules;
+    LambdaPermission, Permission => permission::Permission, policies;
+    S3BucketNotification, Notification => notification::Notification, buckets;
+    SnsSubscription, Subscription => subscription::Subscription, topics;
+    LambdaEventSourceMapping, Mapping => mapping::Mapping, mappings;
 }

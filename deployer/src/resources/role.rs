@@ -11,8 +11,7 @@ use super::call::{CallError, found, gone};
 use super::change::{Action, Change, FieldChange};
 use super::compare::{field, map_fields, normalize_policy, own_tags};
 use super::identity::{Identity, ResourceKind};
-use super::kind::{Record, Resolver, Resource, Step, StepError, create_or_update};
-use super::live::Live;
+use super::kind::{Facts, Record, Resolver, Resource, Step, StepError, create_or_update};
 use crate::aws::{Clients, parse_policy_document};
 
 /// The execution role and its inline policy.
@@ -39,6 +38,7 @@ pub struct Role;
 
 impl Resource for Role {
     type Spec = RoleSpec;
+    type Store = BTreeMap<String, Option<LiveRole>>;
     const KIND: ResourceKind = ResourceKind::IamRole;
     const DELETED_AFTER: &'static [ResourceKind] = &[ResourceKind::LambdaFunction];
     const DELETED_AFTER_WRITES_OF: &'static [ResourceKind] = &[ResourceKind::LambdaFunction];
@@ -53,25 +53,36 @@ impl Resource for Role {
         vec![(r.plan.role.id.clone(), desired_role(r.plan, r.ctx))]
     }
 
-    fn exists(identity: &Identity, live: &Live) -> Option<bool> {
+    fn exists(identity: &Identity, live: &Self::Store, _facts: &Facts<'_>) -> Option<bool> {
         let Identity::Role { name } = identity else {
             return None;
         };
-        live.roles.get(name).map(Option::is_some)
+        live.get(name).map(Option::is_some)
     }
 
-    fn changes(id: &str, spec: &Self::Spec, live: &Live, _: Option<&str>) -> Vec<Change> {
-        let found = live.roles.get(&spec.name).map(Option::as_ref);
+    fn changes(
+        id: &str,
+        spec: &Self::Spec,
+        live: &Self::Store,
+        _facts: &Facts<'_>,
+        _: Option<&str>,
+    ) -> Vec<Change> {
+        let found = live.get(&spec.name).map(Option::as_ref);
         create_or_update(id, Self::identity(spec), found, |l| {
             role_fields(spec, &l.spec)
         })
     }
 
-    fn adopt(identity: &Identity, live: &Live, _: &AwsContext) -> Option<Record> {
+    fn adopt(
+        identity: &Identity,
+        live: &Self::Store,
+        _facts: &Facts<'_>,
+        _: &AwsContext,
+    ) -> Option<Record> {
         let Identity::Role { name } = identity else {
             return None;
         };
-        let role = live.roles.get(name)?.as_ref()?;
+        let role = live.get(name)?.as_ref()?;
         Some(Record {
             arn: Some(role.arn.clone()),
             ..Record::default()
@@ -79,7 +90,7 @@ impl Resource for Role {
     }
 
     async fn apply(
-        step: &Step<'_>,
+        step: &Step<'_, Self::Store>,
         change: &Change,
         spec: Option<&Self::Spec>,
     ) -> Result<Option<String>, StepError> {
@@ -93,7 +104,7 @@ impl Resource for Role {
             return Ok(None);
         }
         let spec = spec.ok_or_else(|| StepError::Internal(format!("no spec for {}", change.id)))?;
-        let arn = match (&change.action, step.live.roles.get(name)) {
+        let arn = match (&change.action, step.live.get(name)) {
             (Action::Update { .. }, Some(Some(live))) => {
                 update_role(c, spec, &live.spec).await?;
                 live.arn.clone()

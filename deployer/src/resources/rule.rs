@@ -11,8 +11,7 @@ use super::call::{CallError, found, gone};
 use super::change::{Action, Change, FieldChange};
 use super::compare::{canonical, field};
 use super::identity::{Identity, ResourceKind};
-use super::kind::{Record, Resolver, Resource, Scope, Step, StepError, create_or_update};
-use super::live::Live;
+use super::kind::{Facts, Record, Resolver, Resource, Scope, Step, StepError, create_or_update};
 use crate::aws::Clients;
 
 /// An EventBridge rule and its one target (ours).
@@ -50,6 +49,7 @@ fn function_name(arn: &str) -> String {
 
 impl Resource for Rule {
     type Spec = RuleSpec;
+    type Store = BTreeMap<(Option<String>, String), Option<LiveRule>>;
     const KIND: ResourceKind = ResourceKind::EventsRule;
     const AFTER: &'static [(ResourceKind, Scope)] =
         &[(ResourceKind::LambdaFunction, Scope::SameFunction)];
@@ -99,18 +99,21 @@ impl Resource for Rule {
         spec?.target_arn.as_deref().map(function_name)
     }
 
-    fn exists(identity: &Identity, live: &Live) -> Option<bool> {
+    fn exists(identity: &Identity, live: &Self::Store, _facts: &Facts<'_>) -> Option<bool> {
         let Identity::Rule { name, bus } = identity else {
             return None;
         };
-        live.rules
-            .get(&(bus.clone(), name.clone()))
-            .map(Option::is_some)
+        live.get(&(bus.clone(), name.clone())).map(Option::is_some)
     }
 
-    fn changes(id: &str, spec: &Self::Spec, live: &Live, _: Option<&str>) -> Vec<Change> {
+    fn changes(
+        id: &str,
+        spec: &Self::Spec,
+        live: &Self::Store,
+        _facts: &Facts<'_>,
+        _: Option<&str>,
+    ) -> Vec<Change> {
         let found = live
-            .rules
             .get(&(spec.bus.clone(), spec.name.clone()))
             .map(Option::as_ref);
         create_or_update(id, Self::identity(spec), found, |l| {
@@ -118,11 +121,16 @@ impl Resource for Rule {
         })
     }
 
-    fn adopt(identity: &Identity, live: &Live, _: &AwsContext) -> Option<Record> {
+    fn adopt(
+        identity: &Identity,
+        live: &Self::Store,
+        _facts: &Facts<'_>,
+        _: &AwsContext,
+    ) -> Option<Record> {
         let Identity::Rule { name, bus } = identity else {
             return None;
         };
-        let rule = live.rules.get(&(bus.clone(), name.clone()))?.as_ref()?;
+        let rule = live.get(&(bus.clone(), name.clone()))?.as_ref()?;
         Some(Record {
             arn: Some(rule.arn.clone()),
             ..Record::default()
@@ -130,7 +138,7 @@ impl Resource for Rule {
     }
 
     async fn apply(
-        step: &Step<'_>,
+        step: &Step<'_, Self::Store>,
         change: &Change,
         spec: Option<&Self::Spec>,
     ) -> Result<Option<String>, StepError> {
@@ -138,7 +146,7 @@ impl Resource for Rule {
         let Identity::Rule { name, bus } = &change.identity else {
             return Err(StepError::Internal(format!("{} is not a rule", change.id)));
         };
-        let live = step.live.rules.get(&(bus.clone(), name.clone()));
+        let live = step.live.get(&(bus.clone(), name.clone()));
         if change.is_delete() {
             let targets = match live {
                 Some(Some(rule)) => rule.target_ids.clone(),

@@ -1,13 +1,14 @@
 //! SNS: a function's lambda subscription to a topic (others' subscriptions are left alone).
 
+use std::collections::BTreeMap;
+
 use chalice_codegen::plan::AwsContext;
 use serde::Serialize;
 
 use super::call::{CallError, gone};
 use super::change::{Action, Change, DeleteReason, Recorded};
 use super::identity::{Identity, ResourceKind};
-use super::kind::{Record, Resolver, Resource, Scope, Step, StepError, Wanted};
-use super::live::Live;
+use super::kind::{Facts, Record, Resolver, Resource, Scope, Step, StepError, Wanted};
 use crate::aws::Clients;
 
 /// A lambda subscription of a function to a topic.
@@ -29,8 +30,31 @@ pub struct LiveSubscription {
 /// A lambda subscription.
 pub struct Subscription;
 
+/// The lambda subscriptions an [`Identity::Subscription`] finds among what was read, by topic
+/// (more than one: duplicates).
+pub fn subscriptions<'a>(
+    topics: &'a BTreeMap<String, Option<Vec<LiveSubscription>>>,
+    identity: &Identity,
+) -> Vec<&'a LiveSubscription> {
+    let Identity::Subscription {
+        topic_arn,
+        endpoint,
+    } = identity
+    else {
+        return Vec::new();
+    };
+    topics
+        .get(topic_arn)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|s| s.protocol == "lambda" && &s.endpoint == endpoint)
+        .collect()
+}
+
 impl Resource for Subscription {
     type Spec = SubscriptionSpec;
+    type Store = BTreeMap<String, Option<Vec<LiveSubscription>>>;
     const KIND: ResourceKind = ResourceKind::SnsSubscription;
     const AFTER: &'static [(ResourceKind, Scope)] =
         &[(ResourceKind::LambdaFunction, Scope::SameFunction)];
@@ -68,15 +92,21 @@ impl Resource for Subscription {
         }
     }
 
-    fn exists(identity: &Identity, live: &Live) -> Option<bool> {
-        Some(!live.subscriptions(identity).is_empty())
+    fn exists(identity: &Identity, live: &Self::Store, _facts: &Facts<'_>) -> Option<bool> {
+        Some(!subscriptions(live, identity).is_empty())
     }
 
-    fn changes(id: &str, spec: &Self::Spec, live: &Live, _: Option<&str>) -> Vec<Change> {
+    fn changes(
+        id: &str,
+        spec: &Self::Spec,
+        live: &Self::Store,
+        _facts: &Facts<'_>,
+        _: Option<&str>,
+    ) -> Vec<Change> {
         let identity = Self::identity(spec);
-        match live.topics.get(&spec.topic_arn) {
+        match live.get(&spec.topic_arn) {
             Some(Some(_)) => {
-                let found = live.subscriptions(&identity);
+                let found = subscriptions(live, &identity);
                 let Some((_, extras)) = found.split_first() else {
                     return vec![Change::new(id, identity, None, Action::Create)];
                 };
@@ -91,18 +121,28 @@ impl Resource for Subscription {
     }
 
     /// Every live subscription the recorded one finds, each by its ARN.
-    fn removals(rec: &Recorded, wanted: &Wanted<'_>, live: &Live) -> Vec<Change> {
+    fn removals(
+        rec: &Recorded,
+        wanted: &Wanted<'_>,
+        live: &Self::Store,
+        _facts: &Facts<'_>,
+    ) -> Vec<Change> {
         if wanted.identities.contains(&rec.identity) {
             return Vec::new();
         }
-        live.subscriptions(&rec.identity)
+        subscriptions(live, &rec.identity)
             .into_iter()
             .map(|s| Change::removed(&rec.key, rec.identity.clone(), Some(s.arn.clone())))
             .collect()
     }
 
-    fn adopt(identity: &Identity, live: &Live, _: &AwsContext) -> Option<Record> {
-        let s = live.subscriptions(identity).into_iter().next()?;
+    fn adopt(
+        identity: &Identity,
+        live: &Self::Store,
+        _facts: &Facts<'_>,
+        _: &AwsContext,
+    ) -> Option<Record> {
+        let s = subscriptions(live, identity).into_iter().next()?;
         Some(Record {
             arn: Some(s.arn.clone()),
             physical_id: Some(s.arn.clone()),
@@ -111,7 +151,7 @@ impl Resource for Subscription {
     }
 
     async fn apply(
-        step: &Step<'_>,
+        step: &Step<'_, Self::Store>,
         change: &Change,
         _spec: Option<&Self::Spec>,
     ) -> Result<Option<String>, StepError> {
