@@ -8,7 +8,8 @@ use clap::Args;
 use super::AppArg;
 use super::CommandError;
 use super::invoke;
-use crate::project::plan::{HandlerError, load_plan};
+use crate::project::HandlerError;
+use crate::project::plan::load_plan;
 use chalice_lambda::samples::{self, KINDS};
 
 /// `deployer sample [KIND] [--handler NAME] [--app FILE] [--stage NAME]`

@@ -30,10 +30,11 @@ use crate::engine::EngineError;
 use crate::engine::converge;
 use crate::engine::session::Session;
 use crate::engine::state::StateFile;
+use crate::project::HandlerError;
 use crate::project::ProjectError;
 use crate::project::code::{self, CodeSource};
 use crate::project::package::{self, BuildOptions};
-use crate::project::plan::{HandlerError, function_for, load_plan, project_dir};
+use crate::project::plan::{function_for, load_plan, project_dir};
 use crate::resources::CallError;
 
 /// How long pollers get to finish their current call after Ctrl-C.

@@ -6,28 +6,8 @@ use chalice_codegen::diag::did_you_mean;
 use chalice_codegen::manifest::Manifest;
 use chalice_codegen::plan::{Function, Plan};
 
-use super::{ProjectError, app_file};
-
-/// A handler or kind that the app does not have.
-#[derive(Debug, thiserror::Error)]
-pub enum HandlerError {
-    #[error(
-        "unknown handler `{name}`{}; the app's handlers are: {}",
-        suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default(),
-        if known.is_empty() { "(none)".to_owned() } else { known.join(", ") }
-    )]
-    UnknownHandler {
-        name: String,
-        known: Vec<String>,
-        suggestion: Option<String>,
-    },
-    #[error("handler `{handler}` is a {actual} handler, not a {asked} one")]
-    KindMismatch {
-        handler: String,
-        actual: &'static str,
-        asked: &'static str,
-    },
-}
+use super::app_file;
+use super::error::{HandlerError, ProjectError};
 
 /// Loads the app file and plans `stage`.
 pub fn load_plan(app: &Path, stage: &str) -> Result<Plan, ProjectError> {
