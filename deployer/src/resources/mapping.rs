@@ -391,19 +391,17 @@ const NOT_FOUND: &str = "ResourceNotFoundException";
 const IN_USE: &str = "ResourceInUseException";
 const IN_USE_WAIT: Duration = Duration::from_secs(120);
 
-/// Every mapping of the function, by function NAME (moto finds nothing by ARN); paginated.
+/// Every mapping of the function, by function NAME (moto finds nothing by ARN), every page.
 pub async fn list_mappings(c: &Clients, function: &str) -> Result<Vec<LiveMapping>, CallError> {
     let mut all = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let out = c
-            .lambda
-            .list_event_source_mappings()
-            .function_name(function)
-            .set_marker(marker.clone())
-            .send()
-            .await;
-        let out = match out {
+    let mut pages = c
+        .lambda
+        .list_event_source_mappings()
+        .function_name(function)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let out = match page {
             Ok(out) => out,
             Err(e) => {
                 let e = CallError::new("ListEventSourceMappings", function, e);
@@ -419,11 +417,8 @@ pub async fn list_mappings(c: &Clients, function: &str) -> Result<Vec<LiveMappin
                 .iter()
                 .map(|m| from_sdk(function, m)),
         );
-        match out.next_marker() {
-            Some(m) if !m.is_empty() => marker = Some(m.to_string()),
-            _ => return Ok(all),
-        }
     }
+    Ok(all)
 }
 
 fn from_sdk(function: &str, m: &EventSourceMappingConfiguration) -> LiveMapping {

@@ -197,16 +197,14 @@ pub async fn list_subscriptions(
     topic_arn: &str,
 ) -> Result<Option<Vec<LiveSubscription>>, CallError> {
     let mut subs = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let out = c
-            .sns
-            .list_subscriptions_by_topic()
-            .topic_arn(topic_arn)
-            .set_next_token(token.clone())
-            .send()
-            .await;
-        let out = match out {
+    let mut pages = c
+        .sns
+        .list_subscriptions_by_topic()
+        .topic_arn(topic_arn)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let out = match page {
             Ok(out) => out,
             Err(e) => {
                 let e = CallError::new("ListSubscriptionsByTopic", topic_arn, e);
@@ -222,11 +220,8 @@ pub async fn list_subscriptions(
             protocol: s.protocol().unwrap_or_default().to_string(),
             endpoint: s.endpoint().unwrap_or_default().to_string(),
         }));
-        match out.next_token() {
-            Some(t) if !t.is_empty() => token = Some(t.to_string()),
-            _ => return Ok(Some(subs)),
-        }
     }
+    Ok(Some(subs))
 }
 
 /// Subscribes the function; SNS answers an existing identical subscription with its ARN (idempotent).
