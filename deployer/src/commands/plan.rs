@@ -7,7 +7,6 @@ use super::{CommandError, LiveOptions, open_session};
 use crate::engine::diff;
 use crate::engine::plan_view;
 use crate::project::code;
-use crate::project::package::{CodePackage, PackageError};
 use crate::project::plan::{Stage, load_plan, load_stage};
 use crate::resources::CodeSet;
 
@@ -56,14 +55,7 @@ fn run_live(opts: &PlanOptions, out: &mut dyn Write) -> Result<(), CommandError>
     };
     let Stage { plan, manifest } = load_stage(&opts.app, &opts.stage)?;
     let code = match &opts.bootstrap {
-        Some(path) => {
-            let binary = std::fs::read(path).map_err(|source| PackageError::Read {
-                path: path.clone(),
-                source,
-            })?;
-            code::check_manifest(path, &binary, &manifest)?;
-            Some(CodePackage::from_binary(&binary)?)
-        }
+        Some(path) => Some(code::prebuilt(path, &manifest)?),
         None => None,
     };
     let runtime = crate::engine::runtime()?;

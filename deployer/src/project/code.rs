@@ -55,12 +55,7 @@ pub fn package(plan: &Plan, source: &CodeSource) -> Result<Shipped, PackageError
     let mut packages: BTreeMap<String, CodePackage> = BTreeMap::new();
     match source {
         CodeSource::Prebuilt { path, serves } => {
-            let binary = std::fs::read(path).map_err(|source| PackageError::Read {
-                path: path.clone(),
-                source,
-            })?;
-            check_manifest(path, &binary, serves)?;
-            let p = CodePackage::from_binary(&binary)?;
+            let p = prebuilt(path, serves)?;
             for a in archs {
                 packages.insert(a.to_string(), p.clone());
             }
@@ -101,9 +96,19 @@ pub fn package(plan: &Plan, source: &CodeSource) -> Result<Shipped, PackageError
     Ok(shipped)
 }
 
+/// The prebuilt bootstrap at `path`, zipped, once its manifest shows it serves what `serves` lists.
+pub fn prebuilt(path: &Path, serves: &Manifest) -> Result<CodePackage, PackageError> {
+    let binary = std::fs::read(path).map_err(|source| PackageError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    check_manifest(path, &binary, serves)?;
+    CodePackage::from_binary(&binary)
+}
+
 /// Whether the binary at `path` serves the handlers `expected` lists (a binary built from another
 /// app file would refuse, or mishandle, the events its functions get).
-pub fn check_manifest(path: &Path, binary: &[u8], expected: &Manifest) -> Result<(), PackageError> {
+fn check_manifest(path: &Path, binary: &[u8], expected: &Manifest) -> Result<(), PackageError> {
     let found = manifest::find(binary)
         .map_err(|source| PackageError::BadManifest {
             path: path.to_owned(),

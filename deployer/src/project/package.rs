@@ -276,7 +276,7 @@ impl CodePackage {
         let zip = writer.finish()?.into_inner();
         let digest = Sha256::digest(&zip);
         Ok(CodePackage {
-            sha256_hex: hex(&digest),
+            sha256_hex: hex::encode(digest),
             code_sha256: base64::engine::general_purpose::STANDARD.encode(digest),
             zip,
         })
@@ -297,14 +297,6 @@ pub fn build_and_package(options: &BuildOptions) -> Result<(Built, CodePackage),
     let built = build_artifacts(options)?;
     let package = CodePackage::from_file(&built.executable)?;
     Ok((built, package))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
 }
 
 #[cfg(test)]
@@ -333,7 +325,7 @@ mod tests {
     #[test]
     fn hex_and_base64_of_a_known_digest() {
         let digest = Sha256::digest(b"");
-        assert_eq!(hex(&digest), EMPTY_SHA256);
+        assert_eq!(hex::encode(digest), EMPTY_SHA256);
         assert_eq!(
             base64::engine::general_purpose::STANDARD.encode(digest),
             "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
@@ -355,7 +347,7 @@ mod tests {
     fn hashes_are_of_the_zip() {
         let p = CodePackage::from_binary(b"#!/bin/sh\necho hi\n").unwrap();
         let digest = Sha256::digest(&p.zip);
-        assert_eq!(p.sha256_hex, hex(&digest));
+        assert_eq!(p.sha256_hex, hex::encode(digest));
         assert_eq!(p.sha256_hex.len(), 64);
         assert_eq!(
             base64::engine::general_purpose::STANDARD
