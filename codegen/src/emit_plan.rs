@@ -6,10 +6,11 @@
 use std::collections::BTreeMap;
 
 use crate::diag::did_you_mean;
-use crate::model::{Handler, Model, NameOrArn, QueueRef, Source};
+use crate::model::{Handler, Model, NameOrArn, QueueRef, Settings, Source, Tracing};
 use crate::plan::{
-    Arn, BucketNotification, EventRule, EventSourceMapping, Function, MappingSource, PLAN_VERSION,
-    Permission, Plan, RUNTIME, Role, Statement, Subscription, TAG_APP, TAG_STAGE,
+    Arn, BucketNotification, EventRule, EventSourceMapping, Function, FunctionRole, LogGroup,
+    MappingSource, PLAN_VERSION, Permission, Plan, RUNTIME, Role, Statement, Subscription, TAG_APP,
+    TAG_STAGE,
 };
 
 /// The service every function's role trusts.
@@ -40,7 +41,25 @@ const DYNAMODB_STREAM_ACTIONS: &[&str] = &[
     "dynamodb:DescribeStream",
     "dynamodb:GetRecords",
     "dynamodb:GetShardIterator",
-    "dynamodb:ListStreams",
+];
+/// Has no resource-level permission: granted on `*` in a statement of its own.
+const DYNAMODB_LIST_STREAMS: &[&str] = &["dynamodb:ListStreams"];
+/// What the X-Ray SDK and Lambda's tracing need (as AWSXRayDaemonWriteAccess grants them).
+const XRAY_ACTIONS: &[&str] = &[
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+];
+/// What Lambda needs to attach a function to a VPC (as AWSLambdaVPCAccessExecutionRole grants them).
+/// EC2 grants these on `*` only.
+const VPC_ACTIONS: &[&str] = &[
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
 ];
 
 /// A stage the model does not declare (`dev` is always known).
@@ -77,7 +96,7 @@ pub fn plan(model: &Model, stage: &str) -> Result<Plan, UnknownStage> {
         version: PLAN_VERSION,
         app: model.app.clone(),
         stage: stage.to_string(),
-        role: role(model, stage),
+        roles: Vec::new(),
         functions: Vec::new(),
         rules: Vec::new(),
         permissions: Vec::new(),
@@ -87,9 +106,28 @@ pub fn plan(model: &Model, stage: &str) -> Result<Plan, UnknownStage> {
         tags,
     };
     for handler in &model.handlers {
+        // Every deployable stage has every handler's source (validation resolved them all).
+        let Some(source) = handler.source(stage) else {
+            continue;
+        };
+        let settings = model.settings_for(handler, stage);
+        let role = match &settings.role {
+            Some(arn) => FunctionRole::Given {
+                arn: Arn(arn.clone()),
+            },
+            None => {
+                let role = role(model, stage, handler, source, &settings);
+                let own = FunctionRole::Own {
+                    id: role.id.clone(),
+                    arn: role.arn.clone(),
+                };
+                plan.roles.push(role);
+                own
+            }
+        };
         plan.functions
-            .push(function(model, stage, handler, &plan.tags));
-        add_trigger(&mut plan, model, stage, handler);
+            .push(function(model, stage, handler, settings, role, &plan.tags));
+        add_trigger(&mut plan, model, stage, handler, source);
     }
     Ok(plan)
 }
@@ -98,9 +136,10 @@ fn function(
     model: &Model,
     stage: &str,
     handler: &Handler,
+    settings: Settings,
+    role: FunctionRole,
     plan_tags: &BTreeMap<String, String>,
 ) -> Function {
-    let settings = model.settings_for(handler, stage);
     let name = model.function_name(stage, &handler.name);
     let mut tags = settings.tags;
     // Ours last: these mark ownership, so the file cannot override them.
@@ -109,7 +148,6 @@ fn function(
         id: format!("function.{}", handler.name),
         handler: handler.name.clone(),
         arn: function_arn(&name),
-        name,
         runtime: RUNTIME.to_string(),
         architecture: settings.architecture,
         memory_mb: settings.memory_mb,
@@ -117,11 +155,29 @@ fn function(
         env: settings.env,
         tags,
         reserved_concurrency: settings.reserved_concurrency,
+        role,
+        log_group: LogGroup {
+            id: format!("log_group.{}", handler.name),
+            name: log_group_name(&name),
+            retention_days: settings.log_retention_days,
+        },
+        log_format: settings.log_format,
+        log_level: settings.log_level,
+        tracing: settings.tracing,
+        layers: settings.layers.into_iter().map(Arn).collect(),
+        ephemeral_storage_mb: settings.ephemeral_storage_mb,
+        vpc: settings.vpc,
+        name,
     }
 }
 
+/// `/aws/lambda/<function name>`: where Lambda writes a function's logs.
+fn log_group_name(function_name: &str) -> String {
+    format!("/aws/lambda/{function_name}")
+}
+
 /// The rule, notification, subscription or mapping that invokes `handler`, with its permission.
-fn add_trigger(plan: &mut Plan, model: &Model, stage: &str, handler: &Handler) {
+fn add_trigger(plan: &mut Plan, model: &Model, stage: &str, handler: &Handler, source: &Source) {
     let h = handler.name.as_str();
     let function_name = model.function_name(stage, h);
     let keyword = handler.kind().keyword();
@@ -133,7 +189,7 @@ fn add_trigger(plan: &mut Plan, model: &Model, stage: &str, handler: &Handler) {
         source_arn,
         source_account,
     };
-    match &handler.source {
+    match source {
         Source::Schedule {
             expression,
             description,
@@ -199,12 +255,6 @@ fn add_trigger(plan: &mut Plan, model: &Model, stage: &str, handler: &Handler) {
             fifo: _,
         } => {
             let arn = queue_arn(queue);
-            add_statement(
-                &mut plan.role.statements,
-                "SqsConsume",
-                SQS_ACTIONS,
-                arn.clone(),
-            );
             plan.event_source_mappings.push(EventSourceMapping {
                 maximum_concurrency: *maximum_concurrency,
                 ..mapping(
@@ -222,12 +272,6 @@ fn add_trigger(plan: &mut Plan, model: &Model, stage: &str, handler: &Handler) {
             batching_window_s,
         } => {
             let arn = name_or_arn(stream, "kinesis", "stream/");
-            add_statement(
-                &mut plan.role.statements,
-                "KinesisRead",
-                KINESIS_ACTIONS,
-                arn.clone(),
-            );
             plan.event_source_mappings.push(EventSourceMapping {
                 starting_position: Some(starting_position.as_str().to_string()),
                 starting_position_timestamp: timestamp(starting_position),
@@ -245,24 +289,14 @@ fn add_trigger(plan: &mut Plan, model: &Model, stage: &str, handler: &Handler) {
             starting_position,
             batching_window_s,
         } => {
-            let (source, stream_arn) = match table {
-                NameOrArn::Name(name) => (
-                    MappingSource::Table {
-                        table: name.clone(),
-                    },
-                    Arn::local("dynamodb", &format!("table/{name}/stream/*")),
-                ),
-                NameOrArn::Arn(arn) => {
-                    let arn = Arn(arn.clone());
-                    (MappingSource::TableStream { arn: arn.clone() }, arn)
-                }
+            let source = match table {
+                NameOrArn::Name(name) => MappingSource::Table {
+                    table: name.clone(),
+                },
+                NameOrArn::Arn(arn) => MappingSource::TableStream {
+                    arn: Arn(arn.clone()),
+                },
             };
-            add_statement(
-                &mut plan.role.statements,
-                "DynamodbStreamRead",
-                DYNAMODB_STREAM_ACTIONS,
-                stream_arn,
-            );
             plan.event_source_mappings.push(EventSourceMapping {
                 starting_position: Some(starting_position.as_str().to_string()),
                 starting_position_timestamp: timestamp(starting_position),
@@ -272,34 +306,94 @@ fn add_trigger(plan: &mut Plan, model: &Model, stage: &str, handler: &Handler) {
     }
 }
 
-/// The role with its logs statement; pull sources add theirs as handlers are planned.
-fn role(model: &Model, stage: &str) -> Role {
-    let name = model.role_name(stage);
+/// The path of every role of a stage: `/chalice/<app>/<stage>/`.
+pub fn role_path(app: &str, stage: &str) -> String {
+    format!("/chalice/{app}/{stage}/")
+}
+
+/// The function's own role: its log group, what its source needs, X-Ray and VPC networking when on,
+/// and the file's statements and managed policies that apply to it.
+fn role(
+    model: &Model,
+    stage: &str,
+    handler: &Handler,
+    source: &Source,
+    settings: &Settings,
+) -> Role {
+    let name = model.function_name(stage, &handler.name);
+    let path = role_path(&model.app, stage);
+    let group = format!("log-group:{}", log_group_name(&name));
     let mut statements = Vec::new();
-    for handler in &model.handlers {
-        let group = format!(
-            "log-group:/aws/lambda/{}",
-            model.function_name(stage, &handler.name)
-        );
+    for resource in [group.clone(), format!("{group}:*")] {
         add_statement(
             &mut statements,
             "Logs",
             LOGS_ACTIONS,
-            Arn::local("logs", &group),
+            Arn::local("logs", &resource),
         );
+    }
+    match source {
+        Source::Queue { queue, .. } => {
+            add_statement(&mut statements, "SqsConsume", SQS_ACTIONS, queue_arn(queue));
+        }
+        Source::Stream { stream, .. } => add_statement(
+            &mut statements,
+            "KinesisRead",
+            KINESIS_ACTIONS,
+            name_or_arn(stream, "kinesis", "stream/"),
+        ),
+        Source::Table { table, .. } => {
+            let stream_arn = match table {
+                NameOrArn::Name(name) => Arn::local("dynamodb", &format!("table/{name}/stream/*")),
+                NameOrArn::Arn(arn) => Arn(arn.clone()),
+            };
+            add_statement(
+                &mut statements,
+                "DynamodbStreamRead",
+                DYNAMODB_STREAM_ACTIONS,
+                stream_arn,
+            );
+            add_statement(
+                &mut statements,
+                "DynamodbListStreams",
+                DYNAMODB_LIST_STREAMS,
+                Arn("*".to_string()),
+            );
+        }
+        Source::Schedule { .. }
+        | Source::Rule { .. }
+        | Source::Bucket { .. }
+        | Source::Topic { .. } => {}
+    }
+    if settings.tracing == Tracing::Active {
         add_statement(
             &mut statements,
-            "Logs",
-            LOGS_ACTIONS,
-            Arn::local("logs", &format!("{group}:*")),
+            "XRayWrite",
+            XRAY_ACTIONS,
+            Arn("*".to_string()),
+        );
+    }
+    if settings.vpc.is_some() {
+        add_statement(
+            &mut statements,
+            "VpcNetworkInterfaces",
+            VPC_ACTIONS,
+            Arn("*".to_string()),
         );
     }
     Role {
-        id: "role".to_string(),
+        id: format!("role.{}", handler.name),
+        function: handler.name.clone(),
+        arn: Arn(format!(
+            "arn:{{partition}}:iam::{{account}}:role{path}{name}"
+        )),
+        path,
         policy_name: name.clone(),
         name,
         trust_principal: LAMBDA_PRINCIPAL.to_string(),
         statements,
+        custom_statements: settings.policy.clone(),
+        managed_policies: settings.managed_policies.iter().cloned().map(Arn).collect(),
     }
 }
 

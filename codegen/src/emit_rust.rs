@@ -11,7 +11,7 @@ use quote::{ToTokens, format_ident, quote};
 
 use crate::ast::Kind;
 use crate::manifest::{self, Manifest};
-use crate::model::{Handler, Model, Source};
+use crate::model::{DEFAULT_STAGE, Handler, Model, Source};
 
 /// The file the model was read from, as the generated docs name it.
 const SOURCE_FILE: &str = "events.chalice";
@@ -197,7 +197,10 @@ fn method_docs(handler: &Handler) -> Vec<String> {
 
 /// One sentence on what invokes the handler.
 fn summary(handler: &Handler) -> String {
-    match &handler.source {
+    let Some(source) = handler.source(DEFAULT_STAGE) else {
+        return String::new();
+    };
+    match source {
         Source::Schedule { expression, .. } => {
             format!("Runs on the schedule `{}`.", expression.expression())
         }

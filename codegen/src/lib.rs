@@ -10,6 +10,7 @@ pub mod model;
 pub mod parse;
 pub mod plan;
 pub mod validate;
+pub mod vars;
 
 /// The date-time types of [`plan::Clock`]'s fire times (feature `clock`).
 #[cfg(feature = "clock")]

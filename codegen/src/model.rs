@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::ast::Kind;
+use crate::vars;
 
 /// Lambda's default memory when neither the file nor a stage sets one (MB).
 pub const DEFAULT_MEMORY_MB: u32 = 128;
@@ -12,6 +13,8 @@ pub const DEFAULT_MEMORY_MB: u32 = 128;
 pub const DEFAULT_TIMEOUT_S: u32 = 60;
 /// The stage used when none is named.
 pub const DEFAULT_STAGE: &str = "dev";
+/// Lambda's default `/tmp` size (MB).
+pub const DEFAULT_EPHEMERAL_STORAGE_MB: u32 = 512;
 
 /// A validated `events.chalice`.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +30,9 @@ pub struct Model {
 }
 
 /// Function settings after every layer is applied.
+///
+/// Strings may hold variables (see [`crate::vars`]); [`Model::settings_for`] resolves `${app}` and
+/// `${stage}` and turns `${partition}`, `${region}`, `${account}` into the plan's placeholders.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     pub memory_mb: u32,
@@ -36,6 +42,22 @@ pub struct Settings {
     /// `None`: unreserved (the account's pool).
     pub reserved_concurrency: Option<u32>,
     pub architecture: Architecture,
+    /// Statements for the function's own role (IAM JSON statement objects), every layer's, in order.
+    pub policy: Vec<serde_json::Value>,
+    /// Managed policy ARNs attached to the function's own role, every layer's, each once.
+    pub managed_policies: Vec<String>,
+    /// An existing role (ARN) to run as instead of the function's own; no IAM is made for it.
+    pub role: Option<String>,
+    /// Days CloudWatch Logs keeps the function's logs; `None`: the log group is left to Lambda.
+    pub log_retention_days: Option<u32>,
+    /// The application log level Lambda filters at (needs JSON logs).
+    pub log_level: Option<LogLevel>,
+    pub log_format: LogFormat,
+    pub tracing: Tracing,
+    /// Layer version ARNs, in order (at most 5).
+    pub layers: Vec<String>,
+    pub ephemeral_storage_mb: u32,
+    pub vpc: Option<Vpc>,
 }
 
 impl Default for Settings {
@@ -47,11 +69,22 @@ impl Default for Settings {
             tags: BTreeMap::new(),
             reserved_concurrency: None,
             architecture: Architecture::X86_64,
+            policy: Vec::new(),
+            managed_policies: Vec::new(),
+            role: None,
+            log_retention_days: None,
+            log_level: None,
+            log_format: LogFormat::Text,
+            tracing: Tracing::PassThrough,
+            layers: Vec::new(),
+            ephemeral_storage_mb: DEFAULT_EPHEMERAL_STORAGE_MB,
+            vpc: None,
         }
     }
 }
 
-/// Settings one layer (a stage, a binding) overrides; maps merge key by key.
+/// Settings one layer (a stage, a binding) overrides; maps merge key by key, `policy` and
+/// `managed_policies` accumulate, everything else replaces.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SettingsPatch {
     pub memory_mb: Option<u32>,
@@ -60,6 +93,24 @@ pub struct SettingsPatch {
     pub tags: BTreeMap<String, String>,
     pub reserved_concurrency: Option<u32>,
     pub architecture: Option<Architecture>,
+    pub policy: Vec<serde_json::Value>,
+    pub managed_policies: Vec<String>,
+    pub role: Option<String>,
+    pub log_retention_days: Option<u32>,
+    pub log_level: Option<LogLevel>,
+    /// `None` with a `log_level` set anywhere means JSON (Lambda filters levels of JSON logs only).
+    pub log_format: Option<LogFormat>,
+    pub tracing: Option<Tracing>,
+    pub layers: Option<Vec<String>>,
+    pub ephemeral_storage_mb: Option<u32>,
+    pub vpc: Option<Vpc>,
+}
+
+/// A function's VPC attachment (both lists non-empty).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Vpc {
+    pub subnet_ids: Vec<String>,
+    pub security_group_ids: Vec<String>,
 }
 
 impl Settings {
@@ -82,7 +133,140 @@ impl Settings {
         if let Some(a) = patch.architecture {
             s.architecture = a;
         }
+        s.policy.extend(patch.policy.iter().cloned());
+        for arn in &patch.managed_policies {
+            if !s.managed_policies.contains(arn) {
+                s.managed_policies.push(arn.clone());
+            }
+        }
+        if patch.role.is_some() {
+            s.role.clone_from(&patch.role);
+        }
+        if patch.log_retention_days.is_some() {
+            s.log_retention_days = patch.log_retention_days;
+        }
+        if patch.log_level.is_some() {
+            s.log_level = patch.log_level;
+        }
+        if let Some(f) = patch.log_format {
+            s.log_format = f;
+        } else if patch.log_level.is_some() {
+            s.log_format = LogFormat::Json;
+        }
+        if let Some(t) = patch.tracing {
+            s.tracing = t;
+        }
+        if let Some(layers) = &patch.layers {
+            s.layers.clone_from(layers);
+        }
+        if let Some(n) = patch.ephemeral_storage_mb {
+            s.ephemeral_storage_mb = n;
+        }
+        if patch.vpc.is_some() {
+            s.vpc.clone_from(&patch.vpc);
+        }
         s
+    }
+
+    /// These settings with the variables of `app` and `stage` resolved in every string.
+    pub fn resolve(&self, app: &str, stage: &str) -> Settings {
+        let r = |s: &String| vars::resolve(s, app, stage);
+        Settings {
+            env: self.env.iter().map(|(k, v)| (k.clone(), r(v))).collect(),
+            tags: self.tags.iter().map(|(k, v)| (k.clone(), r(v))).collect(),
+            policy: self
+                .policy
+                .iter()
+                .map(|v| vars::resolve_json(v, app, stage))
+                .collect(),
+            managed_policies: self.managed_policies.iter().map(r).collect(),
+            role: self.role.as_ref().map(r),
+            layers: self.layers.iter().map(r).collect(),
+            ..self.clone()
+        }
+    }
+}
+
+/// Lambda's application log levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Trace,
+    Debug,
+    Info,
+    Warn,
+    Error,
+    Fatal,
+}
+
+impl LogLevel {
+    pub const ALL: [LogLevel; 6] = [
+        LogLevel::Trace,
+        LogLevel::Debug,
+        LogLevel::Info,
+        LogLevel::Warn,
+        LogLevel::Error,
+        LogLevel::Fatal,
+    ];
+
+    /// The word in `events.chalice`, e.g. `info`.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            LogLevel::Trace => "trace",
+            LogLevel::Debug => "debug",
+            LogLevel::Info => "info",
+            LogLevel::Warn => "warn",
+            LogLevel::Error => "error",
+            LogLevel::Fatal => "fatal",
+        }
+    }
+
+    /// Lambda's name for it (`ApplicationLogLevel`, `AWS_LAMBDA_LOG_LEVEL`), e.g. `INFO`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Trace => "TRACE",
+            LogLevel::Debug => "DEBUG",
+            LogLevel::Info => "INFO",
+            LogLevel::Warn => "WARN",
+            LogLevel::Error => "ERROR",
+            LogLevel::Fatal => "FATAL",
+        }
+    }
+}
+
+/// How Lambda writes a function's logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl LogFormat {
+    /// Lambda's name for it (`LogFormat`, `AWS_LAMBDA_LOG_FORMAT`): `Text` or `JSON`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogFormat::Text => "Text",
+            LogFormat::Json => "JSON",
+        }
+    }
+}
+
+/// X-Ray tracing of a function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tracing {
+    Active,
+    PassThrough,
+}
+
+impl Tracing {
+    /// Lambda's name for it (`TracingConfig.Mode`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tracing::Active => "Active",
+            Tracing::PassThrough => "PassThrough",
+        }
     }
 }
 
@@ -114,14 +298,22 @@ pub struct Handler {
     pub line: usize,
     /// The binding as written, first line only (for generated docs).
     pub declaration: String,
-    pub source: Source,
+    pub kind: Kind,
+    /// The source in each deployable stage (`dev` and every declared one), its variables resolved:
+    /// `${app}` and `${stage}` substituted, deploy-time ones as the plan's `{partition}` placeholders.
+    pub sources: BTreeMap<String, Source>,
     /// This binding's own overrides (applied after `defaults` and the stage).
     pub settings: SettingsPatch,
 }
 
 impl Handler {
     pub fn kind(&self) -> Kind {
-        self.source.kind()
+        self.kind
+    }
+
+    /// The source in `stage`; `None` for a stage the model does not know.
+    pub fn source(&self, stage: &str) -> Option<&Source> {
+        self.sources.get(stage)
     }
 }
 
@@ -312,23 +504,18 @@ impl Model {
         stage == DEFAULT_STAGE || self.stages.contains_key(stage)
     }
 
-    /// A handler's settings in a stage: built-in < `defaults` < stage < binding.
+    /// A handler's settings in a stage, variables resolved: built-in < `defaults` < stage < binding.
     pub fn settings_for(&self, handler: &Handler, stage: &str) -> Settings {
         let base = match self.stages.get(stage) {
             Some(patch) => self.defaults.apply(patch),
             None => self.defaults.clone(),
         };
-        base.apply(&handler.settings)
+        base.apply(&handler.settings).resolve(&self.app, stage)
     }
 
-    /// `<app>-<stage>-<handler>`: the Lambda function's name.
+    /// `<app>-<stage>-<handler>`: the Lambda function's name, and its own role's.
     pub fn function_name(&self, stage: &str, handler: &str) -> String {
         format!("{}-{}-{}", self.app, stage, handler)
-    }
-
-    /// `<app>-<stage>`: the IAM role's name.
-    pub fn role_name(&self, stage: &str) -> String {
-        format!("{}-{}", self.app, stage)
     }
 
     pub fn handler(&self, name: &str) -> Option<&Handler> {
@@ -366,7 +553,8 @@ mod tests {
             timeout_s: Some(5),
             ..Default::default()
         };
-        binding.env.insert("B".into(), "2".into());
+        binding.env.insert("B".into(), "${app}-${stage}".into());
+        binding.log_level = Some(LogLevel::Warn);
         let model = Model {
             app: "a".into(),
             defaults,
@@ -375,15 +563,25 @@ mod tests {
                 name: "h".into(),
                 line: 1,
                 declaration: String::new(),
-                source: Source::Topic {
-                    topic: NameOrArn::Name("t".into()),
-                },
+                kind: Kind::Topic,
+                sources: BTreeMap::from([(
+                    DEFAULT_STAGE.to_string(),
+                    Source::Topic {
+                        topic: NameOrArn::Name("t".into()),
+                    },
+                )]),
                 settings: binding,
             }],
         };
         let s = model.settings_for(&model.handlers[0], "prod");
         assert_eq!((s.memory_mb, s.timeout_s), (512, 5));
         assert_eq!(s.env.len(), 2);
+        assert_eq!(s.env["B"], "a-prod");
+        assert_eq!(
+            (s.log_level, s.log_format),
+            (Some(LogLevel::Warn), LogFormat::Json),
+            "a level alone means JSON logs"
+        );
         assert_eq!(
             model.settings_for(&model.handlers[0], "dev").memory_mb,
             DEFAULT_MEMORY_MB

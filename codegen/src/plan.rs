@@ -12,14 +12,14 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::Architecture;
+use crate::model::{Architecture, LogFormat, LogLevel, Tracing, Vpc};
 
 #[cfg(feature = "clock")]
 pub use clock::{Clock, ClockError};
 pub use schedule::{Cron, Schedule};
 
 /// Bumped when the plan's shape changes incompatibly.
-pub const PLAN_VERSION: u32 = 1;
+pub const PLAN_VERSION: u32 = 2;
 /// The Lambda runtime every function uses (a custom runtime running the `bootstrap` binary).
 pub const RUNTIME: &str = "provided.al2023";
 /// Tag keys that mark a resource as this tool's.
@@ -34,7 +34,8 @@ pub struct Plan {
     pub stage: String,
     /// Tags put on every taggable resource (`chalice:app`, `chalice:stage`).
     pub tags: BTreeMap<String, String>,
-    pub role: Role,
+    /// One role per function that runs as its own (none for a function given a `role`).
+    pub roles: Vec<Role>,
     pub functions: Vec<Function>,
     pub rules: Vec<EventRule>,
     pub permissions: Vec<Permission>,
@@ -102,21 +103,33 @@ impl std::fmt::Display for Arn {
     }
 }
 
-/// The execution role all of the stage's functions share.
+/// A function's own execution role: what that one function needs, nothing another function needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Role {
+    /// `role.<handler>`
     pub id: String,
-    /// `<app>-<stage>`
+    /// The handler whose function runs as it.
+    pub function: String,
+    /// `<app>-<stage>-<handler>` (the function's name).
     pub name: String,
+    /// `/chalice/<app>/<stage>/`: one `ListRoles` finds every role of the stage.
+    pub path: String,
+    pub arn: Arn,
     /// The service allowed to assume it: `lambda.amazonaws.com`.
     pub trust_principal: String,
     /// The inline policy's name.
     pub policy_name: String,
-    /// Least privilege: logs for each function, plus what each pull source needs on its ARN.
+    /// What the tool grants: the function's log group, what its source needs, X-Ray and VPC
+    /// networking when those are on.
     pub statements: Vec<Statement>,
+    /// The file's `policy` statements that apply to the function (defaults, stage, binding), as
+    /// written, with `{partition}`, `{region}`, `{account}` placeholders.
+    pub custom_statements: Vec<serde_json::Value>,
+    /// Managed policies attached to the role.
+    pub managed_policies: Vec<Arn>,
 }
 
-/// One `Allow` statement of the role's inline policy.
+/// One `Allow` statement the tool writes into a role's inline policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Statement {
     pub sid: String,
@@ -141,6 +154,47 @@ pub struct Function {
     /// The file's tags plus the plan's.
     pub tags: BTreeMap<String, String>,
     pub reserved_concurrency: Option<u32>,
+    /// The role it runs as.
+    pub role: FunctionRole,
+    /// `/aws/lambda/<name>`, and how long it keeps logs (`None`: the group is left to Lambda).
+    pub log_group: LogGroup,
+    pub log_format: LogFormat,
+    /// The application log level (JSON logs only).
+    pub log_level: Option<LogLevel>,
+    pub tracing: Tracing,
+    /// Layer version ARNs, in order.
+    pub layers: Vec<Arn>,
+    pub ephemeral_storage_mb: u32,
+    pub vpc: Option<Vpc>,
+}
+
+/// The role a function runs as.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "type")]
+pub enum FunctionRole {
+    /// Its own, made by the deployer: the plan's role with this id.
+    Own { id: String, arn: Arn },
+    /// One given in the file (`role = "ARN"`): used as is, no IAM made or changed for it.
+    Given { arn: Arn },
+}
+
+impl FunctionRole {
+    pub fn arn(&self) -> &Arn {
+        match self {
+            FunctionRole::Own { arn, .. } | FunctionRole::Given { arn } => arn,
+        }
+    }
+}
+
+/// A function's CloudWatch Logs group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogGroup {
+    /// `log_group.<handler>`
+    pub id: String,
+    pub name: String,
+    /// Set: the deployer owns the group (creates it with this retention, keeps it on `delete`
+    /// unless `--logs`). `None`: Lambda creates it on first use, and it never expires.
+    pub retention_days: Option<u32>,
 }
 
 /// An EventBridge rule (a schedule or an event pattern) targeting one function.
@@ -243,6 +297,11 @@ impl Plan {
     /// The function serving `handler`.
     pub fn function(&self, handler: &str) -> Option<&Function> {
         self.functions.iter().find(|f| f.handler == handler)
+    }
+
+    /// The own role of the function serving `handler` (`None` when it was given one).
+    pub fn role(&self, handler: &str) -> Option<&Role> {
+        self.roles.iter().find(|r| r.function == handler)
     }
 
     /// The plan as the build writes it to `plan.<stage>.json`: pretty JSON and a final newline.

@@ -172,14 +172,20 @@ pub fn validate(file: &File, source: &str) -> Result<Model, Vec<Diagnostic>> {
         diags.sort_by_key(|d| (d.span.start, d.span.end));
         return Err(diags);
     }
+    let stage_names: Vec<String> = stage_layers.iter().map(|(n, _)| n.to_string()).collect();
     let handlers = drafts
         .into_iter()
         .filter_map(|d| {
+            let source = d.source?;
             Some(Handler {
                 name: d.binding.handler.node.clone(),
                 line: d.line,
                 declaration: d.declaration,
-                source: d.source?,
+                kind: source.kind(),
+                sources: stage_names
+                    .iter()
+                    .map(|stage| (stage.clone(), source.clone()))
+                    .collect(),
                 settings: d.layer.patch,
             })
         })
