@@ -5,9 +5,10 @@
 
 use std::fmt::Write as _;
 
+use chalice_codegen::model::{DEFAULT_EPHEMERAL_STORAGE_MB, LogFormat, Tracing};
 use chalice_codegen::plan::{
-    BucketNotification, EventRule, EventSourceMapping, Function, MappingSource, Permission, Plan,
-    Role, Subscription,
+    BucketNotification, EventRule, EventSourceMapping, Function, FunctionRole, MappingSource,
+    Permission, Plan, Role, Subscription,
 };
 
 /// One resource as shown to a person.
@@ -21,24 +22,43 @@ pub struct ResourceView {
     pub settings: Vec<(String, String)>,
 }
 
-/// The resources serving one handler (or the shared role), under a title.
+/// The resources serving one handler, under a title.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
-    /// `role` or `<handler> (<kind>)`
+    /// `<handler> (<kind>)`
     pub title: String,
     pub resources: Vec<ResourceView>,
 }
 
-/// Every resource of the plan: the role first, then each handler's in file order.
+/// Every resource of the plan, each handler's in file order: its role, log group, function, trigger.
 pub fn groups(plan: &Plan) -> Vec<Group> {
-    let mut groups = vec![Group {
-        title: "role (shared by every function)".to_string(),
-        resources: vec![role(&plan.role)],
-    }];
+    let mut groups = Vec::new();
     for f in &plan.functions {
         let h = f.handler.as_str();
         let mut kind = "";
-        let mut resources = vec![function(f)];
+        let mut resources = Vec::new();
+        if let Some(r) = plan.role(h) {
+            resources.push(role(r));
+            for arn in &r.managed_policies {
+                resources.push(ResourceView {
+                    kind: "iam_role_policy_attachment",
+                    name: format!(
+                        "{}/{}",
+                        r.name,
+                        arn.as_str().rsplit('/').next().unwrap_or(arn.as_str())
+                    ),
+                    settings: vec![("policy".to_string(), arn.to_string())],
+                });
+            }
+        }
+        if let Some(days) = f.log_group.retention_days {
+            resources.push(ResourceView {
+                kind: "log_group",
+                name: f.log_group.name.clone(),
+                settings: vec![("retention".to_string(), format!("{days} days"))],
+            });
+        }
+        resources.push(function(f));
         for r in plan.rules.iter().filter(|r| r.function == h) {
             kind = if r.schedule_expression.is_some() {
                 "schedule"
@@ -82,7 +102,18 @@ pub fn groups(plan: &Plan) -> Vec<Group> {
 
 /// How many resources the plan creates.
 pub fn count(plan: &Plan) -> usize {
-    1 + plan.functions.len()
+    plan.roles.len()
+        + plan
+            .roles
+            .iter()
+            .map(|r| r.managed_policies.len())
+            .sum::<usize>()
+        + plan
+            .functions
+            .iter()
+            .filter(|f| f.log_group.retention_days.is_some())
+            .count()
+        + plan.functions.len()
         + plan.rules.len()
         + plan.permissions.len()
         + plan.bucket_notifications.len()
@@ -119,12 +150,13 @@ pub fn render_create(plan: &Plan, color: bool) -> String {
 fn role(role: &Role) -> ResourceView {
     let settings = vec![
         ("assumed_by", role.trust_principal.clone()),
+        ("path", role.path.clone()),
         (
             "policy",
             format!(
                 "{} ({} statements)",
                 role.policy_name,
-                role.statements.len()
+                role.statements.len() + role.custom_statements.len()
             ),
         ),
     ];
@@ -139,11 +171,53 @@ fn role(role: &Role) -> ResourceView {
             format!("{} on {resources}", actions(&s.actions)),
         ));
     }
+    for (i, s) in role.custom_statements.iter().enumerate() {
+        let sid = s["Sid"]
+            .as_str()
+            .map_or_else(|| format!("#{}", i + 1), str::to_string);
+        statements.push((format!("file {sid}"), custom_statement(s)));
+    }
     ResourceView {
         kind: "iam_role",
         name: role.name.clone(),
         settings: owned(settings).into_iter().chain(statements).collect(),
     }
+}
+
+/// A statement from the file on one line: `Allow s3:GetObject on arn:...`.
+fn custom_statement(s: &serde_json::Value) -> String {
+    let list = |key: &str| -> Vec<String> {
+        match &s[key] {
+            serde_json::Value::String(one) => vec![one.clone()],
+            serde_json::Value::Array(items) => items
+                .iter()
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let (action_key, not_action) = match s.get("NotAction") {
+        Some(_) => ("NotAction", "all but "),
+        None => ("Action", ""),
+    };
+    let (resource_key, not_resource) = match s.get("NotResource") {
+        Some(_) => ("NotResource", "all but "),
+        None => ("Resource", ""),
+    };
+    let resources = list(resource_key);
+    let resources = match resources.as_slice() {
+        [one] => one.clone(),
+        many => format!("{} resources", many.len()),
+    };
+    let mut out = format!(
+        "{} {not_action}{} on {not_resource}{resources}",
+        s["Effect"].as_str().unwrap_or("?"),
+        actions(&list(action_key))
+    );
+    if s.get("Condition").is_some() {
+        out.push_str(" (with conditions)");
+    }
+    out
 }
 
 /// `sqs:ReceiveMessage, DeleteMessage`: each service prefix written once.
@@ -184,6 +258,46 @@ fn function(f: &Function) -> ResourceView {
     }
     if !f.env.is_empty() {
         settings.push(("env", f.env.keys().cloned().collect::<Vec<_>>().join(", ")));
+    }
+    match &f.role {
+        FunctionRole::Own { .. } => {}
+        FunctionRole::Given { arn, .. } => settings.push(("role", format!("{arn} (given)"))),
+    }
+    if f.log_format == LogFormat::Json || f.log_level.is_some() {
+        let level = f.log_level.map(|l| format!(", level {}", l.keyword()));
+        settings.push((
+            "logs",
+            format!("{}{}", f.log_format.as_str(), level.unwrap_or_default()),
+        ));
+    }
+    if f.tracing == Tracing::Active {
+        settings.push(("tracing", "active (X-Ray)".to_string()));
+    }
+    if !f.layers.is_empty() {
+        settings.push((
+            "layers",
+            f.layers
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        ));
+    }
+    if f.ephemeral_storage_mb != DEFAULT_EPHEMERAL_STORAGE_MB {
+        settings.push((
+            "ephemeral_storage",
+            format!("{} MB", f.ephemeral_storage_mb),
+        ));
+    }
+    if let Some(vpc) = &f.vpc {
+        settings.push((
+            "vpc",
+            format!(
+                "subnets {}; security groups {}",
+                vpc.subnet_ids.join(", "),
+                vpc.security_group_ids.join(", ")
+            ),
+        ));
     }
     ResourceView {
         kind: "lambda_function",

@@ -192,6 +192,7 @@ fn desired() -> Desired {
     Desired {
         resources,
         code_known: true,
+        deleting_stage: false,
     }
 }
 
@@ -484,6 +485,7 @@ fn delete_sweeps_everything_named_and_recorded() {
     let nothing = Desired {
         resources: Vec::new(),
         code_known: true,
+        deleting_stage: false,
     };
     let changes = diff(&nothing, &live, &recorded);
     insta::assert_snapshot!(render(&changes, false));
