@@ -408,49 +408,14 @@ fn mapping(m: &EventSourceMapping, function_name: &str) -> ResourceView {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
-    use chalice_codegen::model::{
-        Handler, Model, QueueRef, RateUnit, Schedule, Settings, SettingsPatch, Source,
-    };
-
     use super::*;
 
     fn plan() -> Plan {
-        let handler = |name: &str, source| Handler {
-            name: name.to_string(),
-            line: 1,
-            declaration: String::new(),
-            source,
-            settings: SettingsPatch::default(),
-        };
-        let model = Model {
-            app: "shop".into(),
-            defaults: Settings::default(),
-            stages: BTreeMap::new(),
-            handlers: vec![
-                handler(
-                    "tick",
-                    Source::Schedule {
-                        expression: Schedule::Rate {
-                            value: 5,
-                            unit: RateUnit::Minute,
-                        },
-                        description: None,
-                    },
-                ),
-                handler(
-                    "orders",
-                    Source::Queue {
-                        queue: QueueRef::Name("orders".into()),
-                        fifo: false,
-                        batch_size: 10,
-                        batching_window_s: Some(5),
-                        maximum_concurrency: None,
-                    },
-                ),
-            ],
-        };
+        let model = chalice_codegen::load(
+            "events.chalice",
+            "app shop\nschedule tick rate(5 minutes)\nqueue orders \"orders\" { batching_window = 5s }\n",
+        )
+        .unwrap();
         chalice_codegen::emit_plan::plan(&model, "dev").unwrap()
     }
 
@@ -458,21 +423,22 @@ mod tests {
     fn groups_follow_the_handlers() {
         let groups = groups(&plan());
         let titles: Vec<_> = groups.iter().map(|g| g.title.as_str()).collect();
+        assert_eq!(titles, ["tick (schedule)", "orders (queue)"]);
+        let kinds: Vec<_> = groups[0].resources.iter().map(|r| r.kind).collect();
         assert_eq!(
-            titles,
+            kinds,
             [
-                "role (shared by every function)",
-                "tick (schedule)",
-                "orders (queue)"
+                "iam_role",
+                "lambda_function",
+                "events_rule",
+                "lambda_permission"
             ]
         );
         let kinds: Vec<_> = groups[1].resources.iter().map(|r| r.kind).collect();
         assert_eq!(
             kinds,
-            ["lambda_function", "events_rule", "lambda_permission"]
+            ["iam_role", "lambda_function", "lambda_event_source_mapping"]
         );
-        let kinds: Vec<_> = groups[2].resources.iter().map(|r| r.kind).collect();
-        assert_eq!(kinds, ["lambda_function", "lambda_event_source_mapping"]);
     }
 
     #[test]
@@ -480,8 +446,8 @@ mod tests {
         let plan = plan();
         let text = render_create(&plan, false);
         assert_eq!(text.matches("\n+ create ").count(), count(&plan));
-        assert_eq!(count(&plan), 6);
-        assert!(text.ends_with("\nPlan: 6 to create.\n"), "{text}");
+        assert_eq!(count(&plan), 7);
+        assert!(text.ends_with("\nPlan: 7 to create.\n"), "{text}");
         assert!(
             text.contains("+ create events_rule shop-dev-tick\n    schedule = rate(5 minutes)\n"),
             "{text}"
@@ -489,14 +455,16 @@ mod tests {
         assert!(text.contains("    batching_window  = 5 s\n"), "{text}");
         assert!(
             text.contains(
-                "    allow Logs       = logs:CreateLogGroup, CreateLogStream, PutLogEvents on 4 resources\n\
+                "    allow Logs       = logs:CreateLogGroup, CreateLogStream, PutLogEvents on 2 resources\n\
                  \x20   allow SqsConsume = sqs:ReceiveMessage, DeleteMessage, GetQueueAttributes, \
                  ChangeMessageVisibility on arn:{partition}:sqs:{region}:{account}:orders\n"
             ),
             "{text}"
         );
         assert!(!text.contains('\x1b'));
-        assert!(render_create(&plan, true).contains("\x1b[32m+ create iam_role shop-dev\x1b[0m"));
+        assert!(
+            render_create(&plan, true).contains("\x1b[32m+ create iam_role shop-dev-orders\x1b[0m")
+        );
     }
 
     #[test]

@@ -230,7 +230,10 @@ topic on_notice "news"
         let Some(Spec::Function(f)) = d.get("function.tick") else {
             panic!()
         };
-        assert_eq!(f.role_arn, "arn:aws:iam::123456789012:role/orders-dev");
+        assert_eq!(
+            f.role_arn,
+            "arn:aws:iam::123456789012:role/chalice/orders/dev/orders-dev-tick"
+        );
         let code = f.code.as_ref().unwrap();
         assert_eq!(
             code.s3,
@@ -247,7 +250,7 @@ topic on_notice "news"
             "arn:aws:dynamodb:us-east-1:123456789012:table/audit/stream/2026"
         );
         assert_eq!(m.batching_window_s, 0);
-        let Some(Spec::Role(r)) = d.get("role") else {
+        let Some(Spec::Role(r)) = d.get("role.on_audit") else {
             panic!()
         };
         let policy = r.policy.as_ref().unwrap().to_string();
