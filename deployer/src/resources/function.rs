@@ -588,26 +588,31 @@ pub async fn update_function(
     }
     let l = &live.spec;
     if config_differs(spec, l) {
-        let out = retry_conflict(c, &spec.name, || async {
-            c.lambda
-                .update_function_configuration()
-                .function_name(&spec.name)
-                .role(&spec.role_arn)
-                .handler(&spec.handler)
-                .runtime(Runtime::from(spec.runtime.as_str()))
-                .memory_size(int(spec.memory_mb))
-                .timeout(int(spec.timeout_s))
-                .environment(environment(spec))
-                .set_logging_config(logging_config(spec))
-                .tracing_config(tracing_config(spec))
-                .set_layers(Some(spec.layers.clone()))
-                .ephemeral_storage(ephemeral_storage(spec)?)
-                .set_vpc_config((spec.vpc.is_some() || l.vpc.is_some()).then(|| vpc_config(spec)))
-                .send()
-                .await
-                .map_err(|e| CallError::new("UpdateFunctionConfiguration", &spec.name, e))
-        })
-        .await?;
+        // A role just made (a function moving to its own) may not be assumable yet on AWS.
+        let update = || {
+            retry_conflict(c, &spec.name, || async {
+                c.lambda
+                    .update_function_configuration()
+                    .function_name(&spec.name)
+                    .role(&spec.role_arn)
+                    .handler(&spec.handler)
+                    .runtime(Runtime::from(spec.runtime.as_str()))
+                    .memory_size(int(spec.memory_mb))
+                    .timeout(int(spec.timeout_s))
+                    .environment(environment(spec))
+                    .set_logging_config(logging_config(spec))
+                    .tracing_config(tracing_config(spec))
+                    .set_layers(Some(spec.layers.clone()))
+                    .ephemeral_storage(ephemeral_storage(spec)?)
+                    .set_vpc_config(
+                        (spec.vpc.is_some() || l.vpc.is_some()).then(|| vpc_config(spec)),
+                    )
+                    .send()
+                    .await
+                    .map_err(|e| CallError::new("UpdateFunctionConfiguration", &spec.name, e))
+            })
+        };
+        let out = retry_propagation(update, is_role_propagation).await?;
         if out.last_update_status() == Some(&LastUpdateStatus::InProgress) {
             wait_updated(c, &spec.name).await?;
         }

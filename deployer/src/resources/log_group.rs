@@ -282,3 +282,59 @@ pub async fn delete_log_group(c: &Clients, name: &str) -> Result<(), CallError> 
 }
 
 const NOT_FOUND: &str = "ResourceNotFoundException";
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    fn recorded(name: &str) -> Recorded {
+        Recorded {
+            key: "log_group.h".into(),
+            identity: Identity::LogGroup { name: name.into() },
+            owned: true,
+            physical_id: None,
+        }
+    }
+
+    fn live(retention: Option<u32>) -> BTreeMap<String, Option<LogGroupSpec>> {
+        BTreeMap::from([(
+            "/aws/lambda/a-dev-h".to_string(),
+            Some(LogGroupSpec {
+                name: "/aws/lambda/a-dev-h".into(),
+                retention_days: retention,
+                tags: BTreeMap::new(),
+            }),
+        )])
+    }
+
+    #[test]
+    fn a_retention_taken_out_keeps_the_logs_and_only_delete_removes_them() {
+        let nothing = BTreeSet::new();
+        let exists = |_: &str| Some(true);
+        let facts = Facts::new(&exists);
+        let rec = recorded("/aws/lambda/a-dev-h");
+        let deploy = Wanted {
+            identities: &nothing,
+            code_known: true,
+            deleting_stage: false,
+        };
+        let changes = LogGroup::removals(&rec, &deploy, &live(Some(14)), &facts);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(
+            changes[0].to_string(),
+            "~ update log_group /aws/lambda/a-dev-h\n    retention_days: 14 → (none)"
+        );
+        let delete = Wanted {
+            deleting_stage: true,
+            ..deploy
+        };
+        let changes = LogGroup::removals(&rec, &delete, &live(Some(14)), &facts);
+        assert!(changes[0].is_delete());
+        assert_eq!(
+            LogGroup::function_of(&rec.identity, None).as_deref(),
+            Some("a-dev-h")
+        );
+    }
+}
