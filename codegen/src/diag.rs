@@ -86,7 +86,7 @@ error_kinds! {
     InvalidName = "E020", "invalid-name";
     /// A handler name that is not a Rust identifier or not a Lambda name.
     InvalidHandlerName = "E021", "invalid-handler-name";
-    /// `<app>-<stage>-<handler>` (or the role name) is over AWS's 64 characters.
+    /// `<app>-<stage>-<handler>` (the function's name and its role's) is over AWS's 64 characters.
     NameTooLong = "E022", "name-too-long";
     /// A `rate(...)` expression AWS refuses.
     InvalidRate = "E030", "invalid-rate";
@@ -126,6 +126,27 @@ error_kinds! {
     TooLong = "E064", "too-long";
     /// A value not among the allowed ones (an enum).
     InvalidValue = "E065", "invalid-value";
+    /// The same value twice in one list (layers, managed policies, subnets, security groups).
+    DuplicateValue = "E066", "duplicate-value";
+    /// Settings that contradict each other once layered (a log level with text logs).
+    ConflictingSettings = "E067", "conflicting-settings";
+    /// A `${...}` that is no variable.
+    UnknownVariable = "E070", "unknown-variable";
+    /// A `${` never closed by `}`.
+    UnclosedVariable = "E071", "unclosed-variable";
+    /// A variable where it cannot be resolved: a deploy-time one outside ARNs and policy documents,
+    /// an IAM one outside policy documents.
+    MisplacedVariable = "E072", "misplaced-variable";
+    /// An IAM policy document AWS refuses, or one using a statement id chalice-rs reserves.
+    InvalidPolicy = "E080", "invalid-policy";
+    /// A `role` that is not an IAM role ARN.
+    InvalidRole = "E081", "invalid-role";
+    /// A managed policy that is not a policy ARN, or more than a role can have attached.
+    InvalidManagedPolicy = "E082", "invalid-managed-policy";
+    /// A layer that is not a Lambda layer version ARN, or more layers than Lambda allows.
+    InvalidLayer = "E083", "invalid-layer";
+    /// A VPC configuration Lambda refuses (subnet or security group ids, their number).
+    InvalidVpc = "E084", "invalid-vpc";
 }
 
 impl fmt::Display for ErrorKind {

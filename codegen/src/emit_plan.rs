@@ -533,15 +533,31 @@ mod tests {
     use crate::model::{
         Architecture, RateUnit, Schedule, Settings, SettingsPatch, StartingPosition,
     };
+    use crate::plan::Plan;
 
+    /// A handler with the same source in `dev` and `prod` (the stages of [`model`]).
     fn handler(name: &str, source: Source) -> Handler {
         Handler {
             name: name.to_string(),
             line: 1,
             declaration: String::new(),
-            source,
+            kind: source.kind(),
+            sources: ["dev", "prod"]
+                .into_iter()
+                .map(|stage| (stage.to_string(), source.clone()))
+                .collect(),
             settings: SettingsPatch::default(),
         }
+    }
+
+    /// The sids of `handler`'s own role.
+    fn sids<'p>(p: &'p Plan, handler: &str) -> Vec<&'p str> {
+        p.role(handler)
+            .unwrap()
+            .statements
+            .iter()
+            .map(|s| s.sid.as_str())
+            .collect()
     }
 
     fn model(handlers: Vec<Handler>) -> Model {
@@ -620,8 +636,22 @@ mod tests {
         let prod = plan(&m, "prod").unwrap();
         assert_eq!(prod.functions[0].memory_mb, 512);
         assert_eq!(prod.functions[0].name, "orders-prod-tick");
-        assert_eq!(prod.role.name, "orders-prod");
-        assert_eq!(prod.role.trust_principal, "lambda.amazonaws.com");
+        let role = prod.role("tick").unwrap();
+        assert_eq!(role.name, "orders-prod-tick");
+        assert_eq!(role.id, "role.tick");
+        assert_eq!(role.path, "/chalice/orders/prod/");
+        assert_eq!(
+            role.arn.as_str(),
+            "arn:{partition}:iam::{account}:role/chalice/orders/prod/orders-prod-tick"
+        );
+        assert_eq!(role.trust_principal, "lambda.amazonaws.com");
+        assert_eq!(
+            prod.functions[0].role,
+            FunctionRole::Own {
+                id: role.id.clone(),
+                arn: role.arn.clone()
+            }
+        );
     }
 
     #[test]
@@ -638,49 +668,156 @@ mod tests {
     }
 
     #[test]
-    fn logs_grant_exactly_each_functions_log_group() {
+    fn each_function_has_its_own_role_with_its_own_log_group() {
         let p = plan(&model(vec![hourly("a"), hourly("b")]), "dev").unwrap();
-        assert_eq!(p.role.statements.len(), 1);
-        let logs = &p.role.statements[0];
-        assert_eq!(logs.sid, "Logs");
-        let resources: Vec<&str> = logs.resources.iter().map(Arn::as_str).collect();
-        assert_eq!(
-            resources,
-            [
-                "arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/orders-dev-a",
-                "arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/orders-dev-a:*",
-                "arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/orders-dev-b",
-                "arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/orders-dev-b:*",
-            ]
-        );
+        assert_eq!(p.roles.len(), 2);
+        for h in ["a", "b"] {
+            let role = p.role(h).unwrap();
+            assert_eq!(role.statements.len(), 1, "{h}");
+            let logs = &role.statements[0];
+            assert_eq!(logs.sid, "Logs");
+            let resources: Vec<&str> = logs.resources.iter().map(Arn::as_str).collect();
+            assert_eq!(
+                resources,
+                [
+                    format!(
+                        "arn:{{partition}}:logs:{{region}}:{{account}}:log-group:/aws/lambda/orders-dev-{h}"
+                    ),
+                    format!(
+                        "arn:{{partition}}:logs:{{region}}:{{account}}:log-group:/aws/lambda/orders-dev-{h}:*"
+                    ),
+                ]
+            );
+            assert!(role.custom_statements.is_empty() && role.managed_policies.is_empty());
+        }
+        let f = p.function("a").unwrap();
+        assert_eq!(f.log_group.name, "/aws/lambda/orders-dev-a");
+        assert_eq!(f.log_group.id, "log_group.a");
+        assert_eq!(f.log_group.retention_days, None);
     }
 
     #[test]
-    fn same_source_twice_is_granted_once() {
+    fn each_role_grants_only_its_own_source() {
         let m = model(vec![
             queue("a", QueueRef::Name("q".into())),
-            queue("b", QueueRef::Name("q".into())),
-            queue("c", QueueRef::Name("r".into())),
+            queue("b", QueueRef::Name("r".into())),
+            hourly("c"),
         ]);
         let p = plan(&m, "dev").unwrap();
-        let sqs: Vec<_> = p
-            .role
-            .statements
-            .iter()
-            .filter(|s| s.sid == "SqsConsume")
-            .collect();
-        assert_eq!(sqs.len(), 1);
+        let sqs = |h: &str| {
+            p.role(h)
+                .unwrap()
+                .statements
+                .iter()
+                .find(|s| s.sid == "SqsConsume")
+                .map(|s| s.resources.clone())
+        };
+        assert_eq!(sqs("a"), Some(vec![Arn::local("sqs", "q")]));
+        assert_eq!(sqs("b"), Some(vec![Arn::local("sqs", "r")]));
+        assert_eq!(sqs("c"), None);
+        assert_eq!(sids(&p, "a"), ["Logs", "SqsConsume"]);
+        for role in &p.roles {
+            for sid in sids(&p, &role.function) {
+                assert!(
+                    crate::validate::policy::RESERVED_SIDS.contains(&sid),
+                    "`{sid}` must be refused in the file's policies"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_given_role_replaces_the_functions_own() {
+        let mut h = hourly("tick");
+        h.settings.policy =
+            vec![serde_json::json!({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})];
+        h.settings.managed_policies = vec!["arn:aws:iam::aws:policy/ReadOnlyAccess".into()];
+        let mut m = model(vec![h, hourly("other")]);
+        m.stages.get_mut("prod").unwrap().role =
+            Some("arn:${partition}:iam::${account}:role/${app}-${stage}-lambda".into());
+        let prod = plan(&m, "prod").unwrap();
+        assert!(prod.roles.is_empty(), "{:?}", prod.roles);
         assert_eq!(
-            sqs[0].resources,
-            [Arn::local("sqs", "q"), Arn::local("sqs", "r")]
+            prod.function("tick").unwrap().role,
+            FunctionRole::Given {
+                arn: Arn("arn:{partition}:iam::{account}:role/orders-prod-lambda".into())
+            }
         );
-        let mut sids: Vec<_> = p.role.statements.iter().map(|s| s.sid.as_str()).collect();
+        let dev = plan(&m, "dev").unwrap();
+        let role = dev.role("tick").unwrap();
+        assert_eq!(role.custom_statements.len(), 1);
+        assert_eq!(
+            role.managed_policies,
+            [Arn("arn:aws:iam::aws:policy/ReadOnlyAccess".into())]
+        );
+        assert!(dev.role("other").unwrap().custom_statements.is_empty());
+    }
+
+    #[test]
+    fn tracing_and_vpc_add_their_grants_and_settings_reach_the_function() {
+        let mut h = hourly("tick");
+        h.settings.tracing = Some(Tracing::Active);
+        h.settings.vpc = Some(crate::model::Vpc {
+            subnet_ids: vec!["subnet-1".into()],
+            security_group_ids: vec!["sg-1".into()],
+        });
+        h.settings.log_level = Some(crate::model::LogLevel::Debug);
+        h.settings.log_retention_days = Some(30);
+        h.settings.ephemeral_storage_mb = Some(2048);
+        h.settings.layers = Some(vec![
+            "arn:${partition}:lambda:${region}:${account}:layer:x:1".into(),
+        ]);
+        let p = plan(&model(vec![h]), "dev").unwrap();
+        assert_eq!(
+            sids(&p, "tick"),
+            ["Logs", "XRayWrite", "VpcNetworkInterfaces"]
+        );
+        let role = p.role("tick").unwrap();
         assert!(
-            sids.iter()
-                .all(|s| s.chars().all(|c| c.is_ascii_alphanumeric()))
+            role.statements[1..]
+                .iter()
+                .all(|s| s.resources == [Arn("*".into())])
         );
-        sids.dedup();
-        assert_eq!(sids, ["Logs", "SqsConsume"]);
+        let f = p.function("tick").unwrap();
+        assert_eq!(f.tracing, Tracing::Active);
+        assert_eq!(
+            f.log_format,
+            crate::model::LogFormat::Json,
+            "a level means JSON"
+        );
+        assert_eq!(f.log_group.retention_days, Some(30));
+        assert_eq!(f.ephemeral_storage_mb, 2048);
+        assert_eq!(
+            f.layers,
+            [Arn(
+                "arn:{partition}:lambda:{region}:{account}:layer:x:1".into()
+            )]
+        );
+        assert_eq!(f.vpc.as_ref().map(|v| v.subnet_ids.len()), Some(1));
+    }
+
+    #[test]
+    fn sources_may_differ_per_stage() {
+        let mut h = queue("q", QueueRef::Name("orders-dev".into()));
+        if let Some(Source::Queue { queue, .. }) = h.sources.get_mut("prod") {
+            *queue = QueueRef::Name("orders-prod".into());
+        }
+        let m = model(vec![h]);
+        let arn = |stage: &str| {
+            let p = plan(&m, stage).unwrap();
+            match &p.event_source_mappings[0].source {
+                MappingSource::Queue { arn } => arn.as_str().to_string(),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(
+            arn("dev"),
+            "arn:{partition}:sqs:{region}:{account}:orders-dev"
+        );
+        assert_eq!(
+            arn("prod"),
+            "arn:{partition}:sqs:{region}:{account}:orders-prod"
+        );
     }
 
     #[test]
@@ -799,19 +936,32 @@ mod tests {
             Some("LATEST")
         );
         assert_eq!(p.event_source_mappings[0].maximum_concurrency, None);
-        let ddb = p
-            .role
-            .statements
-            .iter()
-            .find(|s| s.sid == "DynamodbStreamRead")
-            .unwrap();
+        let grants = |h: &str, sid: &str| {
+            p.role(h)
+                .unwrap()
+                .statements
+                .iter()
+                .find(|s| s.sid == sid)
+                .map(|s| s.resources.clone())
+                .unwrap()
+        };
         assert_eq!(
-            ddb.resources,
-            [
-                Arn::local("dynamodb", "table/orders/stream/*"),
-                Arn(stream.into())
-            ]
+            grants("by_name", "DynamodbStreamRead"),
+            [Arn::local("dynamodb", "table/orders/stream/*")]
         );
+        assert_eq!(grants("by_arn", "DynamodbStreamRead"), [Arn(stream.into())]);
+        // ListStreams has no resource-level permission: its own statement, on `*`.
+        for h in ["by_name", "by_arn"] {
+            assert_eq!(grants(h, "DynamodbListStreams"), [Arn("*".into())]);
+            let read = p
+                .role(h)
+                .unwrap()
+                .statements
+                .iter()
+                .find(|s| s.sid == "DynamodbStreamRead")
+                .unwrap();
+            assert!(!read.actions.iter().any(|a| a == "dynamodb:ListStreams"));
+        }
     }
 
     #[test]
@@ -834,7 +984,8 @@ mod tests {
         );
         assert_eq!(mapping.batching_window_s, Some(3));
         let kinesis = p
-            .role
+            .role("clicks")
+            .unwrap()
             .statements
             .iter()
             .find(|s| s.sid == "KinesisRead")
@@ -863,7 +1014,7 @@ mod tests {
             "orders-prod-upload"
         );
         // Push sources need nothing on the role beyond logs.
-        assert_eq!(p.role.statements.len(), 1);
+        assert_eq!(sids(&p, "upload"), ["Logs"]);
     }
 
     #[test]

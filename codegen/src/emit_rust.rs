@@ -284,6 +284,8 @@ fn ident(name: &str) -> Ident {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use proptest::prelude::*;
 
     use super::*;
@@ -296,7 +298,8 @@ mod tests {
             name: name.into(),
             line: 3,
             declaration: format!("kind {name} `x`"),
-            source,
+            kind: source.kind(),
+            sources: BTreeMap::from([(DEFAULT_STAGE.to_string(), source)]),
             settings: SettingsPatch::default(),
         }
     }
@@ -357,7 +360,8 @@ mod tests {
             name: name.into(),
             line,
             declaration: declaration.into(),
-            source,
+            kind: source.kind(),
+            sources: BTreeMap::from([(DEFAULT_STAGE.to_string(), source)]),
             settings: SettingsPatch::default(),
         }
     }

@@ -344,7 +344,10 @@ mod tests {
         let model = crate::load("events.chalice", "app a\nschedule s rate(1 hour)\n").unwrap();
         let plan = crate::emit_plan::plan(&model, "dev").unwrap();
         let json = plan.to_json();
-        assert!(json.starts_with("{\n  \"version\": 1,\n"), "{json}");
+        assert!(
+            json.starts_with(&format!("{{\n  \"version\": {PLAN_VERSION},\n")),
+            "{json}"
+        );
         assert!(json.ends_with("}\n") && !json.ends_with("\n\n"), "{json}");
         assert_eq!(serde_json::from_str::<Plan>(&json).unwrap(), plan);
     }

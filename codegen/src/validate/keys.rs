@@ -13,6 +13,16 @@ pub(crate) const SETTING_KEYS: &[&str] = &[
     "tags",
     "reserved_concurrency",
     "architecture",
+    "policy",
+    "managed_policies",
+    "role",
+    "log_retention",
+    "log_level",
+    "log_format",
+    "tracing",
+    "layers",
+    "ephemeral_storage",
+    "vpc",
 ];
 
 /// The options a kind of binding takes besides the function settings.

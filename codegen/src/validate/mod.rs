@@ -1,16 +1,23 @@
 //! Semantic checks of `events.chalice`: everything AWS would refuse, found at build time, all at once.
 //!
 //! Each submodule has one job; this one walks the file, checks its structure (one app, unique stages and
-//! handlers) and assembles the [`Model`] when nothing is wrong.
+//! handlers), runs the checks that need the whole file (merged settings, every stage's resolution of
+//! names with variables, overlapping notifications) and assembles the [`Model`] when nothing is wrong.
 
+mod arns;
 mod keys;
+mod merged;
 mod names;
 mod pattern;
+pub(crate) mod policy;
 mod s3;
 pub(crate) mod schedule;
 mod settings;
 mod sources;
+mod stages;
 mod values;
+mod vars;
+mod vpc;
 
 use std::collections::BTreeMap;
 
@@ -18,8 +25,11 @@ use crate::ast::{Binding, File, Item, Spanned};
 use crate::diag::{Diagnostic, ErrorKind, Span, line_col};
 use crate::model::{DEFAULT_STAGE, Handler, Model, Settings, Source};
 
-use keys::Scope;
+use keys::{Entries, Scope};
 use settings::Layer;
+
+/// What `${app}` resolves to while the file has no valid `app` (its absence is reported).
+const PLACEHOLDER_APP: &str = "app";
 
 /// Checks a parsed file against AWS's rules; every problem is reported, sorted by position.
 pub fn validate(file: &File, source: &str) -> Result<Model, Vec<Diagnostic>> {
@@ -127,65 +137,92 @@ pub fn validate(file: &File, source: &str) -> Result<Model, Vec<Diagnostic>> {
     }
 
     let defaults = defaults.unwrap_or_default();
+    let app_name = match app {
+        Some(a) if app_ok => a.node.as_str(),
+        _ => PLACEHOLDER_APP,
+    };
     let dev = Layer {
         anchor: app.map_or(Span::default(), |a| a.span),
         ..Layer::default()
     };
+    // `dev` and every declared stage whose name is valid (an invalid one is reported already).
     let mut stage_layers: Vec<(&str, &Layer)> = stages
         .iter()
+        .filter(|(_, _, ok)| *ok)
         .map(|(n, l, _)| (n.node.as_str(), l))
         .collect();
     if !stage_layers.iter().any(|(n, _)| *n == DEFAULT_STAGE) {
         stage_layers.insert(0, (DEFAULT_STAGE, &dev));
     }
+    let stage_names: Vec<&str> = stage_layers.iter().map(|(n, _)| *n).collect();
     let binding_layers: Vec<(&str, &Layer)> = drafts
         .iter()
         .map(|d| (d.binding.handler.node.as_str(), &d.layer))
         .collect();
-    settings::check_merged(&defaults, &stage_layers, &binding_layers, &mut diags);
+    merged::check(
+        app_name,
+        &defaults,
+        &stage_layers,
+        &binding_layers,
+        &mut diags,
+    );
+    stages::run(&defaults.deferred, app_name, &stage_names, &mut diags);
+    for (stage, layer) in &stage_layers {
+        stages::run(&layer.deferred, app_name, &[stage], &mut diags);
+    }
+    for d in &drafts {
+        stages::run(&d.layer.deferred, app_name, &stage_names, &mut diags);
+    }
 
-    let notifications: Vec<s3::Notification<'_>> = drafts
+    let sources: Vec<Option<BTreeMap<String, Source>>> = drafts
         .iter()
-        .filter_map(|d| match (&d.source, &d.binding.source) {
-            (
-                Some(Source::Bucket {
-                    bucket,
-                    events,
-                    prefix,
-                    suffix,
-                }),
-                Some(src),
-            ) => Some(s3::Notification {
-                handler: &d.binding.handler.node,
-                bucket,
-                events,
-                prefix: prefix.as_deref(),
-                suffix: suffix.as_deref(),
-                span: src.span,
-            }),
-            _ => None,
-        })
+        .map(|d| sources_per_stage(d, app_name, &stage_names, &mut diags))
         .collect();
-    s3::check_overlaps(&notifications, &mut diags);
+    for stage in &stage_names {
+        let notifications: Vec<s3::Notification<'_>> = drafts
+            .iter()
+            .zip(&sources)
+            .filter_map(
+                |(d, sources)| match (sources.as_ref()?.get(*stage)?, &d.binding.source) {
+                    (
+                        Source::Bucket {
+                            bucket,
+                            events,
+                            prefix,
+                            suffix,
+                        },
+                        Some(src),
+                    ) => Some(s3::Notification {
+                        handler: &d.binding.handler.node,
+                        bucket,
+                        events,
+                        prefix: prefix.as_deref(),
+                        suffix: suffix.as_deref(),
+                        span: src.span,
+                        stage: sources::text(d.binding, &d.entries)
+                            .filter(|(text, _)| stages::depends_on_stage(text))
+                            .map(|_| *stage),
+                    }),
+                    _ => None,
+                },
+            )
+            .collect();
+        s3::check_overlaps(&notifications, &mut diags);
+    }
 
     if !diags.is_empty() {
-        diags.sort_by_key(|d| (d.span.start, d.span.end));
-        return Err(diags);
+        return Err(sorted_once(diags));
     }
-    let stage_names: Vec<String> = stage_layers.iter().map(|(n, _)| n.to_string()).collect();
     let handlers = drafts
         .into_iter()
-        .filter_map(|d| {
-            let source = d.source?;
+        .zip(sources)
+        .filter_map(|(d, sources)| {
             Some(Handler {
                 name: d.binding.handler.node.clone(),
                 line: d.line,
                 declaration: d.declaration,
-                kind: source.kind(),
-                sources: stage_names
-                    .iter()
-                    .map(|stage| (stage.clone(), source.clone()))
-                    .collect(),
+                kind: d.binding.kind.node,
+                sources: sources?,
                 settings: d.layer.patch,
             })
         })
@@ -201,12 +238,67 @@ pub fn validate(file: &File, source: &str) -> Result<Model, Vec<Diagnostic>> {
     })
 }
 
-/// A binding checked on its own, before the checks across bindings.
+/// The diagnostics sorted by position, each once (a check run for several stages may find the same
+/// problem in each).
+fn sorted_once(mut diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    diags.sort_by_key(|d| (d.span.start, d.span.end));
+    let mut out: Vec<Diagnostic> = Vec::with_capacity(diags.len());
+    for d in diags {
+        let seen = out
+            .iter()
+            .rev()
+            .take_while(|o| o.span == d.span)
+            .any(|o| *o == d);
+        if !seen {
+            out.push(d);
+        }
+    }
+    out
+}
+
+/// A binding's source in each of `stages`: its name (URL, ARN, bus) is checked once per distinct
+/// resolution, its options once. `None` when anything is wrong (all of it reported).
+fn sources_per_stage(
+    d: &Draft<'_>,
+    app: &str,
+    stage_names: &[&str],
+    diags: &mut Vec<Diagnostic>,
+) -> Option<BTreeMap<String, Source>> {
+    let every_stage = |source: Source| {
+        stage_names
+            .iter()
+            .map(|s| (s.to_string(), source.clone()))
+            .collect::<BTreeMap<_, _>>()
+    };
+    let Some((text, span)) = sources::text(d.binding, &d.entries).filter(|_| d.vars_ok) else {
+        return sources::read(d.binding, &d.entries, None, diags).map(every_stage);
+    };
+    let mut out = BTreeMap::new();
+    let mut ok = true;
+    for r in stages::resolutions(text, span, app, stage_names) {
+        match (
+            sources::read(d.binding, &d.entries, Some(&r), diags),
+            r.stage,
+        ) {
+            (Some(source), Some(stage)) => {
+                out.insert(stage.to_string(), source);
+            }
+            (Some(source), None) => out.extend(every_stage(source)),
+            (None, _) => ok = false,
+        }
+    }
+    ok.then_some(out)
+}
+
+/// A binding checked on its own, before the checks across bindings and stages.
 struct Draft<'a> {
     binding: &'a Binding,
+    /// Its block's usable entries.
+    entries: Entries<'a>,
     name_ok: bool,
+    /// The variables of its source (or bus) are fine: it can be resolved for each stage.
+    vars_ok: bool,
     layer: Layer,
-    source: Option<Source>,
     line: usize,
     declaration: String,
 }
@@ -217,12 +309,13 @@ fn draft<'a>(b: &'a Binding, source: &str, diags: &mut Vec<Diagnostic>) -> Draft
     diags.extend(name_error);
     let entries = keys::check(b.block.as_ref(), Scope::Binding(b.kind.node), diags);
     let layer = settings::read(&entries, b.handler.span, diags);
-    let src = sources::read(b, &entries, diags);
+    let vars_ok = sources::check_variables(b, &entries, diags);
     Draft {
         binding: b,
+        entries,
         name_ok,
+        vars_ok,
         layer,
-        source: src,
         line: line_col(source, b.span.start).0,
         declaration: first_line(source, b),
     }
@@ -341,13 +434,14 @@ mod tests {
             (2, "queue on_order \"my-queue\" { batch_size = 5 }")
         );
         assert!(matches!(
-            q.source,
-            Source::Queue {
+            q.source(DEFAULT_STAGE),
+            Some(Source::Queue {
                 batch_size: 5,
                 fifo: false,
                 ..
-            }
+            })
         ));
+        assert_eq!(q.sources.len(), 1, "dev only");
         assert_eq!(model.handlers[1].line, 3);
         assert_eq!(model.defaults, Settings::default());
     }

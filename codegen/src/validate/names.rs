@@ -114,55 +114,35 @@ pub(crate) fn handler(name: &Spanned<String>) -> Option<Diagnostic> {
     })
 }
 
-/// `<app>-<stage>` and `<app>-<stage>-<handler>` must fit AWS's 64 characters in `dev` and every declared stage.
+/// `<app>-<stage>-<handler>`, the name of a function and of its own IAM role, must fit AWS's 64 characters
+/// in `dev` and every declared stage (checked in the stage with the longest name, and named in the message).
 pub(crate) fn check_lengths(
     app: &Spanned<String>,
     stages: &[&Spanned<String>],
     handlers: &[&Spanned<String>],
     diags: &mut Vec<Diagnostic>,
 ) {
-    let mut fitting: Vec<&str> = Vec::new();
-    let dev_declared = stages.iter().any(|s| s.node == DEFAULT_STAGE);
-    let all: Vec<(&str, Span)> = (!dev_declared)
-        .then_some((DEFAULT_STAGE, app.span))
-        .into_iter()
-        .chain(stages.iter().map(|s| (s.node.as_str(), s.span)))
-        .collect();
-    for (stage, span) in all {
-        let role = format!("{}-{stage}", app.node);
-        let n = role.chars().count();
-        if n > MAX_RESOURCE_NAME {
-            diags.push(
-                Diagnostic::new(
-                    ErrorKind::NameTooLong,
-                    span,
-                    format!("role name `{role}` (stage `{stage}`) is {n} characters; IAM allows {MAX_RESOURCE_NAME}"),
-                )
-                .label(format!("makes a {n}-character role name"))
-                .help(format!("shorten the app or stage name by {} characters", n - MAX_RESOURCE_NAME)),
-            );
-        } else {
-            fitting.push(stage);
-        }
-    }
-    let Some(longest) = fitting.iter().copied().max_by_key(|s| s.chars().count()) else {
-        return;
-    };
+    let longest = stages
+        .iter()
+        .map(|s| s.node.as_str())
+        .chain(std::iter::once(DEFAULT_STAGE))
+        .max_by_key(|s| s.chars().count())
+        .unwrap_or(DEFAULT_STAGE);
     for h in handlers {
-        let function = format!("{}-{longest}-{}", app.node, h.node);
-        let n = function.chars().count();
+        let name = format!("{}-{longest}-{}", app.node, h.node);
+        let n = name.chars().count();
         if n > MAX_RESOURCE_NAME {
             diags.push(
                 Diagnostic::new(
                     ErrorKind::NameTooLong,
                     h.span,
                     format!(
-                        "function name `{function}` (stage `{longest}`) is {n} characters; Lambda allows {MAX_RESOURCE_NAME}"
+                        "function and role name `{name}` (stage `{longest}`) is {n} characters; Lambda and IAM allow {MAX_RESOURCE_NAME}"
                     ),
                 )
                 .label(format!("makes a {n}-character function name"))
                 .help(format!(
-                    "shorten the handler name by {} characters (or the app or stage name)",
+                    "the function and its own IAM role are both named `<app>-<stage>-<handler>`; shorten the handler name by {} characters (or the app or stage name)",
                     n - MAX_RESOURCE_NAME
                 )),
             );
@@ -204,7 +184,23 @@ fn is_account(s: &str) -> bool {
     s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// Parses an ARN of `service`; the error says which part is wrong.
+/// The partition of an ARN: a real one, or the plan's `{partition}` placeholder (`${partition}` resolved).
+pub(crate) fn partition_ok(s: &str) -> bool {
+    s == "{partition}" || is_partition(s)
+}
+
+/// The region of an ARN: a real one, or the plan's `{region}` placeholder.
+pub(crate) fn region_ok(s: &str) -> bool {
+    s == "{region}" || is_region(s)
+}
+
+/// The account of an ARN: 12 digits, or the plan's `{account}` placeholder.
+pub(crate) fn account_ok(s: &str) -> bool {
+    s == "{account}" || is_account(s)
+}
+
+/// Parses an ARN of `service`; the error says which part is wrong. The partition, region and account may be
+/// the plan's `{partition}`, `{region}` and `{account}` placeholders (what `${partition}` ... resolve to).
 pub(crate) fn parse_arn<'a>(s: &'a str, service: &str) -> Result<Arn<'a>, String> {
     let parts: Vec<&str> = s.splitn(6, ':').collect();
     let [arn, partition, svc, region, account, resource] = parts[..] else {
@@ -216,7 +212,7 @@ pub(crate) fn parse_arn<'a>(s: &'a str, service: &str) -> Result<Arn<'a>, String
     if arn != "arn" {
         return Err("an ARN starts with `arn:`".into());
     }
-    if !is_partition(partition) {
+    if !partition_ok(partition) {
         return Err(format!(
             "`{partition}` is not a partition (`aws`, `aws-cn`, `aws-us-gov`, ...)"
         ));
@@ -224,10 +220,10 @@ pub(crate) fn parse_arn<'a>(s: &'a str, service: &str) -> Result<Arn<'a>, String
     if svc != service {
         return Err(format!("this is a `{svc}` ARN, not an `{service}` one"));
     }
-    if !is_region(region) {
+    if !region_ok(region) {
         return Err(format!("`{region}` is not a region (e.g. `us-east-1`)"));
     }
-    if !is_account(account) {
+    if !account_ok(account) {
         return Err(format!("`{account}` is not a 12-digit account id"));
     }
     if resource.is_empty() {
@@ -639,16 +635,19 @@ mod tests {
             d[0].message
         );
         assert!(
-            d[0].message.contains("orders-production-eu-hhh"),
+            d[0].message
+                .starts_with("function and role name `orders-production-eu-hhh"),
             "{}",
             d[0].message
         );
 
+        // A long app alone is fine until a handler makes a name of it (there is no shared role).
         let mut d = Vec::new();
         let huge = sp(&"a".repeat(62));
+        check_lengths(&huge, &[], &[], &mut d);
+        assert!(d.is_empty(), "{d:?}");
         check_lengths(&huge, &[], &[&long], &mut d);
-        assert_eq!(d.len(), 1, "role too long, handler checks skipped: {d:?}");
-        assert!(d[0].message.starts_with("role name"));
+        assert_eq!(d.len(), 1, "{d:?}");
     }
 
     #[test]

@@ -124,6 +124,8 @@ pub(crate) struct Notification<'a> {
     pub suffix: Option<&'a str>,
     /// Where to point: the bucket name of the binding.
     pub span: Span,
+    /// The stage whose resolution of the bucket name this is, when the name depends on the stage.
+    pub stage: Option<&'a str>,
 }
 
 fn events_overlap(a: &str, b: &str) -> bool {
@@ -151,7 +153,8 @@ fn keys(n: &Notification<'_>) -> String {
     }
 }
 
-/// Reports each pair of notifications on one bucket that S3 would refuse as overlapping.
+/// Reports each pair of notifications on one bucket that S3 would refuse as overlapping (the bucket
+/// names as one stage resolves them; the message names the stage when a name depends on it).
 pub(crate) fn check_overlaps(all: &[Notification<'_>], diags: &mut Vec<Diagnostic>) {
     for (i, later) in all.iter().enumerate() {
         for earlier in &all[..i] {
@@ -171,12 +174,17 @@ pub(crate) fn check_overlaps(all: &[Notification<'_>], diags: &mut Vec<Diagnosti
             {
                 continue;
             }
+            let stage = later
+                .stage
+                .or(earlier.stage)
+                .map(|s| format!("in stage `{s}`: "))
+                .unwrap_or_default();
             diags.push(
                 Diagnostic::new(
                     ErrorKind::OverlappingNotification,
                     later.span,
                     format!(
-                        "`{}` and `{}` overlap on bucket `{}`: S3 refuses overlapping notifications",
+                        "{stage}`{}` and `{}` overlap on bucket `{}`: S3 refuses overlapping notifications",
                         earlier.handler, later.handler, later.bucket
                     ),
                 )
@@ -250,6 +258,7 @@ mod tests {
             prefix,
             suffix,
             span: Span::new(handler.len(), handler.len() + 1),
+            stage: None,
         }
     }
 
@@ -322,6 +331,17 @@ mod tests {
         assert_eq!(
             d[0].related[0].1,
             "`a` gets `s3:ObjectCreated:*` for every key"
+        );
+
+        let mut d = Vec::new();
+        let mut staged = n("bb", &put, None, None);
+        staged.stage = Some("prod");
+        check_overlaps(&[n("a", &created, None, None), staged], &mut d);
+        assert!(
+            d[0].message
+                .starts_with("in stage `prod`: `a` and `bb` overlap"),
+            "{}",
+            d[0].message
         );
     }
 }

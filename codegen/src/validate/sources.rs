@@ -1,36 +1,88 @@
 //! Each kind's source and options, resolved to a `model::Source` with defaults applied.
+//!
+//! A binding's source name, URL or ARN (a rule's `bus`) may hold variables: it is read once per stage
+//! that resolves it differently (see [`super::stages`]), and its errors then name the stage.
 
 use crate::ast::{Binding, Kind, ScheduleFn, Source as AstSource, Spanned, Value};
 use crate::diag::{Diagnostic, ErrorKind, Span};
 use crate::model::{NameOrArn, Source, StartingPosition};
 
 use super::keys::Entries;
+use super::stages::Resolved;
+use super::vars::{self, Allow};
 use super::{names, pattern, s3, schedule, values};
 
 /// EventBridge rule descriptions are at most this long.
 const MAX_DESCRIPTION: usize = 512;
 
+/// The string of a binding that may hold variables: its quoted source, or a rule's `bus`.
+pub(crate) fn text<'a>(b: &'a Binding, e: &Entries<'a>) -> Option<(&'a str, Span)> {
+    match b.kind.node {
+        Kind::Schedule => None,
+        Kind::Rule => match &e.get("bus")?.value {
+            Spanned {
+                node: Value::Str(s),
+                span,
+            } => Some((s.as_str(), *span)),
+            _ => None,
+        },
+        _ => match &b.source {
+            Some(Spanned {
+                node: AstSource::Str(s),
+                span,
+            }) => Some((s.as_str(), *span)),
+            _ => None,
+        },
+    }
+}
+
+/// Checks the variables of the binding's [`text`]: `${app}` and `${stage}` anywhere, the deploy-time
+/// ones in an ARN only. `true` when there is nothing to report.
+pub(crate) fn check_variables(b: &Binding, e: &Entries<'_>, diags: &mut Vec<Diagnostic>) -> bool {
+    let Some((s, span)) = text(b, e) else {
+        return true;
+    };
+    let noun = match b.kind.node {
+        Kind::Rule => "event bus",
+        kind => kind.keyword(),
+    };
+    let (allow, what) = if s.starts_with("arn:") {
+        (Allow::Arn, format!("a {noun} ARN"))
+    } else if s.starts_with("https://") || s.starts_with("http://") {
+        (Allow::Stage, format!("a {noun} URL"))
+    } else {
+        (Allow::Stage, format!("a {noun} name"))
+    };
+    vars::check(s, span, allow, &what, diags)
+}
+
 /// Checks a binding's source and kind options; `None` when anything is wrong (all of it reported).
-pub(crate) fn read(b: &Binding, e: &Entries<'_>, diags: &mut Vec<Diagnostic>) -> Option<Source> {
+///
+/// `resolved` is the binding's [`text`] as one stage resolves it; `None` when it has none, or when its
+/// variables are wrong (reported already: its name is then not checked).
+pub(crate) fn read(
+    b: &Binding,
+    e: &Entries<'_>,
+    resolved: Option<&Resolved<'_>>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Source> {
     let before = diags.len();
     let source = match b.kind.node {
         Kind::Schedule => schedule_source(b, e, diags),
-        Kind::Rule => rule(b, e, diags),
-        Kind::Bucket => bucket(b, e, diags),
+        Kind::Rule => rule(b, e, resolved, diags),
+        Kind::Bucket => bucket(b, e, resolved, diags),
         Kind::Topic => {
-            let (s, span) = quoted_source(
+            let r = quoted_source(
                 b,
+                resolved,
                 "topic name or ARN",
                 "topic on_notice \"my-topic\"",
                 diags,
             )?;
-            names::topic(s, span)
-                .map_err(|d| diags.push(d))
-                .ok()
-                .map(|topic| Source::Topic { topic })
+            checked(names::topic(&r.text, r.span), r, diags).map(|topic| Source::Topic { topic })
         }
-        Kind::Queue => queue(b, e, diags),
-        Kind::Stream | Kind::Table => stream_or_table(b, e, diags),
+        Kind::Queue => queue(b, e, resolved, diags),
+        Kind::Stream | Kind::Table => stream_or_table(b, e, resolved, diags),
     };
     if diags.len() > before {
         return None;
@@ -38,22 +90,33 @@ pub(crate) fn read(b: &Binding, e: &Entries<'_>, diags: &mut Vec<Diagnostic>) ->
     source
 }
 
-/// The quoted source of a binding, or a `MissingSource`/`WrongType` diagnostic.
-fn quoted_source<'a>(
-    b: &'a Binding,
+/// A name check's result, its diagnostic as the file shows it (naming the stage when it depends on one).
+fn checked<T>(
+    result: Result<T, Diagnostic>,
+    r: &Resolved<'_>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<T> {
+    result.map_err(|d| diags.push(r.adjust(d))).ok()
+}
+
+/// The binding's quoted source as resolved, or a `MissingSource`/`WrongType` diagnostic. `None` without a
+/// diagnostic when the source is a string whose variables were wrong (`resolved` is then `None`).
+fn quoted_source<'r, 's>(
+    b: &Binding,
+    resolved: Option<&'r Resolved<'s>>,
     what: &str,
     example: &str,
     diags: &mut Vec<Diagnostic>,
-) -> Option<(&'a str, Span)> {
+) -> Option<&'r Resolved<'s>> {
     match &b.source {
         None => {
             diags.push(missing_source(b, &format!("a quoted {what}"), example));
             None
         }
         Some(Spanned {
-            node: AstSource::Str(s),
-            span,
-        }) => Some((s.as_str(), *span)),
+            node: AstSource::Str(_),
+            ..
+        }) => resolved,
         Some(Spanned {
             node: AstSource::Schedule { .. },
             span,
@@ -148,7 +211,12 @@ fn schedule_source(b: &Binding, e: &Entries<'_>, diags: &mut Vec<Diagnostic>) ->
     })
 }
 
-fn rule(b: &Binding, e: &Entries<'_>, diags: &mut Vec<Diagnostic>) -> Option<Source> {
+fn rule(
+    b: &Binding,
+    e: &Entries<'_>,
+    resolved: Option<&Resolved<'_>>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Source> {
     if let Some(src) = &b.source {
         diags.push(
             Diagnostic::new(ErrorKind::UnexpectedSource, src.span, "a `rule` binding takes no source")
@@ -161,11 +229,10 @@ fn rule(b: &Binding, e: &Entries<'_>, diags: &mut Vec<Diagnostic>) -> Option<Sou
     }
     let description = description(e, diags);
     let bus = e.get("bus").and_then(|entry| {
-        let s = values::string(&entry.value, diags)?;
-        names::event_bus(s, entry.value.span)
-            .map_err(|d| diags.push(d))
-            .ok()?;
-        (s != "default").then(|| s.to_string())
+        values::string(&entry.value, diags)?;
+        let r = resolved?;
+        checked(names::event_bus(&r.text, r.span), r, diags)?;
+        (r.text != "default").then(|| r.text.clone())
     });
     let pattern = match e.get("pattern") {
         Some(entry) => pattern::check(&entry.value, diags),
@@ -221,31 +288,48 @@ fn filter(e: &Entries<'_>, key: &str, diags: &mut Vec<Diagnostic>) -> Option<Opt
     Some(Some(s.to_string()))
 }
 
-fn bucket(b: &Binding, e: &Entries<'_>, diags: &mut Vec<Diagnostic>) -> Option<Source> {
+fn bucket(
+    b: &Binding,
+    e: &Entries<'_>,
+    resolved: Option<&Resolved<'_>>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Source> {
     let events = match e.get("events") {
         Some(entry) => s3::events(&entry.value, diags),
         None => Some(vec![s3::DEFAULT_EVENT.to_string()]),
     };
     let prefix = filter(e, "prefix", diags);
     let suffix = filter(e, "suffix", diags);
-    let (name, span) = quoted_source(b, "bucket name", "bucket on_upload \"my-bucket\"", diags)?;
-    names::bucket(name, span).map_err(|d| diags.push(d)).ok()?;
+    let r = quoted_source(
+        b,
+        resolved,
+        "bucket name",
+        "bucket on_upload \"my-bucket\"",
+        diags,
+    )?;
+    checked(names::bucket(&r.text, r.span), r, diags)?;
     Some(Source::Bucket {
-        bucket: name.to_string(),
+        bucket: r.text.clone(),
         events: events?,
         prefix: prefix?,
         suffix: suffix?,
     })
 }
 
-fn queue(b: &Binding, e: &Entries<'_>, diags: &mut Vec<Diagnostic>) -> Option<Source> {
+fn queue(
+    b: &Binding,
+    e: &Entries<'_>,
+    resolved: Option<&Resolved<'_>>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Source> {
     let queue = quoted_source(
         b,
+        resolved,
         "queue name, URL or ARN",
         "queue on_order \"my-queue\"",
         diags,
     )
-    .and_then(|(s, span)| names::queue(s, span).map_err(|d| diags.push(d)).ok());
+    .and_then(|r| checked(names::queue(&r.text, r.span), r, diags));
     let fifo = queue.as_ref().is_some_and(|q| q.name().ends_with(".fifo"));
     let fifo_error = |span: Span, message: String, help: &str| {
         Diagnostic::new(ErrorKind::FifoConstraint, span, message)
@@ -317,24 +401,31 @@ fn queue(b: &Binding, e: &Entries<'_>, diags: &mut Vec<Diagnostic>) -> Option<So
     })
 }
 
-fn stream_or_table(b: &Binding, e: &Entries<'_>, diags: &mut Vec<Diagnostic>) -> Option<Source> {
+fn stream_or_table(
+    b: &Binding,
+    e: &Entries<'_>,
+    resolved: Option<&Resolved<'_>>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Source> {
     let is_table = b.kind.node == Kind::Table;
     let target: Option<NameOrArn> = if is_table {
         quoted_source(
             b,
+            resolved,
             "table name or stream ARN",
             "table on_audit \"orders\"",
             diags,
         )
-        .and_then(|(s, span)| names::table(s, span).map_err(|d| diags.push(d)).ok())
+        .and_then(|r| checked(names::table(&r.text, r.span), r, diags))
     } else {
         quoted_source(
             b,
+            resolved,
             "stream name or ARN",
             "stream on_click \"mystream\"",
             diags,
         )
-        .and_then(|(s, span)| names::stream(s, span).map_err(|d| diags.push(d)).ok())
+        .and_then(|r| checked(names::stream(&r.text, r.span), r, diags))
     };
     let batch_size = match e.get("batch_size") {
         Some(entry) => values::int(&entry.value, "batch_size", 1, 10_000, "", diags)

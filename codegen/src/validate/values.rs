@@ -1,7 +1,7 @@
 //! Typed readers for block values: each reports what is wrong and returns `None`, never panics.
 
 use crate::ast::{Json, Spanned, Value};
-use crate::diag::{Diagnostic, ErrorKind, Span};
+use crate::diag::{Diagnostic, ErrorKind, Span, did_you_mean};
 
 /// `expected X, found Y` for a value of the wrong type, with a hint when the fix is obvious.
 pub(crate) fn wrong_type(v: &Spanned<Value>, expected: &str) -> Diagnostic {
@@ -227,6 +227,127 @@ pub(crate) fn string_map(
         }
     }
     ok.then_some(out)
+}
+
+/// A list of strings, e.g. `layers = ["arn:..."]`; every item that is not a string is reported.
+pub(crate) fn string_list(
+    v: &Spanned<Value>,
+    key: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Vec<Spanned<String>>> {
+    let items = match &v.node {
+        Value::List(items) => items,
+        Value::Str(s) => {
+            diags.push(
+                wrong_type(v, "a list of strings")
+                    .help(format!("put it in brackets: `{key} = [\"{s}\"]`")),
+            );
+            return None;
+        }
+        _ => {
+            diags.push(
+                wrong_type(v, "a list of strings")
+                    .help(format!("write `{key} = [\"...\", \"...\"]`")),
+            );
+            return None;
+        }
+    };
+    let mut out = Vec::new();
+    let mut ok = true;
+    for item in items {
+        match &item.node {
+            Value::Str(s) => out.push(Spanned::new(s.clone(), item.span)),
+            _ => {
+                diags.push(wrong_type(item, "a string"));
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(out)
+}
+
+/// `DuplicateValue` for `what` (e.g. "layer `arn:...`") listed again at `span`, first at `first`.
+pub(crate) fn duplicate_value(what: &str, span: Span, first: Span) -> Diagnostic {
+    Diagnostic::new(
+        ErrorKind::DuplicateValue,
+        span,
+        format!("{what} is listed twice"),
+    )
+    .label("listed again here")
+    .related(first, "first listed here")
+    .help("remove one of the two")
+}
+
+/// The words a bare-word setting takes (`log_level = info`), and how to talk about them.
+pub(crate) struct Choice<T: 'static> {
+    /// The key, e.g. `log_level`.
+    pub key: &'static str,
+    /// What a value is, e.g. "log level".
+    pub what: &'static str,
+    pub words: &'static [(&'static str, T)],
+    /// Common misspellings and what they mean, e.g. `("warning", "warn")`.
+    pub aliases: &'static [(&'static str, &'static str)],
+    /// Said when no word is close.
+    pub help: &'static str,
+}
+
+impl<T> Choice<T> {
+    /// `` `a`, `b` or `c` ``
+    fn expected(&self) -> String {
+        let words: Vec<String> = self.words.iter().map(|(w, _)| format!("`{w}`")).collect();
+        match words.as_slice() {
+            [init @ .., last] if !init.is_empty() => format!("{} or {last}", init.join(", ")),
+            _ => words.concat(),
+        }
+    }
+}
+
+/// One of `choice`'s bare words; a misspelt one is reported with the closest word.
+pub(crate) fn choice<T: Copy>(
+    v: &Spanned<Value>,
+    choice: &Choice<T>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<T> {
+    let word = match &v.node {
+        Value::Ident(w) => w.as_str(),
+        _ => {
+            diags.push(wrong_type(v, &choice.expected()));
+            return None;
+        }
+    };
+    if let Some((_, value)) = choice.words.iter().find(|(w, _)| *w == word) {
+        return Some(*value);
+    }
+    let lower = word.to_ascii_lowercase();
+    let hint = choice
+        .words
+        .iter()
+        .map(|(w, _)| *w)
+        .find(|w| *w == lower)
+        .or_else(|| {
+            choice
+                .aliases
+                .iter()
+                .find(|(alias, _)| *alias == lower)
+                .map(|(_, w)| *w)
+        })
+        .or_else(|| did_you_mean(&lower, choice.words.iter().map(|(w, _)| *w)));
+    let d = Diagnostic::new(
+        ErrorKind::InvalidValue,
+        v.span,
+        format!(
+            "unknown {} `{word}`; `{}` takes {}",
+            choice.what,
+            choice.key,
+            choice.expected()
+        ),
+    )
+    .label(format!("not a {}", choice.what));
+    diags.push(match hint {
+        Some(h) => d.help(format!("did you mean `{h}`?")),
+        None => d.help(choice.help),
+    });
+    None
 }
 
 /// `DuplicateKey` pointing at the second occurrence, with the first as related.
