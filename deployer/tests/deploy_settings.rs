@@ -19,7 +19,7 @@ use support::aws::{ACCOUNT, queue_arn};
 use support::checks::{Problems, check_roles};
 use support::deployer::{self, Run};
 use support::fault_proxy::FaultProxy;
-use support::fixtures::{create_bucket, create_queue};
+use support::fixtures::{create_bucket, create_queue, put_foreign_queue_entry};
 use support::inventory::{Inventory, Scope};
 use support::moto::Moto;
 use support::policy::{statements, string_set};
@@ -72,9 +72,13 @@ impl Setup {
         let moto = Moto::start();
         let proxy = FaultProxy::start(&moto.endpoint());
         let aws = moto.clients().await;
+        create_queue(&aws, "audit", None).await;
         for stage in ["dev", "prod"] {
-            create_queue(&aws, &format!("orders-{stage}"), None).await;
-            create_bucket(&aws, &format!("uploads-{stage}")).await;
+            create_queue(&aws, &format!("orders-{stage}"), Some(360)).await;
+            let bucket = format!("uploads-{stage}");
+            create_bucket(&aws, &bucket).await;
+            // Someone else's entry, kept throughout (and moto cannot answer for a bucket without any).
+            put_foreign_queue_entry(&aws, &bucket, "audit", &queue_arn("audit"), None).await;
         }
         let zip = CodePackage::from_binary(b"layer").unwrap().zip;
         let layer = aws
