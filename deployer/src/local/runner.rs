@@ -534,7 +534,11 @@ mod tests {
         let f = plan.function("on_order").unwrap();
         let env = function_env(f, Some("http://127.0.0.1:5000"));
         assert_eq!(env["AWS_ENDPOINT_URL"], "http://127.0.0.1:5000");
-        assert_eq!(env["LOG_LEVEL"], "info");
+        assert_eq!(
+            env["AWS_LAMBDA_LOG_LEVEL"], "INFO",
+            "the function's logging config"
+        );
+        assert_eq!(env["AWS_LAMBDA_LOG_FORMAT"], "JSON");
         assert!(!function_env(f, None).contains_key("AWS_ENDPOINT_URL"));
     }
 }
