@@ -152,13 +152,12 @@ impl ReadSet {
 
 /// One finished read.
 enum Read {
-    Role(String, Option<LiveRole>),
     Roles(Vec<(String, Option<LiveRole>)>),
     Attached(String, Option<BTreeSet<String>>),
     LogGroups(BTreeMap<String, LogGroupSpec>),
     Function {
         name: String,
-        function: Option<LiveFunction>,
+        function: Option<Box<LiveFunction>>,
         policy: Option<Vec<PermissionSpec>>,
         mappings: Option<Vec<LiveMapping>>,
     },
@@ -175,11 +174,24 @@ pub async fn read(
     desired: &Desired,
     recorded: &[Recorded],
     artifacts: &ArtifactsLocation,
+    role_path: &str,
 ) -> Result<Live, CallError> {
     let set = ReadSet::new(desired, recorded);
     let mut reads: Vec<BoxFuture<'_, Result<Read, CallError>>> = Vec::new();
+    // Roles recorded but not desired (to remove) are looked for in the stage's listing first.
+    static NONE: BTreeMap<String, String> = BTreeMap::new();
+    let mut listed_others = false;
     for (path, names) in &set.role_paths {
-        reads.push(Box::pin(read_roles_under(c, path, names)));
+        let others = if path == role_path {
+            listed_others = true;
+            &set.roles
+        } else {
+            &NONE
+        };
+        reads.push(Box::pin(read_roles_under(c, path, names, others)));
+    }
+    if !listed_others && !set.roles.is_empty() {
+        reads.push(Box::pin(read_roles_under(c, role_path, &NONE, &set.roles)));
     }
     for name in &set.attachments {
         reads.push(Box::pin(async move {
@@ -192,14 +204,6 @@ pub async fn read(
     if let Some(prefix) = set.log_group_prefix() {
         reads.push(Box::pin(async move {
             Ok(Read::LogGroups(log_group::read_groups(c, &prefix).await?))
-        }));
-    }
-    for (name, policy_name) in &set.roles {
-        reads.push(Box::pin(async move {
-            Ok(Read::Role(
-                name.clone(),
-                role::read_role(c, name, policy_name).await?,
-            ))
         }));
     }
     for name in &set.functions {
@@ -224,7 +228,7 @@ pub async fn read(
             let (policy, listed) = tokio::join!(policy, listed);
             Ok(Read::Function {
                 name: name.clone(),
-                function,
+                function: function.map(Box::new),
                 policy: policy?,
                 mappings: listed?,
             })
@@ -257,9 +261,6 @@ pub async fn read(
     let mut live = Live::default();
     for result in results {
         match result? {
-            Read::Role(name, role) => {
-                live.roles.insert(name, role);
-            }
             Read::Roles(roles) => live.roles.extend(roles),
             Read::Attached(role, attached) => {
                 live.attachments.insert(role, attached);
@@ -281,7 +282,7 @@ pub async fn read(
                 if let Some(m) = mappings {
                     live.mappings.insert(name.clone(), m);
                 }
-                live.functions.insert(name, function);
+                live.functions.insert(name, function.map(|f| *f));
             }
             Read::Rules(bus, found) => {
                 let names = set.rules.get(&bus).cloned().unwrap_or_default();
@@ -446,14 +447,30 @@ pub fn source_problems(desired: &Desired, live: &Live) -> Vec<String> {
     problems.into_iter().collect()
 }
 
-/// The stage's roles under `path` (one ListRoles), with the inline policy of each that exists.
-async fn read_roles_under(
-    c: &Clients,
-    path: &str,
-    names: &BTreeMap<String, String>,
+/// One role's read: its name, and the role when it exists.
+type RoleRead<'a> = BoxFuture<'a, Result<(String, Option<LiveRole>), CallError>>;
+
+/// The roles under `path` (one ListRoles): the desired `names` with the inline policy of each that
+/// exists; of `others` (recorded, to remove) only whether they exist, by GetRole for one not listed
+/// there (made by an older version, under another path).
+async fn read_roles_under<'a>(
+    c: &'a Clients,
+    path: &'a str,
+    names: &'a BTreeMap<String, String>,
+    others: &'a BTreeMap<String, String>,
 ) -> Result<Read, CallError> {
     let listed = role::list_roles(c, path).await?;
-    let mut reads: Vec<BoxFuture<'_, Result<(String, Option<LiveRole>), CallError>>> = Vec::new();
+    let mut reads: Vec<RoleRead<'_>> = Vec::new();
+    for (name, policy_name) in others {
+        let listed = listed.get(name);
+        reads.push(Box::pin(async move {
+            let found = match listed {
+                Some(l) => Some(role::listed_without_policy(name, policy_name, l)),
+                None => role::read_role(c, name, policy_name).await?,
+            };
+            Ok((name.clone(), found))
+        }));
+    }
     for (name, policy_name) in names {
         let listed = listed.get(name);
         reads.push(Box::pin(async move {

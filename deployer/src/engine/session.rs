@@ -92,6 +92,11 @@ impl Session {
         }
     }
 
+    /// Where the stage's own roles live.
+    fn role_path(&self) -> String {
+        chalice_codegen::emit_plan::role_path(&self.plan.app, &self.plan.stage)
+    }
+
     fn recorded(&self) -> Vec<Recorded> {
         apply::recorded(&self.state.lock().unwrap_or_else(|e| e.into_inner()))
     }
@@ -103,9 +108,16 @@ impl Session {
         // The identities to read do not depend on the lookups (mappings are listed per function).
         let (preliminary, _) = resolve::desired(&self.plan, &self.ctx, code, &Lookups::default());
         let artifacts = self.artifacts();
+        let role_path = self.role_path();
         let (lookups, live, warnings) = tokio::join!(
             sources::lookup(&self.plan, &self.ctx, &self.clients),
-            read::read(&self.clients, &preliminary, &recorded, &artifacts),
+            read::read(
+                &self.clients,
+                &preliminary,
+                &recorded,
+                &artifacts,
+                &role_path
+            ),
             given_role::check(&self.clients, &self.plan, &self.ctx)
         );
         self.recorder.end_phase("read");
@@ -152,7 +164,15 @@ impl Session {
             code_known: true,
             deleting_stage: true,
         };
-        let live = read::read(&self.clients, &desired, &recorded, &self.artifacts()).await;
+        let role_path = self.role_path();
+        let live = read::read(
+            &self.clients,
+            &desired,
+            &recorded,
+            &self.artifacts(),
+            &role_path,
+        )
+        .await;
         self.recorder.end_phase("read");
         let live = live.map_err(EngineError::Read)?;
         let changes = diff::diff(&desired, &live, &recorded);

@@ -87,6 +87,24 @@ pub fn canonical(value: &Value) -> Value {
     }
 }
 
+/// Tags to set (new or changed) and tag keys to remove; keys starting `aws:` are AWS's, left alone.
+pub fn tag_changes(
+    desired: &BTreeMap<String, String>,
+    live: &BTreeMap<String, String>,
+) -> (BTreeMap<String, String>, Vec<String>) {
+    let add = desired
+        .iter()
+        .filter(|(k, v)| live.get(*k) != Some(v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let remove = live
+        .keys()
+        .filter(|k| !desired.contains_key(*k) && !k.starts_with("aws:"))
+        .cloned()
+        .collect();
+    (add, remove)
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -104,5 +122,20 @@ mod tests {
             normalize_policy(&sent).to_string(),
             r#"{"Statement":[{"Action":["a","b"],"Effect":"Allow","Resource":["r"],"Sid":"A"}],"Version":"2012-10-17"}"#
         );
+    }
+
+    #[test]
+    fn tag_changes_leave_aws_tags_alone() {
+        let desired =
+            BTreeMap::from([("a".to_string(), "1".to_string()), ("b".into(), "2".into())]);
+        let live = BTreeMap::from([
+            ("a".to_string(), "1".to_string()),
+            ("b".into(), "old".into()),
+            ("c".into(), "x".into()),
+            ("aws:cloudformation:stack".into(), "s".into()),
+        ]);
+        let (add, remove) = tag_changes(&desired, &live);
+        assert_eq!(add, BTreeMap::from([("b".to_string(), "2".to_string())]));
+        assert_eq!(remove, ["c"]);
     }
 }

@@ -18,10 +18,9 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use super::artifacts::{bucket_name, code_key};
 use super::call::{CallError, found, gone, is_role_propagation, retry_propagation};
 use super::change::{Action, Change, FieldChange};
-use super::compare::{field, map_fields, own_tags};
+use super::compare::{field, map_fields, own_tags, tag_changes};
 use super::identity::{Identity, ResourceKind};
 use super::kind::{Facts, Record, Resolver, Resource, Scope, Step, StepError, create_or_update};
-use super::role::tag_changes;
 use crate::aws::Clients;
 
 /// Where a function's code comes from.

@@ -381,6 +381,21 @@ pub async fn read_listed_role(
     })
 }
 
+/// A listed role whose inline policy was not read (one to remove: only its existence matters).
+pub fn listed_without_policy(name: &str, policy_name: &str, listed: &ListedRole) -> LiveRole {
+    LiveRole {
+        arn: listed.arn.clone(),
+        spec: RoleSpec {
+            name: name.to_string(),
+            path: listed.path.clone(),
+            trust_policy: listed.trust_policy.clone(),
+            policy_name: policy_name.to_string(),
+            policy: None,
+            tags: BTreeMap::new(),
+        },
+    }
+}
+
 /// The role and its inline policy `policy_name` by name (GetRole), or `None` when the role does not
 /// exist: for a role outside the stage's path (one recorded by an older version, a given one).
 pub async fn read_role(
@@ -501,7 +516,8 @@ async fn put_policy(c: &Clients, spec: &RoleSpec) -> Result<(), CallError> {
     }
 }
 
-/// Brings the role's trust policy, inline policy and tags to `spec` (only what differs).
+/// Brings the role's trust policy and inline policy to `spec` (only what differs). Tags are set when
+/// the role is made and never change (`chalice:app`, `chalice:stage`, fixed by its name).
 pub async fn update_role(c: &Clients, spec: &RoleSpec, live: &RoleSpec) -> Result<(), CallError> {
     if normalize_policy(&spec.trust_policy) != normalize_policy(&live.trust_policy) {
         c.iam
@@ -515,48 +531,7 @@ pub async fn update_role(c: &Clients, spec: &RoleSpec, live: &RoleSpec) -> Resul
     if spec.policy.as_ref().map(normalize_policy) != live.policy.as_ref().map(normalize_policy) {
         put_policy(c, spec).await?;
     }
-    let (add, remove) = tag_changes(&spec.tags, &live.tags);
-    if !add.is_empty() {
-        let wanted = RoleSpec {
-            tags: add,
-            ..spec.clone()
-        };
-        c.iam
-            .tag_role()
-            .role_name(&spec.name)
-            .set_tags(Some(tags(&wanted)?))
-            .send()
-            .await
-            .map_err(|e| CallError::new("TagRole", &spec.name, e))?;
-    }
-    if !remove.is_empty() {
-        c.iam
-            .untag_role()
-            .role_name(&spec.name)
-            .set_tag_keys(Some(remove))
-            .send()
-            .await
-            .map_err(|e| CallError::new("UntagRole", &spec.name, e))?;
-    }
     Ok(())
-}
-
-/// Tags to set (new or changed) and tag keys to remove; keys starting `aws:` are AWS's, left alone.
-pub fn tag_changes(
-    desired: &BTreeMap<String, String>,
-    live: &BTreeMap<String, String>,
-) -> (BTreeMap<String, String>, Vec<String>) {
-    let add = desired
-        .iter()
-        .filter(|(k, v)| live.get(*k) != Some(v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let remove = live
-        .keys()
-        .filter(|k| !desired.contains_key(*k) && !k.starts_with("aws:"))
-        .cloned()
-        .collect();
-    (add, remove)
 }
 
 /// Deletes the inline policy, then the role. Gone already is fine.
@@ -594,25 +569,5 @@ pub async fn delete_role(c: &Clients, name: &str, policy_name: &str) -> Result<(
             delete().await
         }
         other => other,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tag_changes_leave_aws_tags_alone() {
-        let desired =
-            BTreeMap::from([("a".to_string(), "1".to_string()), ("b".into(), "2".into())]);
-        let live = BTreeMap::from([
-            ("a".to_string(), "1".to_string()),
-            ("b".into(), "old".into()),
-            ("c".into(), "x".into()),
-            ("aws:cloudformation:stack".into(), "s".into()),
-        ]);
-        let (add, remove) = tag_changes(&desired, &live);
-        assert_eq!(add, BTreeMap::from([("b".to_string(), "2".to_string())]));
-        assert_eq!(remove, ["c"]);
     }
 }

@@ -109,7 +109,7 @@ pub fn check_roles(inv: &Inventory, plan: &Plan, p: &mut Problems) {
                 ),
             )
         };
-        let got: BTreeMap<String, Grant> = statements(doc).iter().map(|s| grant(s)).collect();
+        let got: BTreeMap<String, Grant> = statements(doc).iter().map(&grant).collect();
         let mut want: BTreeMap<String, Grant> = planned
             .statements
             .iter()
