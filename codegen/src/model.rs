@@ -133,7 +133,12 @@ impl Settings {
         if let Some(a) = patch.architecture {
             s.architecture = a;
         }
-        s.policy.extend(patch.policy.iter().cloned());
+        // The same statement written at two levels is granted once.
+        for statement in &patch.policy {
+            if !s.policy.contains(statement) {
+                s.policy.push(statement.clone());
+            }
+        }
         for arn in &patch.managed_policies {
             if !s.managed_policies.contains(arn) {
                 s.managed_policies.push(arn.clone());

@@ -428,7 +428,8 @@ async fn a_stage_binds_its_own_sources_and_runs_as_the_given_role() {
         .unwrap_or_else(|| panic!("no warning:\n{}", prod.describe()));
     assert!(
         warned.contains(&format!(
-            "sqs:ReceiveMessage on {}",
+            "sqs:ReceiveMessage, sqs:DeleteMessage, sqs:GetQueueAttributes, \
+             sqs:ChangeMessageVisibility on {}",
             queue_arn("orders-prod")
         )),
         "{warned}"

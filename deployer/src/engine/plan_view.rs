@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use chalice_codegen::model::{DEFAULT_EPHEMERAL_STORAGE_MB, LogFormat, Tracing};
 use chalice_codegen::plan::{
     BucketNotification, EventRule, EventSourceMapping, Function, FunctionRole, MappingSource,
-    Permission, Plan, Role, Subscription,
+    Permission, Plan, Role, Statement, Subscription,
 };
 
 /// One resource as shown to a person.
@@ -160,17 +160,7 @@ fn role(role: &Role) -> ResourceView {
             ),
         ),
     ];
-    let mut statements = Vec::new();
-    for s in &role.statements {
-        let resources = match s.resources.as_slice() {
-            [one] => one.to_string(),
-            many => format!("{} resources", many.len()),
-        };
-        statements.push((
-            format!("allow {}", s.sid),
-            format!("{} on {resources}", actions(&s.actions)),
-        ));
-    }
+    let mut statements = grants("allow", &role.statements);
     for (i, s) in role.custom_statements.iter().enumerate() {
         let sid = s["Sid"]
             .as_str()
@@ -182,6 +172,23 @@ fn role(role: &Role) -> ResourceView {
         name: role.name.clone(),
         settings: owned(settings).into_iter().chain(statements).collect(),
     }
+}
+
+/// One `PREFIX SID = actions on resources` line per statement.
+fn grants(prefix: &str, statements: &[Statement]) -> Vec<(String, String)> {
+    statements
+        .iter()
+        .map(|s| {
+            let resources = match s.resources.as_slice() {
+                [one] => one.to_string(),
+                many => format!("{} resources", many.len()),
+            };
+            (
+                format!("{prefix} {}", s.sid),
+                format!("{} on {resources}", actions(&s.actions)),
+            )
+        })
+        .collect()
 }
 
 /// A statement from the file on one line: `Allow s3:GetObject on arn:...`.
@@ -259,9 +266,15 @@ fn function(f: &Function) -> ResourceView {
     if !f.env.is_empty() {
         settings.push(("env", f.env.keys().cloned().collect::<Vec<_>>().join(", ")));
     }
-    match &f.role {
-        FunctionRole::Own { .. } => {}
-        FunctionRole::Given { arn, .. } => settings.push(("role", format!("{arn} (given)"))),
+    let mut needs = Vec::new();
+    if let FunctionRole::Given { arn, needs: n } = &f.role {
+        settings.push((
+            "role",
+            format!(
+                "{arn} (given: used as is; the file's policy and managed_policies do not apply)"
+            ),
+        ));
+        needs = grants("needs", n);
     }
     if f.log_format == LogFormat::Json || f.log_level.is_some() {
         let level = f.log_level.map(|l| format!(", level {}", l.keyword()));
@@ -302,7 +315,7 @@ fn function(f: &Function) -> ResourceView {
     ResourceView {
         kind: "lambda_function",
         name: f.name.clone(),
-        settings: owned(settings),
+        settings: owned(settings).into_iter().chain(needs).collect(),
     }
 }
 

@@ -51,17 +51,21 @@ pub async fn check(c: &Clients, plan: &Plan, ctx: &AwsContext) -> Result<Vec<Str
             ));
         }
         for (handler, needs) in users {
-            let missing: Vec<String> = needs
-                .iter()
-                .flat_map(|s| {
-                    s.resources
+            // `a, b on RESOURCE` for each needed resource some action on it is not allowed.
+            let mut missing = Vec::new();
+            for s in needs {
+                for resource in s.resources.iter().map(|r| r.resolve(ctx)) {
+                    let denied: Vec<&str> = s
+                        .actions
                         .iter()
-                        .map(move |r| (s, r.resolve(ctx)))
-                        .flat_map(|(s, r)| s.actions.iter().map(move |a| (a.clone(), r.clone())))
-                })
-                .filter(|(action, resource)| !allows(&role.policies, action, resource))
-                .map(|(action, resource)| format!("{action} on {resource}"))
-                .collect();
+                        .map(String::as_str)
+                        .filter(|a| !allows(&role.policies, a, &resource))
+                        .collect();
+                    if !denied.is_empty() {
+                        missing.push(format!("{} on {resource}", denied.join(", ")));
+                    }
+                }
+            }
             if !missing.is_empty() {
                 warnings.push(format!(
                     "role {arn} (given for {handler}) does not allow what {handler} needs: {}",
