@@ -174,7 +174,7 @@ fn sids(
                     diags.push(duplicate_sid(
                         again,
                         first,
-                        &format!("the policies of `defaults` and stage `{stage}`"),
+                        &format!("`defaults` and stage `{stage}`"),
                     ));
                 }
             }
@@ -194,7 +194,7 @@ fn sids(
                     diags.push(duplicate_sid(
                         again,
                         first,
-                        &format!("the policies of {owner} and handler `{handler}`"),
+                        &format!("{owner} and handler `{handler}`"),
                     ));
                 }
             }

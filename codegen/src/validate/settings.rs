@@ -179,14 +179,14 @@ pub(crate) fn read(entries: &Entries<'_>, anchor: Span, diags: &mut Vec<Diagnost
     if let Some(e) = entries.get("vpc") {
         p.vpc = vpc::read(&e.value, e.key.span, diags);
     }
-    if let Some(e) = entries.get("role") {
-        if let Some(s) = values::string(&e.value, diags) {
-            let span = e.value.span;
-            if vars::check(s, span, Allow::Arn, "a role ARN", diags) {
-                defer(&mut layer.deferred, s, span, arns::role);
-            }
-            layer.patch.role = Some(s.to_string());
+    if let Some(e) = entries.get("role")
+        && let Some(s) = values::string(&e.value, diags)
+    {
+        let span = e.value.span;
+        if vars::check(s, span, Allow::Arn, "a role ARN", diags) {
+            defer(&mut layer.deferred, s, span, arns::role);
         }
+        layer.patch.role = Some(s.to_string());
     }
     if let Some(e) = entries.get("layers") {
         layer.patch.layers = arn_list(&e.value, &ARN_LISTS[0], &mut layer.deferred, diags);
@@ -196,11 +196,11 @@ pub(crate) fn read(entries: &Entries<'_>, anchor: Span, diags: &mut Vec<Diagnost
         layer.patch.managed_policies =
             arn_list(&e.value, &ARN_LISTS[1], &mut layer.deferred, diags).unwrap_or_default();
     }
-    if let Some(e) = entries.get("policy") {
-        if let Some(policy) = policy::read(&e.value, diags) {
-            layer.patch.policy = policy.statements;
-            layer.sids = policy.sids;
-        }
+    if let Some(e) = entries.get("policy")
+        && let Some(policy) = policy::read(&e.value, diags)
+    {
+        layer.patch.policy = policy.statements;
+        layer.sids = policy.sids;
     }
     layer
 }

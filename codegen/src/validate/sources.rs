@@ -43,15 +43,20 @@ pub(crate) fn check_variables(b: &Binding, e: &Entries<'_>, diags: &mut Vec<Diag
         return true;
     };
     let noun = match b.kind.node {
-        Kind::Rule => "event bus",
-        kind => kind.keyword(),
+        Kind::Rule => "an event bus",
+        Kind::Bucket => "a bucket",
+        Kind::Topic => "a topic",
+        Kind::Queue => "a queue",
+        Kind::Stream => "a stream",
+        Kind::Table => "a table",
+        Kind::Schedule => "a schedule",
     };
     let (allow, what) = if s.starts_with("arn:") {
-        (Allow::Arn, format!("a {noun} ARN"))
+        (Allow::Arn, format!("{noun} ARN"))
     } else if s.starts_with("https://") || s.starts_with("http://") {
-        (Allow::Stage, format!("a {noun} URL"))
+        (Allow::Stage, format!("{noun} URL"))
     } else {
-        (Allow::Stage, format!("a {noun} name"))
+        (Allow::Stage, format!("{noun} name"))
     };
     vars::check(s, span, allow, &what, diags)
 }
