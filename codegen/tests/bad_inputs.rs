@@ -853,6 +853,26 @@ fn issue_9_cases() -> Vec<(&'static str, String, ErrorKind, (usize, usize))> {
             UnknownVariable,
             (2, 55),
         ),
+        (
+            "deploy-time variable in a rule's bus ARN",
+            s(
+                "app a\nrule r { pattern = { \"source\": [\"a\"] }, bus = \"arn:aws:events:${region}:123456789012:event-bus/b\" }\n",
+            ),
+            MisplacedVariable,
+            (2, 63),
+        ),
+        (
+            "variable in an S3 prefix",
+            s("app a\nbucket b \"bkt\" { prefix = \"${stage}/in/\" }\n"),
+            MisplacedVariable,
+            (2, 28),
+        ),
+        (
+            "variable in an event pattern",
+            s("app a\nrule r { pattern = { \"detail\": { \"stage\": [\"${stage}\"] } } }\n"),
+            MisplacedVariable,
+            (2, 45),
+        ),
         // Names that only break in one stage
         (
             "queue name too long only in one stage",

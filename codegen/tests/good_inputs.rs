@@ -279,6 +279,17 @@ fn names_urls_and_arns() {
         only_source("app a\nstream s \"s\" { starting_position = at_timestamp(\"2026-01-01T00:00:00Z\") }"),
         Source::Stream { starting_position: StartingPosition::AtTimestamp(t), .. } if t == "2026-01-01T00:00:00Z"
     ));
+    let model = load(
+        "app a\nstage prod\nrule r { pattern = { \"source\": [\"x\"] }, bus = \"${app}-${stage}\" }",
+    );
+    let bus = |stage: &str| match model.handlers[0].source(stage) {
+        Some(Source::Rule { bus, .. }) => bus.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        (bus("dev").as_deref(), bus("prod").as_deref()),
+        (Some("a-dev"), Some("a-prod"))
+    );
     let bus = "arn:aws:events:us-east-1:123456789012:event-bus/audit";
     assert!(matches!(
         only_source(&format!("app a\nrule r {{ pattern = {{ \"source\": [\"x\"] }}, bus = \"{bus}\" }}")),
@@ -764,6 +775,34 @@ const WORDS: &[&str] = &[
     "\r\n",
     "\"a.fifo\"",
     "\"arn:aws:sqs:us-east-1:123456789012:q\"",
+    "policy",
+    "managed_policies",
+    "role",
+    "log_retention",
+    "log_level",
+    "log_format",
+    "tracing",
+    "layers",
+    "ephemeral_storage",
+    "vpc",
+    "subnets",
+    "security_groups",
+    "\"${stage}\"",
+    "\"q-${stage}-${app}\"",
+    "\"${region}\"",
+    "\"${\"",
+    "\"${}\"",
+    "\"arn:${partition}:sqs:${region}:${account}:q\"",
+    "\"arn:aws:iam::123456789012:role/r\"",
+    "\"arn:aws:lambda:us-east-1:123456789012:layer:l:1\"",
+    "{ \"Statement\": [{ \"Effect\": \"Allow\", \"Action\": \"*\", \"Resource\": \"*\" }] }",
+    "{ \"Statement\": { \"Sid\": \"Logs\" } }",
+    "\"Principal\"",
+    "[\"subnet-1\"]",
+    "info",
+    "text",
+    "active",
+    "14",
 ];
 
 proptest! {

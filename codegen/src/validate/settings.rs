@@ -771,6 +771,16 @@ mod tests {
     }
 
     #[test]
+    fn every_setting_key_is_read() {
+        // A list is the wrong type for every setting: each key reports it, so none is ignored.
+        for key in keys::SETTING_KEYS {
+            let e = errors(&format!("{key} = [1]"));
+            assert_eq!(e.len(), 1, "{key}: {e:?}");
+            assert_eq!(e[0].0, ErrorKind::WrongType, "{key}");
+        }
+    }
+
+    #[test]
     fn six_layers_and_duplicates() {
         let arn = |i: usize| format!("\"arn:aws:lambda:us-east-1:123456789012:layer:l{i}:1\"");
         let six: Vec<String> = (0..6).map(arn).collect();
