@@ -292,19 +292,12 @@ fn arn_list(
 
 /// `log_retention`: days, one of CloudWatch Logs' retention periods.
 fn retention(v: &Spanned<Value>, diags: &mut Vec<Diagnostic>) -> Option<u32> {
-    let n = match &v.node {
-        Value::Int(n) => *n,
-        Value::Duration { .. } => {
-            diags.push(
-                values::wrong_type(v, "a number of days")
-                    .help("write the days as a number, e.g. `log_retention = 14`"),
-            );
-            return None;
-        }
-        _ => {
-            diags.push(values::wrong_type(v, "a whole number of days"));
-            return None;
-        }
+    let Value::Int(n) = v.node else {
+        diags.push(
+            values::wrong_type(v, "a whole number of days")
+                .help("write the days as a number, e.g. `log_retention = 14`"),
+        );
+        return None;
     };
     if let Some(days) = u32::try_from(n).ok().filter(|d| RETENTION_DAYS.contains(d)) {
         return Some(days);
@@ -738,6 +731,11 @@ mod tests {
             (InvalidValue, "passthrough".into())
         );
         assert_eq!(one("tracing = true"), (WrongType, "true".into()));
+        let (_, d, _) = parsed("tracing = true");
+        assert_eq!(
+            d[0].help.as_deref(),
+            Some("write a bare word, e.g. `tracing = active`")
+        );
         assert_eq!(one("role = \"r\""), (InvalidRole, "\"r\"".into()));
         assert_eq!(one("role = 5"), (WrongType, "5".into()));
         assert_eq!(
