@@ -111,12 +111,14 @@ pub fn plan(model: &Model, stage: &str) -> Result<Plan, UnknownStage> {
             continue;
         };
         let settings = model.settings_for(handler, stage);
+        let statements = grants(model, stage, handler, source, &settings);
         let role = match &settings.role {
             Some(arn) => FunctionRole::Given {
                 arn: Arn(arn.clone()),
+                needs: statements,
             },
             None => {
-                let role = role(model, stage, handler, source, &settings);
+                let role = role(model, stage, handler, statements, &settings);
                 let own = FunctionRole::Own {
                     id: role.id.clone(),
                     arn: role.arn.clone(),
@@ -311,17 +313,16 @@ pub fn role_path(app: &str, stage: &str) -> String {
     format!("/chalice/{app}/{stage}/")
 }
 
-/// The function's own role: its log group, what its source needs, X-Ray and VPC networking when on,
-/// and the file's statements and managed policies that apply to it.
-fn role(
+/// What a function needs granted: its log group, what its source needs, X-Ray and VPC networking
+/// when those are on.
+fn grants(
     model: &Model,
     stage: &str,
     handler: &Handler,
     source: &Source,
     settings: &Settings,
-) -> Role {
+) -> Vec<Statement> {
     let name = model.function_name(stage, &handler.name);
-    let path = role_path(&model.app, stage);
     let group = format!("log-group:{}", log_group_name(&name));
     let mut statements = Vec::new();
     for resource in [group.clone(), format!("{group}:*")] {
@@ -381,6 +382,20 @@ fn role(
             Arn("*".to_string()),
         );
     }
+    statements
+}
+
+/// The function's own role: `statements` (its [`grants`]) and the file's statements and managed
+/// policies that apply to it.
+fn role(
+    model: &Model,
+    stage: &str,
+    handler: &Handler,
+    statements: Vec<Statement>,
+    settings: &Settings,
+) -> Role {
+    let name = model.function_name(stage, &handler.name);
+    let path = role_path(&model.app, stage);
     Role {
         id: format!("role.{}", handler.name),
         function: handler.name.clone(),
@@ -722,12 +737,16 @@ mod tests {
             Some("arn:${partition}:iam::${account}:role/${app}-${stage}-lambda".into());
         let prod = plan(&m, "prod").unwrap();
         assert!(prod.roles.is_empty(), "{:?}", prod.roles);
+        let FunctionRole::Given { arn, needs } = &prod.function("tick").unwrap().role else {
+            panic!("{:?}", prod.function("tick"))
+        };
         assert_eq!(
-            prod.function("tick").unwrap().role,
-            FunctionRole::Given {
-                arn: Arn("arn:{partition}:iam::{account}:role/orders-prod-lambda".into())
-            }
+            arn.as_str(),
+            "arn:{partition}:iam::{account}:role/orders-prod-lambda"
         );
+        // What the own role would have granted, for the deploy to check the given one against.
+        let sids: Vec<&str> = needs.iter().map(|s| s.sid.as_str()).collect();
+        assert_eq!(sids, ["Logs"]);
         let dev = plan(&m, "dev").unwrap();
         let role = dev.role("tick").unwrap();
         assert_eq!(role.custom_statements.len(), 1);

@@ -175,13 +175,18 @@ pub enum FunctionRole {
     /// Its own, made by the deployer: the plan's role with this id.
     Own { id: String, arn: Arn },
     /// One given in the file (`role = "ARN"`): used as is, no IAM made or changed for it.
-    Given { arn: Arn },
+    Given {
+        arn: Arn,
+        /// What the function's own role would have granted (its log group, its source, X-Ray,
+        /// VPC networking): the deploy warns when the given role lacks any of it.
+        needs: Vec<Statement>,
+    },
 }
 
 impl FunctionRole {
     pub fn arn(&self) -> &Arn {
         match self {
-            FunctionRole::Own { arn, .. } | FunctionRole::Given { arn } => arn,
+            FunctionRole::Own { arn, .. } | FunctionRole::Given { arn, .. } => arn,
         }
     }
 }
@@ -291,6 +296,22 @@ pub struct EventSourceMapping {
     pub maximum_concurrency: Option<u32>,
     /// Always on: handlers may report partial batch failures.
     pub report_batch_item_failures: bool,
+}
+
+impl Function {
+    /// The environment the function runs with: its `env`, and what Lambda sets from its logging
+    /// configuration (`AWS_LAMBDA_LOG_FORMAT`, `AWS_LAMBDA_LOG_LEVEL`), which the runtime's logger reads.
+    pub fn runtime_env(&self) -> BTreeMap<String, String> {
+        let mut env = self.env.clone();
+        env.insert(
+            "AWS_LAMBDA_LOG_FORMAT".into(),
+            self.log_format.as_str().into(),
+        );
+        if let Some(level) = self.log_level {
+            env.insert("AWS_LAMBDA_LOG_LEVEL".into(), level.as_str().into());
+        }
+        env
+    }
 }
 
 impl Plan {

@@ -568,13 +568,27 @@ fn the_contract_plans_the_given_role_in_prod() {
     let model = load(CONTRACT);
     let p = plan(&model, "prod").unwrap();
     assert!(p.roles.is_empty(), "prod's functions run as the given role");
-    let given = FunctionRole::Given {
-        arn: Arn("arn:aws:iam::123456789012:role/orders-prod-lambda".into()),
-    };
     for f in &p.functions {
-        assert_eq!(f.role, given, "{}", f.handler);
+        let FunctionRole::Given { arn, needs } = &f.role else {
+            panic!("{}: {:?}", f.handler, f.role)
+        };
+        assert_eq!(
+            arn.as_str(),
+            "arn:aws:iam::123456789012:role/orders-prod-lambda"
+        );
+        // What its own role would have granted: the deploy checks the given role against it.
+        assert!(needs.iter().any(|s| s.sid == "XRayWrite"), "{needs:?}");
         assert_eq!(f.log_group.retention_days, Some(90));
     }
+    let order = p.function("on_order").unwrap();
+    let FunctionRole::Given { needs, .. } = &order.role else {
+        panic!()
+    };
+    let sids: Vec<&str> = needs.iter().map(|s| s.sid.as_str()).collect();
+    assert_eq!(
+        sids,
+        ["Logs", "SqsConsume", "XRayWrite", "VpcNetworkInterfaces"]
+    );
     let MappingSource::Queue { arn } = &p.event_source_mappings[0].source else {
         panic!("{:?}", p.event_source_mappings[0].source)
     };

@@ -100,9 +100,12 @@ pub enum Command {
         long_about = "Remove everything a stage deployed, and nothing else.\n\n\
             Deletes what the deploy record lists and what the plan's names find in AWS: functions, their \
             rules, permissions, subscriptions, mappings, this app's bucket notification entries (others' \
-            entries are kept), the role, the stage's code zips (and the artifacts bucket, if this stage \
-            made it and it is empty). Running it again finds nothing and says so.",
-        after_help = "Examples:\n  deployer delete\n  deployer delete --stage prod --yes\n\n\
+            entries are kept), the functions' own roles and their policy attachments (a role given with \
+            `role = \"ARN\"` is never touched), the stage's code zips (and the artifacts bucket, if this \
+            stage made it and it is empty). The functions' log groups are kept, with their logs, unless \
+            --logs is given. Running it again finds nothing and says so.",
+        after_help = "Examples:\n  deployer delete\n  deployer delete --stage prod --yes\n  \
+            deployer delete --logs      # the functions' log groups too\n\n\
             Exit status: 0 on success (or nothing to delete), 1 on any failure."
     )]
     Delete(DeleteArgs),
@@ -265,6 +268,9 @@ pub struct DeleteArgs {
     /// Delete without asking for confirmation (needed when stdin is not a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Also delete each function's log group (`/aws/lambda/<function>`) and the logs in it.
+    #[arg(long)]
+    pub logs: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
 }
@@ -350,6 +356,7 @@ pub fn run(cli: Cli) -> ExitCode {
                     calls: args.aws.calls,
                 },
                 yes: args.yes,
+                logs: args.logs,
                 color: stdout_color,
             };
             commands::delete::run(&opts, &mut out)

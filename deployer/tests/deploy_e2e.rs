@@ -26,9 +26,9 @@ const APP: &str = r#"# events.chalice: the event sources of one app
 app orders                               # resources are named <app>-<stage>-<handler>
 
 defaults {                               # function settings; a binding's block may override any of them
-    memory  = 256                        # MB
-    timeout = 60s
-    env { LOG_LEVEL = "info" }
+    memory    = 256                      # MB
+    timeout   = 60s
+    log_level = info                     # JSON logs, filtered by Lambda at this level
 }
 
 stage prod { memory = 512 }              # `deployer deploy --stage prod`
@@ -127,43 +127,53 @@ async fn assert_deployed(aws: &Clients, code: &CodePackage) {
         p.0.len(),
         p.0.join("\n  ")
     );
-    let role_arn = assert_role(&inv);
-    assert_functions(&inv, code, &role_arn);
+    assert_roles(&inv);
+    assert_functions(&inv, code);
     assert_rules(&inv);
     assert_permissions(&inv);
     assert_bucket_and_subscription(&inv);
     assert_mappings(&inv);
 }
 
-/// The role's app tag and its policy's statements, in order; its ARN.
-fn assert_role(inv: &Inventory) -> String {
-    let role = inv.role.as_ref().expect("the role");
-    assert_eq!(
-        role.tags.get("chalice:app").map(String::as_str),
-        Some("orders")
-    );
-    let policy = &role.policies["orders-dev"];
-    let sids: Vec<&str> = policy["Statement"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["Sid"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        sids,
-        ["Logs", "SqsConsume", "KinesisRead", "DynamodbStreamRead"]
-    );
-    role.arn.clone()
+/// Each function's own role: the app's tag and exactly its source's statements, in order.
+fn assert_roles(inv: &Inventory) {
+    for (handler, want) in [
+        ("every_hour", &["Logs"][..]),
+        ("on_order", &["Logs", "SqsConsume"][..]),
+        ("on_click", &["Logs", "KinesisRead"][..]),
+        (
+            "on_audit",
+            &["Logs", "DynamodbStreamRead", "DynamodbListStreams"][..],
+        ),
+    ] {
+        let name = format!("orders-dev-{handler}");
+        let role = &inv.roles[&name];
+        assert_eq!(
+            role.tags.get("chalice:app").map(String::as_str),
+            Some("orders")
+        );
+        assert_eq!(
+            role.arn,
+            format!("arn:aws:iam::{ACCOUNT}:role/chalice/orders/dev/{name}")
+        );
+        let sids: Vec<&str> = role.policies[&name]["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["Sid"].as_str().unwrap())
+            .collect();
+        assert_eq!(sids, want, "{name}");
+    }
 }
 
-fn assert_functions(inv: &Inventory, code: &CodePackage, role_arn: &str) {
+fn assert_functions(inv: &Inventory, code: &CodePackage) {
     for h in HANDLERS {
         let name = format!("orders-dev-{h}");
         let f = &inv.functions[&name];
         let c = f.config().unwrap();
         assert_eq!(c.handler(), Some(h));
         assert_eq!(c.runtime().map(|r| r.as_str()), Some("provided.al2023"));
-        assert_eq!(c.role(), Some(role_arn));
+        assert_eq!(c.role(), Some(inv.roles[&name].arn.as_str()));
         assert_eq!(c.memory_size(), Some(256));
         assert_eq!(c.timeout(), Some(60));
         assert_eq!(
@@ -171,8 +181,8 @@ fn assert_functions(inv: &Inventory, code: &CodePackage, role_arn: &str) {
             Some(code.code_sha256.as_str()),
             "{name} runs the bootstrap"
         );
-        let env = c.environment().and_then(|e| e.variables()).unwrap();
-        assert_eq!(env.get("LOG_LEVEL").map(String::as_str), Some("info"));
+        let env = c.environment().and_then(|e| e.variables());
+        assert!(env.is_none_or(|v| v.is_empty()), "{name}: {env:?}");
         assert_eq!(
             f.get
                 .tags()
@@ -316,7 +326,7 @@ async fn assert_nothing_deployed(aws: &Clients, state: &Path) {
             "mappings of {h} left"
         );
     }
-    assert!(inv.role.is_err(), "role left");
+    assert!(inv.roles.is_empty(), "roles left: {:?}", inv.roles.keys());
     assert!(inv.rules.is_empty(), "rules left: {:?}", inv.rules.keys());
     let n = inv.notification("mybucket-name");
     assert!(n.lambda_function_configurations().is_empty());
@@ -348,7 +358,7 @@ async fn deploy_redeploy_plan_delete() {
     run.assert_success();
     let stdout = &run.stdout;
     assert!(
-        stdout.contains("Plan: 24 to create, 0 to update, 0 to delete."),
+        stdout.contains("Plan: 31 to create, 0 to update, 0 to delete."),
         "{}",
         run.describe()
     );
@@ -370,7 +380,8 @@ async fn deploy_redeploy_plan_delete() {
         run.describe()
     );
     assert_eq!(report["command"], "deploy");
-    assert_eq!(report["writes"], 28, "{report:#}");
+    // 28 before roles were per function, and 2 more (CreateRole, PutRolePolicy) per extra role.
+    assert_eq!(report["writes"], 42, "{report:#}");
     assert_deployed(&aws, &code).await;
     // The code was uploaded once, to the artifacts bucket.
     let objects = aws
@@ -386,7 +397,7 @@ async fn deploy_redeploy_plan_delete() {
         [format!("orders/dev/bootstrap-{}.zip", code.sha256_hex)]
     );
     let recorded: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
-    assert_eq!(recorded["resources"].as_object().unwrap().len(), 24);
+    assert_eq!(recorded["resources"].as_object().unwrap().len(), 31);
 
     // Nothing changed: zero writes (no upload either), at most about one read per resource.
     let (run, report) = deploy(&project, &moto, "deploy2.json");
@@ -399,8 +410,8 @@ async fn deploy_redeploy_plan_delete() {
     assert_eq!(report["writes"], 0, "{report:#}");
     let reads = report["reads"].as_u64().unwrap();
     assert!(
-        reads <= 30,
-        "{reads} reads for 24 resources and 5 sources: {report:#}"
+        reads <= 36,
+        "{reads} reads for 31 resources and 5 sources: {report:#}"
     );
     let apply = report["phases"]
         .as_array()
@@ -432,7 +443,7 @@ async fn deploy_redeploy_plan_delete() {
     run.assert_success();
     assert!(
         run.stdout
-            .contains("Plan: 0 to create, 0 to update, 24 to delete."),
+            .contains("Plan: 0 to create, 0 to update, 31 to delete."),
         "{}",
         run.describe()
     );

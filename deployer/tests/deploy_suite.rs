@@ -934,24 +934,21 @@ fn spot_check_mappings(inv: &Inventory, p: &mut Problems) {
     }
 }
 
-/// The role grants what each source needs, on that source only.
+/// Each function's own role grants what its source needs, on that source only, and nothing another
+/// function's source needs: least privilege per function.
 fn spot_check_role_policy(inv: &Inventory, p: &mut Problems) {
     let account = moto::ACCOUNT;
-    let doc = match &inv.role {
-        Ok(role) => role
-            .policies
-            .get("suite-dev")
+    let statements_of = |handler: &str| -> Vec<Value> {
+        inv.roles
+            .get(&format!("suite-dev-{handler}"))
+            .and_then(|r| r.policies.get(&format!("suite-dev-{handler}")))
+            .and_then(|doc| doc.get("Statement"))
+            .and_then(Value::as_array)
             .cloned()
-            .unwrap_or(Value::Null),
-        Err(_) => Value::Null,
+            .unwrap_or_default()
     };
-    let statements: Vec<Value> = doc
-        .get("Statement")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let grants = |action: &str, resource: &str| {
-        statements.iter().any(|s| {
+    let grants = |handler: &str, action: &str, resource: &str| {
+        statements_of(handler).iter().any(|s| {
             s.get("Effect").and_then(Value::as_str) == Some("Allow")
                 && string_set(s.get("Action")).contains(action)
                 && string_set(s.get("Resource"))
@@ -959,35 +956,52 @@ fn spot_check_role_policy(inv: &Inventory, p: &mut Problems) {
                     .any(|r| glob(r, resource))
         })
     };
-    for (action, resource) in [
-        ("sqs:ReceiveMessage", queue_arn("suite-orders")),
-        ("sqs:DeleteMessage", queue_arn("suite-orders")),
-        ("kinesis:GetRecords", stream_arn("suite-clicks")),
-        (
-            "dynamodb:GetRecords",
-            inv.table_streams["suite-audit"].clone(),
-        ),
-        (
-            "logs:PutLogEvents",
-            format!(
-                "arn:aws:logs:us-east-1:{account}:log-group:/aws/lambda/suite-dev-on_order:log-stream:x"
-            ),
-        ),
-    ] {
-        if !grants(action, &resource) {
+    let table_stream = inv.table_streams["suite-audit"].clone();
+    let needs = [
+        ("on_order", "sqs:ReceiveMessage", queue_arn("suite-orders")),
+        ("on_order", "sqs:DeleteMessage", queue_arn("suite-orders")),
+        ("on_click", "kinesis:GetRecords", stream_arn("suite-clicks")),
+        ("on_audit", "dynamodb:GetRecords", table_stream.clone()),
+        ("on_audit", "dynamodb:ListStreams", "*".to_string()),
+    ];
+    for (handler, action, resource) in &needs {
+        if !grants(handler, action, resource) {
             p.push(format!(
-                "role policy does not grant {action} on {resource}: {doc}"
+                "{handler}'s role does not grant {action} on {resource}: {:?}",
+                statements_of(handler)
             ));
         }
+        for other in ["on_order", "on_click", "on_audit", "every_hour"] {
+            if other != *handler && grants(other, action, resource) {
+                p.push(format!(
+                    "{other}'s role grants {handler}'s {action} on {resource}"
+                ));
+            }
+        }
     }
-    let wildcard: Vec<_> = statements
-        .iter()
-        .filter(|s| string_set(s.get("Resource")).contains("*"))
-        .collect();
-    if !wildcard.is_empty() {
-        p.push(format!(
-            "role policy grants on every resource: {wildcard:?}"
-        ));
+    let log = |h: &str| {
+        format!("arn:aws:logs:us-east-1:{account}:log-group:/aws/lambda/suite-dev-{h}:log-stream:x")
+    };
+    if !grants("on_order", "logs:PutLogEvents", &log("on_order")) {
+        p.push("on_order's role cannot write its logs".into());
+    }
+    if grants("on_order", "logs:PutLogEvents", &log("on_click")) {
+        p.push("on_order's role can write on_click's logs".into());
+    }
+    // Only ListStreams (no resource-level permission) is granted on every resource.
+    for handler in ["on_order", "on_click", "on_audit", "every_hour"] {
+        let wildcard: Vec<Value> = statements_of(handler)
+            .into_iter()
+            .filter(|s| string_set(s.get("Resource")).contains("*"))
+            .filter(|s| {
+                string_set(s.get("Action")) != BTreeSet::from(["dynamodb:ListStreams".to_string()])
+            })
+            .collect();
+        if !wildcard.is_empty() {
+            p.push(format!(
+                "{handler}'s role grants on every resource: {wildcard:?}"
+            ));
+        }
     }
 }
 

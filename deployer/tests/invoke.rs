@@ -536,7 +536,7 @@ fn bad_events_and_missing_bootstraps_exit_1() {
 #[cfg(unix)]
 fn app_with_script(script: &str) -> (Project, PathBuf) {
     let dir = Project::new(
-        "app slow\nstage prod { memory = 512 }\ndefaults { env { LOG_LEVEL = \"debug\" } }\n\
+        "app slow\nstage prod { memory = 512, log_level = warn }\ndefaults { env { LOG_LEVEL = \"debug\" } }\n\
          queue on_order \"my-queue\" { timeout = 1s }\n",
     );
     let path = dir.write_executable("bootstrap.sh", script);
@@ -616,6 +616,8 @@ fn the_function_gets_its_stages_settings() {
         "env: AWS_LAMBDA_FUNCTION_NAME=slow-prod-on_order",
         "env: AWS_LAMBDA_FUNCTION_MEMORY_SIZE=512",
         "env: LOG_LEVEL=debug",
+        "env: AWS_LAMBDA_LOG_LEVEL=WARN",
+        "env: AWS_LAMBDA_LOG_FORMAT=JSON",
         "env: AWS_REGION=us-east-1",
     ] {
         assert!(has(line), "no `{line}` in:\n{}", out.stderr);

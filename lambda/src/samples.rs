@@ -198,7 +198,11 @@ impl Origin {
             },
             MappingSource::Stream { arn } => Origin::Stream {
                 stream_arn: arn.resolve(&ctx.aws),
-                role_arn: iam_arn(ctx, &plan.role.name),
+                // The function's role (its own, or the one given in the file).
+                role_arn: plan
+                    .function(handler)
+                    .map(|f| f.role.arn().resolve(&ctx.aws))
+                    .unwrap_or_default(),
             },
             MappingSource::TableStream { arn } => Origin::Table {
                 stream_arn: arn.resolve(&ctx.aws),

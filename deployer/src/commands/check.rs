@@ -44,41 +44,24 @@ pub fn summary(model: &Model) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
-    use chalice_codegen::model::{Handler, NameOrArn, Settings, SettingsPatch, Source};
-
     use super::*;
 
     #[test]
     fn summary_counts_handlers_by_kind() {
-        let topic = |name: &str| Handler {
-            name: name.into(),
-            line: 1,
-            declaration: String::new(),
-            source: Source::Topic {
-                topic: NameOrArn::Name("t".into()),
-            },
-            settings: SettingsPatch::default(),
-        };
-        let mut model = Model {
-            app: "shop".into(),
-            defaults: Settings::default(),
-            stages: BTreeMap::from([("prod".to_string(), SettingsPatch::default())]),
-            handlers: vec![topic("a")],
-        };
+        let load = |text: &str| chalice_codegen::load("events.chalice", text).unwrap();
+        let one = load("app shop\nstage prod\ntopic a \"t\"\n");
         assert_eq!(
-            summary(&model),
+            summary(&one),
             "app `shop` is valid: 1 handler (1 topic); stages: dev, prod"
         );
-        model.handlers.push(topic("b"));
+        let two = load("app shop\nstage prod\ntopic a \"t\"\ntopic b \"t\"\n");
         assert_eq!(
-            summary(&model),
+            summary(&two),
             "app `shop` is valid: 2 handlers (2 topics); stages: dev, prod"
         );
-        model.handlers.clear();
+        let none = load("app shop\nstage prod\n");
         assert_eq!(
-            summary(&model),
+            summary(&none),
             "app `shop` is valid: 0 handlers; stages: dev, prod"
         );
     }

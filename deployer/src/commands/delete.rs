@@ -15,6 +15,8 @@ pub struct DeleteOptions {
     pub live: LiveOptions,
     /// Delete without asking.
     pub yes: bool,
+    /// Delete the functions' log groups too.
+    pub logs: bool,
     pub color: bool,
 }
 
@@ -61,7 +63,7 @@ async fn delete(
         Ok(go)
     };
     let progress = |line: &str| eprintln!("{line}");
-    let result = converge::delete(s, ask, &progress).await;
+    let result = converge::delete(s, opts.logs, ask, &progress).await;
     shown?;
     let deleted = result?;
     if deleted.changes.is_empty() {
@@ -76,6 +78,13 @@ async fn delete(
             "\nDeleted: {} resource(s) in {:.2} s.",
             deleted.changes.len(),
             deleted.elapsed.as_secs_f64()
+        )?;
+    }
+    if !opts.logs {
+        writeln!(
+            out,
+            "The functions' log groups (/aws/lambda/{}-{}-*) are kept with their logs; `deployer delete --logs` removes them.",
+            s.plan.app, s.plan.stage
         )?;
     }
     Ok(())

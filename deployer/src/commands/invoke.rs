@@ -145,7 +145,7 @@ pub fn run(args: &InvokeArgs, out: &mut dyn Write) -> Result<(), CommandError> {
     let mut command = BootstrapCommand::new(program)
         .handler(&function.handler)
         .echo_logs("");
-    for (key, value) in &function.env {
+    for (key, value) in &function.runtime_env() {
         command = command.env(key, value);
     }
     let config = FunctionConfig {

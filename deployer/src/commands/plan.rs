@@ -72,6 +72,9 @@ fn run_live(opts: &PlanOptions, out: &mut dyn Write) -> Result<(), CommandError>
                 }
             };
             let planned = s.read_for_deploy(&set).await?;
+            for w in &planned.warnings {
+                eprintln!("warning: {w}");
+            }
             if opts.json {
                 serde_json::to_writer_pretty(&mut *out, &diff::to_json(&planned.changes))
                     .map_err(std::io::Error::from)?;

@@ -476,7 +476,7 @@ mod tests {
         };
         let desired = Desired::default();
         let changes = vec![
-            change(Identity::Role { name: "r".into() }, Action::Create), // 0
+            change(Identity::Role { name: "a".into() }, Action::Create), // 0: a's own role
             change(f("a"), Action::Create),                              // 1
             change(f("b"), Action::Create),                              // 2
             change(perm("a"), Action::Create),                           // 3
@@ -490,7 +490,12 @@ mod tests {
         assert_eq!(t.len(), 8, "one task per bucket");
         assert_eq!(t[5].changes.len(), 2);
         assert_eq!(t[0].deps, Vec::<usize>::new());
-        assert_eq!(t[1].deps, [0]);
+        assert_eq!(t[1].deps, [0], "a waits for its own role");
+        assert_eq!(
+            t[2].deps,
+            Vec::<usize>::new(),
+            "b does not wait for a's role"
+        );
         assert_eq!(t[3].deps, [1], "a's permission waits for a only");
         assert_eq!(t[4].deps, [2]);
         assert_eq!(

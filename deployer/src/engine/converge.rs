@@ -38,6 +38,9 @@ pub async fn deploy(
 ) -> Result<Converged, EngineError> {
     let started = Instant::now();
     let planned = s.read_for_deploy(code).await?;
+    for w in &planned.warnings {
+        progress(&format!("warning: {w}"));
+    }
     if planned.changes.is_empty() {
         apply::reconcile(&s.state, &s.ctx, &planned.desired, &planned.live)?;
         return Ok(Converged {
@@ -61,14 +64,16 @@ pub async fn deploy(
 }
 
 /// Deletes everything the stage deployed (recorded, or found by the plan's identities), and its
-/// record. `confirm` sees the deletions first (not called when there are none).
+/// record; the functions' log groups only when `logs`. `confirm` sees the deletions first (not called
+/// when there are none).
 pub async fn delete(
     s: &mut Session,
+    logs: bool,
     confirm: impl FnOnce(&Session, &[Change]) -> Result<bool, EngineError>,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<Converged, EngineError> {
     let started = Instant::now();
-    let planned = s.read_for_delete().await?;
+    let planned = s.read_for_delete(logs).await?;
     if !planned.changes.is_empty() {
         if !confirm(s, &planned.changes)? {
             return Err(EngineError::Cancelled);

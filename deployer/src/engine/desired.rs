@@ -19,6 +19,8 @@ pub struct Desired {
     pub resources: Vec<DesiredResource>,
     /// Whether the code is known (`plan` without `--bootstrap` does not compare code).
     pub code_known: bool,
+    /// Nothing is desired because the stage is being deleted.
+    pub deleting_stage: bool,
 }
 
 impl Desired {

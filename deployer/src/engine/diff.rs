@@ -115,6 +115,7 @@ pub fn diff(desired: &Desired, live: &Live, recorded: &[Recorded]) -> Vec<Change
     let wanted = Wanted {
         identities: &desired_identities,
         code_known: desired.code_known,
+        deleting_stage: desired.deleting_stage,
     };
     let mut seen: BTreeSet<(Identity, Option<String>)> = changes
         .iter()

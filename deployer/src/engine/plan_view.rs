@@ -5,9 +5,10 @@
 
 use std::fmt::Write as _;
 
+use chalice_codegen::model::{DEFAULT_EPHEMERAL_STORAGE_MB, LogFormat, Tracing};
 use chalice_codegen::plan::{
-    BucketNotification, EventRule, EventSourceMapping, Function, MappingSource, Permission, Plan,
-    Role, Subscription,
+    BucketNotification, EventRule, EventSourceMapping, Function, FunctionRole, MappingSource,
+    Permission, Plan, Role, Subscription,
 };
 
 /// One resource as shown to a person.
@@ -21,24 +22,43 @@ pub struct ResourceView {
     pub settings: Vec<(String, String)>,
 }
 
-/// The resources serving one handler (or the shared role), under a title.
+/// The resources serving one handler, under a title.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
-    /// `role` or `<handler> (<kind>)`
+    /// `<handler> (<kind>)`
     pub title: String,
     pub resources: Vec<ResourceView>,
 }
 
-/// Every resource of the plan: the role first, then each handler's in file order.
+/// Every resource of the plan, each handler's in file order: its role, log group, function, trigger.
 pub fn groups(plan: &Plan) -> Vec<Group> {
-    let mut groups = vec![Group {
-        title: "role (shared by every function)".to_string(),
-        resources: vec![role(&plan.role)],
-    }];
+    let mut groups = Vec::new();
     for f in &plan.functions {
         let h = f.handler.as_str();
         let mut kind = "";
-        let mut resources = vec![function(f)];
+        let mut resources = Vec::new();
+        if let Some(r) = plan.role(h) {
+            resources.push(role(r));
+            for arn in &r.managed_policies {
+                resources.push(ResourceView {
+                    kind: "iam_role_policy_attachment",
+                    name: format!(
+                        "{}/{}",
+                        r.name,
+                        arn.as_str().rsplit('/').next().unwrap_or(arn.as_str())
+                    ),
+                    settings: vec![("policy".to_string(), arn.to_string())],
+                });
+            }
+        }
+        if let Some(days) = f.log_group.retention_days {
+            resources.push(ResourceView {
+                kind: "log_group",
+                name: f.log_group.name.clone(),
+                settings: vec![("retention".to_string(), format!("{days} days"))],
+            });
+        }
+        resources.push(function(f));
         for r in plan.rules.iter().filter(|r| r.function == h) {
             kind = if r.schedule_expression.is_some() {
                 "schedule"
@@ -82,7 +102,18 @@ pub fn groups(plan: &Plan) -> Vec<Group> {
 
 /// How many resources the plan creates.
 pub fn count(plan: &Plan) -> usize {
-    1 + plan.functions.len()
+    plan.roles.len()
+        + plan
+            .roles
+            .iter()
+            .map(|r| r.managed_policies.len())
+            .sum::<usize>()
+        + plan
+            .functions
+            .iter()
+            .filter(|f| f.log_group.retention_days.is_some())
+            .count()
+        + plan.functions.len()
         + plan.rules.len()
         + plan.permissions.len()
         + plan.bucket_notifications.len()
@@ -119,12 +150,13 @@ pub fn render_create(plan: &Plan, color: bool) -> String {
 fn role(role: &Role) -> ResourceView {
     let settings = vec![
         ("assumed_by", role.trust_principal.clone()),
+        ("path", role.path.clone()),
         (
             "policy",
             format!(
                 "{} ({} statements)",
                 role.policy_name,
-                role.statements.len()
+                role.statements.len() + role.custom_statements.len()
             ),
         ),
     ];
@@ -139,11 +171,53 @@ fn role(role: &Role) -> ResourceView {
             format!("{} on {resources}", actions(&s.actions)),
         ));
     }
+    for (i, s) in role.custom_statements.iter().enumerate() {
+        let sid = s["Sid"]
+            .as_str()
+            .map_or_else(|| format!("#{}", i + 1), str::to_string);
+        statements.push((format!("file {sid}"), custom_statement(s)));
+    }
     ResourceView {
         kind: "iam_role",
         name: role.name.clone(),
         settings: owned(settings).into_iter().chain(statements).collect(),
     }
+}
+
+/// A statement from the file on one line: `Allow s3:GetObject on arn:...`.
+fn custom_statement(s: &serde_json::Value) -> String {
+    let list = |key: &str| -> Vec<String> {
+        match &s[key] {
+            serde_json::Value::String(one) => vec![one.clone()],
+            serde_json::Value::Array(items) => items
+                .iter()
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let (action_key, not_action) = match s.get("NotAction") {
+        Some(_) => ("NotAction", "all but "),
+        None => ("Action", ""),
+    };
+    let (resource_key, not_resource) = match s.get("NotResource") {
+        Some(_) => ("NotResource", "all but "),
+        None => ("Resource", ""),
+    };
+    let resources = list(resource_key);
+    let resources = match resources.as_slice() {
+        [one] => one.clone(),
+        many => format!("{} resources", many.len()),
+    };
+    let mut out = format!(
+        "{} {not_action}{} on {not_resource}{resources}",
+        s["Effect"].as_str().unwrap_or("?"),
+        actions(&list(action_key))
+    );
+    if s.get("Condition").is_some() {
+        out.push_str(" (with conditions)");
+    }
+    out
 }
 
 /// `sqs:ReceiveMessage, DeleteMessage`: each service prefix written once.
@@ -184,6 +258,46 @@ fn function(f: &Function) -> ResourceView {
     }
     if !f.env.is_empty() {
         settings.push(("env", f.env.keys().cloned().collect::<Vec<_>>().join(", ")));
+    }
+    match &f.role {
+        FunctionRole::Own { .. } => {}
+        FunctionRole::Given { arn, .. } => settings.push(("role", format!("{arn} (given)"))),
+    }
+    if f.log_format == LogFormat::Json || f.log_level.is_some() {
+        let level = f.log_level.map(|l| format!(", level {}", l.keyword()));
+        settings.push((
+            "logs",
+            format!("{}{}", f.log_format.as_str(), level.unwrap_or_default()),
+        ));
+    }
+    if f.tracing == Tracing::Active {
+        settings.push(("tracing", "active (X-Ray)".to_string()));
+    }
+    if !f.layers.is_empty() {
+        settings.push((
+            "layers",
+            f.layers
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        ));
+    }
+    if f.ephemeral_storage_mb != DEFAULT_EPHEMERAL_STORAGE_MB {
+        settings.push((
+            "ephemeral_storage",
+            format!("{} MB", f.ephemeral_storage_mb),
+        ));
+    }
+    if let Some(vpc) = &f.vpc {
+        settings.push((
+            "vpc",
+            format!(
+                "subnets {}; security groups {}",
+                vpc.subnet_ids.join(", "),
+                vpc.security_group_ids.join(", ")
+            ),
+        ));
     }
     ResourceView {
         kind: "lambda_function",
@@ -294,49 +408,14 @@ fn mapping(m: &EventSourceMapping, function_name: &str) -> ResourceView {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
-    use chalice_codegen::model::{
-        Handler, Model, QueueRef, RateUnit, Schedule, Settings, SettingsPatch, Source,
-    };
-
     use super::*;
 
     fn plan() -> Plan {
-        let handler = |name: &str, source| Handler {
-            name: name.to_string(),
-            line: 1,
-            declaration: String::new(),
-            source,
-            settings: SettingsPatch::default(),
-        };
-        let model = Model {
-            app: "shop".into(),
-            defaults: Settings::default(),
-            stages: BTreeMap::new(),
-            handlers: vec![
-                handler(
-                    "tick",
-                    Source::Schedule {
-                        expression: Schedule::Rate {
-                            value: 5,
-                            unit: RateUnit::Minute,
-                        },
-                        description: None,
-                    },
-                ),
-                handler(
-                    "orders",
-                    Source::Queue {
-                        queue: QueueRef::Name("orders".into()),
-                        fifo: false,
-                        batch_size: 10,
-                        batching_window_s: Some(5),
-                        maximum_concurrency: None,
-                    },
-                ),
-            ],
-        };
+        let model = chalice_codegen::load(
+            "events.chalice",
+            "app shop\nschedule tick rate(5 minutes)\nqueue orders \"orders\" { batching_window = 5s }\n",
+        )
+        .unwrap();
         chalice_codegen::emit_plan::plan(&model, "dev").unwrap()
     }
 
@@ -344,21 +423,22 @@ mod tests {
     fn groups_follow_the_handlers() {
         let groups = groups(&plan());
         let titles: Vec<_> = groups.iter().map(|g| g.title.as_str()).collect();
+        assert_eq!(titles, ["tick (schedule)", "orders (queue)"]);
+        let kinds: Vec<_> = groups[0].resources.iter().map(|r| r.kind).collect();
         assert_eq!(
-            titles,
+            kinds,
             [
-                "role (shared by every function)",
-                "tick (schedule)",
-                "orders (queue)"
+                "iam_role",
+                "lambda_function",
+                "events_rule",
+                "lambda_permission"
             ]
         );
         let kinds: Vec<_> = groups[1].resources.iter().map(|r| r.kind).collect();
         assert_eq!(
             kinds,
-            ["lambda_function", "events_rule", "lambda_permission"]
+            ["iam_role", "lambda_function", "lambda_event_source_mapping"]
         );
-        let kinds: Vec<_> = groups[2].resources.iter().map(|r| r.kind).collect();
-        assert_eq!(kinds, ["lambda_function", "lambda_event_source_mapping"]);
     }
 
     #[test]
@@ -366,8 +446,8 @@ mod tests {
         let plan = plan();
         let text = render_create(&plan, false);
         assert_eq!(text.matches("\n+ create ").count(), count(&plan));
-        assert_eq!(count(&plan), 6);
-        assert!(text.ends_with("\nPlan: 6 to create.\n"), "{text}");
+        assert_eq!(count(&plan), 7);
+        assert!(text.ends_with("\nPlan: 7 to create.\n"), "{text}");
         assert!(
             text.contains("+ create events_rule shop-dev-tick\n    schedule = rate(5 minutes)\n"),
             "{text}"
@@ -375,14 +455,16 @@ mod tests {
         assert!(text.contains("    batching_window  = 5 s\n"), "{text}");
         assert!(
             text.contains(
-                "    allow Logs       = logs:CreateLogGroup, CreateLogStream, PutLogEvents on 4 resources\n\
+                "    allow Logs       = logs:CreateLogGroup, CreateLogStream, PutLogEvents on 2 resources\n\
                  \x20   allow SqsConsume = sqs:ReceiveMessage, DeleteMessage, GetQueueAttributes, \
                  ChangeMessageVisibility on arn:{partition}:sqs:{region}:{account}:orders\n"
             ),
             "{text}"
         );
         assert!(!text.contains('\x1b'));
-        assert!(render_create(&plan, true).contains("\x1b[32m+ create iam_role shop-dev\x1b[0m"));
+        assert!(
+            render_create(&plan, true).contains("\x1b[32m+ create iam_role shop-dev-orders\x1b[0m")
+        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Reads what exists in AWS for every desired and recorded identity, in parallel (bounded), batching
-//! where an API allows: one GetFunction per function (configuration, tags, concurrency), one GetPolicy per
+//! where an API allows: one ListRoles for the stage's roles (by their path) plus one GetRolePolicy per
+//! role that exists, one ListAttachedRolePolicies per role with managed policies, one DescribeLogGroups
+//! for the log groups the deployer owns, one GetFunction per function (configuration, tags, concurrency), one GetPolicy per
 //! function with permissions, one ListEventSourceMappings per function with mappings, one ListRules per
 //! bus plus one ListTargetsByRule per rule, one GetBucketNotificationConfiguration per bucket, one
 //! ListSubscriptionsByTopic per topic, and one ListObjectsV2 for the code only when code must be uploaded.
@@ -13,7 +15,9 @@ use futures_util::stream;
 use super::desired::Desired;
 use crate::aws::Clients;
 use crate::resources::artifacts::{self, LiveArtifacts};
+use crate::resources::attachment;
 use crate::resources::function::{self, LiveFunction};
+use crate::resources::log_group::{self, LogGroupSpec};
 use crate::resources::mapping::{self, LiveMapping};
 use crate::resources::notification::{self, NotificationSpec};
 use crate::resources::permission::{self, PermissionSpec};
@@ -35,8 +39,13 @@ pub struct ArtifactsLocation {
 /// What to read, derived from the desired and recorded identities.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct ReadSet {
-    /// Role name → inline policy name.
+    /// Desired roles: path → role name → inline policy name (one ListRoles per path).
+    role_paths: BTreeMap<String, BTreeMap<String, String>>,
+    /// Other roles (recorded, e.g. by an older version without paths): name → inline policy name.
     roles: BTreeMap<String, String>,
+    /// Roles whose attached managed policies matter.
+    attachments: BTreeSet<String>,
+    log_groups: BTreeSet<String>,
     functions: BTreeSet<String>,
     /// Functions whose resource policy matters.
     policies: BTreeSet<String>,
@@ -56,7 +65,10 @@ impl ReadSet {
         for r in &desired.resources {
             match &r.spec {
                 Spec::Role(s) => {
-                    set.roles.insert(s.name.clone(), s.policy_name.clone());
+                    set.role_paths
+                        .entry(s.path.clone())
+                        .or_default()
+                        .insert(s.name.clone(), s.policy_name.clone());
                 }
                 Spec::Rule(s) => {
                     set.rules
@@ -70,7 +82,26 @@ impl ReadSet {
         for r in recorded {
             set.add(&r.identity, true);
         }
+        let by_path: BTreeSet<&String> = set.role_paths.values().flat_map(|r| r.keys()).collect();
+        set.roles.retain(|name, _| !by_path.contains(name));
         set
+    }
+
+    /// The longest common prefix of the log group names: one listing finds them all (they share
+    /// `/aws/lambda/<app>-<stage>-`).
+    fn log_group_prefix(&self) -> Option<String> {
+        let mut names = self.log_groups.iter();
+        let first = names.next()?;
+        let mut prefix = first.as_str();
+        for name in names {
+            let common = prefix
+                .char_indices()
+                .zip(name.chars())
+                .find(|((_, a), b)| a != b)
+                .map_or(prefix.len().min(name.len()), |((i, _), _)| i);
+            prefix = &prefix[..common];
+        }
+        Some(prefix.to_string())
     }
 
     fn add(&mut self, identity: &Identity, recorded: bool) {
@@ -81,6 +112,12 @@ impl ReadSet {
                 self.roles
                     .entry(name.clone())
                     .or_insert_with(|| name.clone());
+            }
+            Identity::Attachment { role, .. } => {
+                self.attachments.insert(role.clone());
+            }
+            Identity::LogGroup { name } => {
+                self.log_groups.insert(name.clone());
             }
             Identity::Function { name } => {
                 self.functions.insert(name.clone());
@@ -116,6 +153,9 @@ impl ReadSet {
 /// One finished read.
 enum Read {
     Role(String, Option<LiveRole>),
+    Roles(Vec<(String, Option<LiveRole>)>),
+    Attached(String, Option<BTreeSet<String>>),
+    LogGroups(BTreeMap<String, LogGroupSpec>),
     Function {
         name: String,
         function: Option<LiveFunction>,
@@ -138,6 +178,22 @@ pub async fn read(
 ) -> Result<Live, CallError> {
     let set = ReadSet::new(desired, recorded);
     let mut reads: Vec<BoxFuture<'_, Result<Read, CallError>>> = Vec::new();
+    for (path, names) in &set.role_paths {
+        reads.push(Box::pin(read_roles_under(c, path, names)));
+    }
+    for name in &set.attachments {
+        reads.push(Box::pin(async move {
+            Ok(Read::Attached(
+                name.clone(),
+                attachment::read_attached(c, name).await?,
+            ))
+        }));
+    }
+    if let Some(prefix) = set.log_group_prefix() {
+        reads.push(Box::pin(async move {
+            Ok(Read::LogGroups(log_group::read_groups(c, &prefix).await?))
+        }));
+    }
     for (name, policy_name) in &set.roles {
         reads.push(Box::pin(async move {
             Ok(Read::Role(
@@ -203,6 +259,15 @@ pub async fn read(
         match result? {
             Read::Role(name, role) => {
                 live.roles.insert(name, role);
+            }
+            Read::Roles(roles) => live.roles.extend(roles),
+            Read::Attached(role, attached) => {
+                live.attachments.insert(role, attached);
+            }
+            Read::LogGroups(mut found) => {
+                for name in &set.log_groups {
+                    live.log_groups.insert(name.clone(), found.remove(name));
+                }
             }
             Read::Function {
                 name,
@@ -381,6 +446,32 @@ pub fn source_problems(desired: &Desired, live: &Live) -> Vec<String> {
     problems.into_iter().collect()
 }
 
+/// The stage's roles under `path` (one ListRoles), with the inline policy of each that exists.
+async fn read_roles_under(
+    c: &Clients,
+    path: &str,
+    names: &BTreeMap<String, String>,
+) -> Result<Read, CallError> {
+    let listed = role::list_roles(c, path).await?;
+    let mut reads: Vec<BoxFuture<'_, Result<(String, Option<LiveRole>), CallError>>> = Vec::new();
+    for (name, policy_name) in names {
+        let listed = listed.get(name);
+        reads.push(Box::pin(async move {
+            match listed {
+                Some(l) => role::read_listed_role(c, name, policy_name, l)
+                    .await
+                    .map(|r| (name.clone(), Some(r))),
+                None => Ok((name.clone(), None)),
+            }
+        }));
+    }
+    let roles: Vec<Result<(String, Option<LiveRole>), CallError>> = stream::iter(reads)
+        .buffer_unordered(READ_CONCURRENCY)
+        .collect()
+        .await;
+    Ok(Read::Roles(roles.into_iter().collect::<Result<_, _>>()?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -416,6 +507,7 @@ mod tests {
                 spec: Spec::Rule(rule),
             }],
             code_known: true,
+            deleting_stage: false,
         };
         let recorded = vec![Recorded {
             key: "mapping.q".into(),

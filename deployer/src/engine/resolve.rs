@@ -6,7 +6,9 @@ use chalice_codegen::plan::Plan;
 
 use super::desired::{Desired, DesiredResource};
 use crate::aws::AwsContext;
-use crate::resources::{self, CodeSet, Identity, Lookups, Recorded, Resolver, artifacts};
+use crate::resources::{
+    self, CodeSet, Identity, Lookups, Recorded, Resolver, artifacts, log_group,
+};
 
 /// The desired resources of `plan`, and every problem that stops it from being deployed.
 ///
@@ -32,9 +34,29 @@ pub fn desired(
         Desired {
             resources,
             code_known: !code.is_empty(),
+            deleting_stage: false,
         },
         r.problems,
     )
+}
+
+/// The log group of every function among `recorded` (Lambda's `/aws/lambda/<function>`), for
+/// `delete --logs`.
+pub fn log_group_identities(recorded: &[Recorded]) -> Vec<Recorded> {
+    recorded
+        .iter()
+        .filter_map(|r| match &r.identity {
+            Identity::Function { name } => Some(Recorded {
+                key: format!("log_group.{name}"),
+                identity: Identity::LogGroup {
+                    name: log_group::group_of(name),
+                },
+                owned: true,
+                physical_id: None,
+            }),
+            _ => None,
+        })
+        .collect()
 }
 
 /// What `delete` looks for besides the state file: every identity the plan names, every mapping of
@@ -56,12 +78,24 @@ pub fn plan_identities(plan: &Plan, ctx: &AwsContext) -> Vec<Recorded> {
             key: format!("{}*", artifacts::prefix(plan)),
         },
     );
-    push(
-        &plan.role.id,
-        Identity::Role {
-            name: plan.role.name.clone(),
-        },
-    );
+    for role in &plan.roles {
+        push(
+            &role.id,
+            Identity::Role {
+                name: role.name.clone(),
+            },
+        );
+        for arn in &role.managed_policies {
+            let policy_arn = arn.resolve(ctx);
+            push(
+                &format!("attachment.{}@{policy_arn}", role.function),
+                Identity::Attachment {
+                    role: role.name.clone(),
+                    policy_arn,
+                },
+            );
+        }
+    }
     for f in &plan.functions {
         push(
             &f.id,
@@ -196,7 +230,10 @@ topic on_notice "news"
         let Some(Spec::Function(f)) = d.get("function.tick") else {
             panic!()
         };
-        assert_eq!(f.role_arn, "arn:aws:iam::123456789012:role/orders-dev");
+        assert_eq!(
+            f.role_arn,
+            "arn:aws:iam::123456789012:role/chalice/orders/dev/orders-dev-tick"
+        );
         let code = f.code.as_ref().unwrap();
         assert_eq!(
             code.s3,
@@ -213,7 +250,7 @@ topic on_notice "news"
             "arn:aws:dynamodb:us-east-1:123456789012:table/audit/stream/2026"
         );
         assert_eq!(m.batching_window_s, 0);
-        let Some(Spec::Role(r)) = d.get("role") else {
+        let Some(Spec::Role(r)) = d.get("role.on_audit") else {
             panic!()
         };
         let policy = r.policy.as_ref().unwrap().to_string();

@@ -15,7 +15,9 @@ use super::read::{self, ArtifactsLocation};
 use super::resolve;
 use super::state::StateFile;
 use crate::aws::{self, AwsContext, Clients};
-use crate::resources::{CodeSet, Live, Lookups, Recorded, artifacts, sources};
+use crate::resources::{
+    CodeSet, Identity, Live, Lookups, Recorded, artifacts, given_role, sources,
+};
 
 /// An open live command.
 pub struct Session {
@@ -33,6 +35,8 @@ pub struct Planned {
     pub live: Live,
     pub recorded: Vec<Recorded>,
     pub changes: Vec<Change>,
+    /// What to tell before anything is written (a given role that looks wrong).
+    pub warnings: Vec<String>,
 }
 
 impl Session {
@@ -99,13 +103,17 @@ impl Session {
         // The identities to read do not depend on the lookups (mappings are listed per function).
         let (preliminary, _) = resolve::desired(&self.plan, &self.ctx, code, &Lookups::default());
         let artifacts = self.artifacts();
-        let (lookups, live) = tokio::join!(
+        let (lookups, live, warnings) = tokio::join!(
             sources::lookup(&self.plan, &self.ctx, &self.clients),
-            read::read(&self.clients, &preliminary, &recorded, &artifacts)
+            read::read(&self.clients, &preliminary, &recorded, &artifacts),
+            given_role::check(&self.clients, &self.plan, &self.ctx)
         );
         self.recorder.end_phase("read");
         let lookups = lookups.map_err(EngineError::Read)?;
         let live = live.map_err(EngineError::Read)?;
+        // A role that cannot be read (no permission to) is not a reason to stop: IAM will judge it.
+        let warnings = warnings
+            .unwrap_or_else(|e| vec![format!("could not check the roles given in the file: {e}")]);
         let (desired, mut problems) = resolve::desired(&self.plan, &self.ctx, code, &lookups);
         problems.extend(read::source_problems(&desired, &live));
         if !problems.is_empty() {
@@ -117,20 +125,32 @@ impl Session {
             live,
             recorded,
             changes,
+            warnings,
         })
     }
 
-    /// What deleting the stage removes: everything recorded, plus what the plan's identities find.
-    pub async fn read_for_delete(&mut self) -> Result<Planned, EngineError> {
+    /// What deleting the stage removes: everything recorded, plus what the plan's identities find;
+    /// the functions' log groups (whoever made them) only when `logs`.
+    pub async fn read_for_delete(&mut self, logs: bool) -> Result<Planned, EngineError> {
         let mut recorded = self.recorded();
         for r in resolve::plan_identities(&self.plan, &self.ctx) {
             if !recorded.iter().any(|x| x.identity == r.identity) {
                 recorded.push(r);
             }
         }
+        if logs {
+            for r in resolve::log_group_identities(&recorded) {
+                if !recorded.iter().any(|x| x.identity == r.identity) {
+                    recorded.push(r);
+                }
+            }
+        } else {
+            recorded.retain(|r| !matches!(r.identity, Identity::LogGroup { .. }));
+        }
         let desired = Desired {
             resources: Vec::new(),
             code_known: true,
+            deleting_stage: true,
         };
         let live = read::read(&self.clients, &desired, &recorded, &self.artifacts()).await;
         self.recorder.end_phase("read");
@@ -141,6 +161,7 @@ impl Session {
             live,
             recorded,
             changes,
+            warnings: Vec::new(),
         })
     }
 

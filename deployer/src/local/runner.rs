@@ -429,7 +429,7 @@ fn function_config(f: &Function, ctx: &AwsContext) -> FunctionConfig {
 /// The function's environment; in our own emulator also its endpoint and credentials, so handler
 /// code that calls AWS reaches the emulator (a configured endpoint is inherited as it is).
 fn function_env(f: &Function, own_emulator: Option<&str>) -> BTreeMap<String, String> {
-    let mut env = f.env.clone();
+    let mut env = f.runtime_env();
     if let Some(endpoint) = own_emulator {
         env.insert("AWS_ENDPOINT_URL".into(), endpoint.into());
         env.insert("AWS_ACCESS_KEY_ID".into(), emulator::ACCESS_KEY.into());
@@ -534,7 +534,11 @@ mod tests {
         let f = plan.function("on_order").unwrap();
         let env = function_env(f, Some("http://127.0.0.1:5000"));
         assert_eq!(env["AWS_ENDPOINT_URL"], "http://127.0.0.1:5000");
-        assert_eq!(env["LOG_LEVEL"], "info");
+        assert_eq!(
+            env["AWS_LAMBDA_LOG_LEVEL"], "INFO",
+            "the function's logging config"
+        );
+        assert_eq!(env["AWS_LAMBDA_LOG_FORMAT"], "JSON");
         assert!(!function_env(f, None).contains_key("AWS_ENDPOINT_URL"));
     }
 }

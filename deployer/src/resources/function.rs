@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use aws_sdk_lambda::client::Waiters;
 use aws_sdk_lambda::types::{
-    Architecture, Environment, FunctionCode, LastUpdateStatus, Runtime, State,
+    ApplicationLogLevel, Architecture, Environment, EphemeralStorage, FunctionCode,
+    LastUpdateStatus, LogFormat, LoggingConfig, Runtime, State, TracingConfig, TracingMode,
+    VpcConfig,
 };
 use aws_smithy_types::error::display::DisplayErrorContext;
 
@@ -46,6 +48,30 @@ pub struct FunctionSpec {
     pub reserved_concurrency: Option<u32>,
     /// `None` when not known (desired: no code given to `plan`).
     pub code: Option<CodeRef>,
+    /// `None` when the endpoint does not report it (AWS always does).
+    pub logging: Option<Logging>,
+    /// `Active` or `PassThrough`.
+    pub tracing: String,
+    /// Layer version ARNs, in order.
+    pub layers: Vec<String>,
+    pub ephemeral_storage_mb: u32,
+    pub vpc: Option<Vpc>,
+}
+
+/// Lambda's logging configuration of a function.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Logging {
+    /// `Text` or `JSON`.
+    pub format: String,
+    /// `INFO`, ...; JSON only.
+    pub level: Option<String>,
+}
+
+/// The subnets and security groups a function is attached to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Vpc {
+    pub subnet_ids: Vec<String>,
+    pub security_group_ids: Vec<String>,
 }
 
 /// A function as read live.
@@ -67,7 +93,9 @@ impl Resource for Function {
     type Store = BTreeMap<String, Option<LiveFunction>>;
     const KIND: ResourceKind = ResourceKind::LambdaFunction;
     const AFTER: &'static [(ResourceKind, Scope)] = &[
-        (ResourceKind::IamRole, Scope::All),
+        (ResourceKind::IamRole, Scope::SameFunction),
+        (ResourceKind::IamRolePolicyAttachment, Scope::SameFunction),
+        (ResourceKind::LogsLogGroup, Scope::SameFunction),
         (ResourceKind::S3Object, Scope::All),
     ];
     /// A function goes after everything that invokes it.
@@ -87,7 +115,6 @@ impl Resource for Function {
 
     /// One function per handler, running the code built for its architecture.
     fn desired(r: &mut Resolver<'_>) -> Vec<(String, Self::Spec)> {
-        let role_arn = super::role::role_arn(r.plan, r.ctx);
         let mut out = Vec::new();
         for f in &r.plan.functions {
             let arch = f.architecture.as_str();
@@ -109,7 +136,7 @@ impl Resource for Function {
                 f.id.clone(),
                 FunctionSpec {
                     name: f.name.clone(),
-                    role_arn: role_arn.clone(),
+                    role_arn: f.role.arn().resolve(r.ctx),
                     handler: f.handler.clone(),
                     runtime: f.runtime.clone(),
                     architecture: arch.to_string(),
@@ -119,6 +146,17 @@ impl Resource for Function {
                     tags: f.tags.clone(),
                     reserved_concurrency: f.reserved_concurrency,
                     code,
+                    logging: Some(Logging {
+                        format: f.log_format.as_str().to_string(),
+                        level: f.log_level.map(|l| l.as_str().to_string()),
+                    }),
+                    tracing: f.tracing.as_str().to_string(),
+                    layers: f.layers.iter().map(|a| a.resolve(r.ctx)).collect(),
+                    ephemeral_storage_mb: f.ephemeral_storage_mb,
+                    vpc: f.vpc.as_ref().map(|v| Vpc {
+                        subnet_ids: v.subnet_ids.clone(),
+                        security_group_ids: v.security_group_ids.clone(),
+                    }),
                 },
             ));
         }
@@ -226,6 +264,33 @@ fn function_fields(d: &FunctionSpec, l: &FunctionSpec) -> Vec<FieldChange> {
         d.reserved_concurrency,
         l.reserved_concurrency,
     );
+    if let (Some(d), Some(l)) = (&d.logging, &l.logging) {
+        field(&mut out, "log_format", Some(&d.format), Some(&l.format));
+        field(&mut out, "log_level", d.level.as_ref(), l.level.as_ref());
+    }
+    field(&mut out, "tracing", Some(&d.tracing), Some(&l.tracing));
+    field(
+        &mut out,
+        "layers",
+        Some(d.layers.join(", ")).filter(|s| !s.is_empty()),
+        Some(l.layers.join(", ")).filter(|s| !s.is_empty()),
+    );
+    field(
+        &mut out,
+        "ephemeral_storage_mb",
+        Some(d.ephemeral_storage_mb),
+        Some(l.ephemeral_storage_mb),
+    );
+    let vpc = |v: &Option<Vpc>| {
+        v.as_ref().map(|v| {
+            format!(
+                "subnets {}; security groups {}",
+                v.subnet_ids.join(", "),
+                v.security_group_ids.join(", ")
+            )
+        })
+    };
+    field(&mut out, "vpc", vpc(&d.vpc), vpc(&l.vpc));
     if let Some(code) = &d.code {
         field(
             &mut out,
@@ -289,6 +354,35 @@ pub async fn read_function(c: &Clients, name: &str) -> Result<Option<LiveFunctio
             sha256: sha.to_string(),
             s3: None,
         }),
+        // moto accepts LoggingConfig and does not keep it (answers none); AWS always reports it.
+        // Not reported: not compared.
+        logging: conf.logging_config().map(|l| Logging {
+            format: l.log_format().map_or("Text", |f| f.as_str()).to_string(),
+            level: l.application_log_level().map(|a| a.as_str().to_string()),
+        }),
+        tracing: conf
+            .tracing_config()
+            .and_then(|t| t.mode())
+            .map_or("PassThrough", |m| m.as_str())
+            .to_string(),
+        layers: conf
+            .layers()
+            .iter()
+            .filter_map(|l| l.arn().map(str::to_string))
+            .collect(),
+        ephemeral_storage_mb: conf
+            .ephemeral_storage()
+            .map_or(chalice_codegen::model::DEFAULT_EPHEMERAL_STORAGE_MB, |e| {
+                non_negative(Some(e.size()))
+            }),
+        // AWS answers empty lists (and no VPC id) for a function outside any VPC.
+        vpc: conf
+            .vpc_config()
+            .filter(|v| !v.subnet_ids().is_empty() || !v.security_group_ids().is_empty())
+            .map(|v| Vpc {
+                subnet_ids: v.subnet_ids().to_vec(),
+                security_group_ids: v.security_group_ids().to_vec(),
+            }),
     };
     Ok(Some(LiveFunction {
         arn: conf.function_arn().unwrap_or_default().to_string(),
@@ -313,6 +407,40 @@ fn environment(spec: &FunctionSpec) -> Environment {
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     Environment::builder().set_variables(Some(vars)).build()
+}
+
+fn logging_config(spec: &FunctionSpec) -> Option<LoggingConfig> {
+    let l = spec.logging.as_ref()?;
+    Some(
+        LoggingConfig::builder()
+            .log_format(LogFormat::from(l.format.as_str()))
+            .set_application_log_level(l.level.as_deref().map(ApplicationLogLevel::from))
+            .build(),
+    )
+}
+
+fn tracing_config(spec: &FunctionSpec) -> TracingConfig {
+    TracingConfig::builder()
+        .mode(TracingMode::from(spec.tracing.as_str()))
+        .build()
+}
+
+fn ephemeral_storage(spec: &FunctionSpec) -> Result<EphemeralStorage, CallError> {
+    EphemeralStorage::builder()
+        .size(int(spec.ephemeral_storage_mb))
+        .build()
+        .map_err(|e| CallError::other("UpdateFunctionConfiguration", &spec.name, e.to_string()))
+}
+
+/// The VPC attachment to send: empty lists detach the function from its VPC.
+fn vpc_config(spec: &FunctionSpec) -> VpcConfig {
+    let (subnets, groups) = spec.vpc.as_ref().map_or((Vec::new(), Vec::new()), |v| {
+        (v.subnet_ids.clone(), v.security_group_ids.clone())
+    });
+    VpcConfig::builder()
+        .set_subnet_ids(Some(subnets))
+        .set_security_group_ids(Some(groups))
+        .build()
 }
 
 fn code_location<'a>(
@@ -342,6 +470,11 @@ pub async fn create_function(c: &Clients, spec: &FunctionSpec) -> Result<String,
                 .memory_size(int(spec.memory_mb))
                 .timeout(int(spec.timeout_s))
                 .environment(environment(spec))
+                .set_logging_config(logging_config(spec))
+                .tracing_config(tracing_config(spec))
+                .set_layers(Some(spec.layers.clone()))
+                .ephemeral_storage(ephemeral_storage(spec)?)
+                .set_vpc_config(spec.vpc.is_some().then(|| vpc_config(spec)))
                 .set_tags(Some(
                     spec.tags
                         .iter()
@@ -422,6 +555,13 @@ fn config_differs(d: &FunctionSpec, l: &FunctionSpec) -> bool {
         || d.memory_mb != l.memory_mb
         || d.timeout_s != l.timeout_s
         || d.env != l.env
+        || l.logging
+            .as_ref()
+            .is_some_and(|l| d.logging.as_ref() != Some(l))
+        || d.tracing != l.tracing
+        || d.layers != l.layers
+        || d.ephemeral_storage_mb != l.ephemeral_storage_mb
+        || d.vpc != l.vpc
 }
 
 /// Whether the code or architecture (what UpdateFunctionCode sets) differs.
@@ -448,21 +588,31 @@ pub async fn update_function(
     }
     let l = &live.spec;
     if config_differs(spec, l) {
-        let out = retry_conflict(c, &spec.name, || async {
-            c.lambda
-                .update_function_configuration()
-                .function_name(&spec.name)
-                .role(&spec.role_arn)
-                .handler(&spec.handler)
-                .runtime(Runtime::from(spec.runtime.as_str()))
-                .memory_size(int(spec.memory_mb))
-                .timeout(int(spec.timeout_s))
-                .environment(environment(spec))
-                .send()
-                .await
-                .map_err(|e| CallError::new("UpdateFunctionConfiguration", &spec.name, e))
-        })
-        .await?;
+        // A role just made (a function moving to its own) may not be assumable yet on AWS.
+        let update = || {
+            retry_conflict(c, &spec.name, || async {
+                c.lambda
+                    .update_function_configuration()
+                    .function_name(&spec.name)
+                    .role(&spec.role_arn)
+                    .handler(&spec.handler)
+                    .runtime(Runtime::from(spec.runtime.as_str()))
+                    .memory_size(int(spec.memory_mb))
+                    .timeout(int(spec.timeout_s))
+                    .environment(environment(spec))
+                    .set_logging_config(logging_config(spec))
+                    .tracing_config(tracing_config(spec))
+                    .set_layers(Some(spec.layers.clone()))
+                    .ephemeral_storage(ephemeral_storage(spec)?)
+                    .set_vpc_config(
+                        (spec.vpc.is_some() || l.vpc.is_some()).then(|| vpc_config(spec)),
+                    )
+                    .send()
+                    .await
+                    .map_err(|e| CallError::new("UpdateFunctionConfiguration", &spec.name, e))
+            })
+        };
+        let out = retry_propagation(update, is_role_propagation).await?;
         if out.last_update_status() == Some(&LastUpdateStatus::InProgress) {
             wait_updated(c, &spec.name).await?;
         }
@@ -581,6 +731,14 @@ mod tests {
                 sha256: "a".into(),
                 s3: Some(("b".into(), "k".into())),
             }),
+            logging: Some(Logging {
+                format: "Text".into(),
+                level: None,
+            }),
+            tracing: "PassThrough".into(),
+            layers: Vec::new(),
+            ephemeral_storage_mb: 512,
+            vpc: None,
         }
     }
 

@@ -10,6 +10,8 @@ pub enum ResourceKind {
     S3Bucket,
     S3Object,
     IamRole,
+    IamRolePolicyAttachment,
+    LogsLogGroup,
     LambdaFunction,
     EventsRule,
     LambdaPermission,
@@ -25,6 +27,8 @@ impl ResourceKind {
             ResourceKind::S3Bucket => "s3_bucket",
             ResourceKind::S3Object => "s3_object",
             ResourceKind::IamRole => "iam_role",
+            ResourceKind::IamRolePolicyAttachment => "iam_role_policy_attachment",
+            ResourceKind::LogsLogGroup => "log_group",
             ResourceKind::LambdaFunction => "lambda_function",
             ResourceKind::EventsRule => "events_rule",
             ResourceKind::LambdaPermission => "lambda_permission",
@@ -56,6 +60,15 @@ pub enum Identity {
         key: String,
     },
     Role {
+        name: String,
+    },
+    /// A managed policy attached to one of our roles.
+    Attachment {
+        role: String,
+        policy_arn: String,
+    },
+    /// A function's CloudWatch Logs group.
+    LogGroup {
         name: String,
     },
     Function {
@@ -94,6 +107,8 @@ impl Identity {
             Identity::ArtifactsBucket { .. } => ResourceKind::S3Bucket,
             Identity::CodeObject { .. } => ResourceKind::S3Object,
             Identity::Role { .. } => ResourceKind::IamRole,
+            Identity::Attachment { .. } => ResourceKind::IamRolePolicyAttachment,
+            Identity::LogGroup { .. } => ResourceKind::LogsLogGroup,
             Identity::Function { .. } => ResourceKind::LambdaFunction,
             Identity::Rule { .. } => ResourceKind::EventsRule,
             Identity::Permission { .. } => ResourceKind::LambdaPermission,
@@ -110,6 +125,13 @@ impl Identity {
             Identity::ArtifactsBucket { bucket } => bucket.clone(),
             Identity::CodeObject { bucket, key } => format!("{bucket}/{key}"),
             Identity::Role { name } | Identity::Function { name } => name.clone(),
+            Identity::Attachment { role, policy_arn } => {
+                format!(
+                    "{role}/{}",
+                    policy_arn.rsplit('/').next().unwrap_or(policy_arn)
+                )
+            }
+            Identity::LogGroup { name } => name.clone(),
             Identity::Rule { name, bus: None } => name.clone(),
             Identity::Rule {
                 name,

@@ -139,6 +139,8 @@ pub struct Wanted<'a> {
     pub identities: &'a BTreeSet<Identity>,
     /// Whether the code is known: without it, code zips are neither desired nor removed.
     pub code_known: bool,
+    /// The whole stage is being deleted (not a deploy leaving something out).
+    pub deleting_stage: bool,
 }
 
 /// A deletion of `rec` unless it is desired or known to be gone (the default [`Resource::removals`]).

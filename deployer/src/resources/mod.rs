@@ -11,13 +11,16 @@
 //! [`Live`], and its reads in the engine's read plan (`engine/read.rs`).
 
 pub mod artifacts;
+pub mod attachment;
 pub mod call;
 pub mod change;
 pub mod code;
 pub mod compare;
 pub mod function;
+pub mod given_role;
 pub mod identity;
 pub mod kind;
+pub mod log_group;
 pub mod mapping;
 pub mod notification;
 pub mod permission;

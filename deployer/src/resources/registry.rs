@@ -12,13 +12,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::artifacts::LiveArtifacts;
 use super::function::LiveFunction;
 use super::kind::Facts;
+use super::log_group::LogGroupSpec;
 use super::mapping::LiveMapping;
 use super::notification::NotificationSpec;
 use super::permission::PermissionSpec;
 use super::role::LiveRole;
 use super::rule::LiveRule;
 use super::subscription::LiveSubscription;
-use super::{artifacts, function, mapping, notification, permission, role, rule, subscription};
+use super::{
+    artifacts, attachment, function, log_group, mapping, notification, permission, role, rule,
+    subscription,
+};
 
 /// Everything read from AWS for one plan, each kind's part in the shape its module reads it (a
 /// key missing from a map: not read; `None`: read, does not exist).
@@ -26,6 +30,10 @@ use super::{artifacts, function, mapping, notification, permission, role, rule, 
 pub struct Live {
     pub artifacts: Option<LiveArtifacts>,
     pub roles: BTreeMap<String, Option<LiveRole>>,
+    /// Managed policies attached, by role (`None`: the role does not exist).
+    pub attachments: BTreeMap<String, Option<BTreeSet<String>>>,
+    /// Log groups by name.
+    pub log_groups: BTreeMap<String, Option<LogGroupSpec>>,
     pub functions: BTreeMap<String, Option<LiveFunction>>,
     /// By (bus, name).
     pub rules: BTreeMap<(Option<String>, String), Option<LiveRule>>,
@@ -213,6 +221,8 @@ registry! {
     S3Bucket, ArtifactsBucket => artifacts::Bucket, artifacts;
     S3Object, CodeObject => artifacts::CodeObject, artifacts;
     IamRole, Role => role::Role, roles;
+    IamRolePolicyAttachment, Attachment => attachment::Attachment, attachments;
+    LogsLogGroup, LogGroup => log_group::LogGroup, log_groups;
     LambdaFunction, Function => function::Function, functions;
     EventsRule, Rule => rule::Rule, rules;
     LambdaPermission, Permission => permission::Permission, policies;

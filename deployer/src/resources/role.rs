@@ -1,23 +1,27 @@
-//! The execution role all of a stage's functions share, and its inline policy (IAM).
+//! Each function's own execution role and its inline policy (IAM). Roles live under the stage's path
+//! (`/chalice/<app>/<stage>/`), so one `ListRoles` finds them all; managed policies attached to them are
+//! the `attachment` kind's.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_iam::types::Tag;
-use chalice_codegen::plan::{AwsContext, Plan};
+use chalice_codegen::plan::{self, AwsContext};
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::call::{CallError, found, gone};
 use super::change::{Action, Change, FieldChange};
-use super::compare::{field, map_fields, normalize_policy, own_tags};
+use super::compare::{field, normalize_policy};
 use super::identity::{Identity, ResourceKind};
 use super::kind::{Facts, Record, Resolver, Resource, Step, StepError, create_or_update};
 use crate::aws::{Clients, parse_policy_document};
 
-/// The execution role and its inline policy.
+/// An execution role and its inline policy.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RoleSpec {
     pub name: String,
+    /// `/chalice/<app>/<stage>/` (`/` for a role read by name that lives elsewhere).
+    pub path: String,
     /// The trust policy document.
     pub trust_policy: Value,
     pub policy_name: String,
@@ -33,14 +37,17 @@ pub struct LiveRole {
     pub spec: RoleSpec,
 }
 
-/// The execution role.
+/// An execution role.
 pub struct Role;
 
 impl Resource for Role {
     type Spec = RoleSpec;
     type Store = BTreeMap<String, Option<LiveRole>>;
     const KIND: ResourceKind = ResourceKind::IamRole;
-    const DELETED_AFTER: &'static [ResourceKind] = &[ResourceKind::LambdaFunction];
+    const DELETED_AFTER: &'static [ResourceKind] = &[
+        ResourceKind::LambdaFunction,
+        ResourceKind::IamRolePolicyAttachment,
+    ];
     const DELETED_AFTER_WRITES_OF: &'static [ResourceKind] = &[ResourceKind::LambdaFunction];
 
     fn identity(spec: &Self::Spec) -> Identity {
@@ -50,7 +57,19 @@ impl Resource for Role {
     }
 
     fn desired(r: &mut Resolver<'_>) -> Vec<(String, Self::Spec)> {
-        vec![(r.plan.role.id.clone(), desired_role(r.plan, r.ctx))]
+        r.plan
+            .roles
+            .iter()
+            .map(|role| (role.id.clone(), desired_role(role, &r.plan.tags, r.ctx)))
+            .collect()
+    }
+
+    fn function_of(identity: &Identity, _: Option<&Self::Spec>) -> Option<String> {
+        // A function's own role is named after it.
+        match identity {
+            Identity::Role { name } => Some(name.clone()),
+            _ => None,
+        }
     }
 
     fn exists(identity: &Identity, live: &Self::Store, _facts: &Facts<'_>) -> Option<bool> {
@@ -123,16 +142,7 @@ impl Resource for Role {
     }
 }
 
-/// `arn:PARTITION:iam::ACCOUNT:role/NAME`
-pub fn role_arn(plan: &Plan, ctx: &AwsContext) -> String {
-    format!(
-        "arn:{}:iam::{}:role/{}",
-        ctx.partition, ctx.account, plan.role.name
-    )
-}
-
-fn desired_role(plan: &Plan, ctx: &AwsContext) -> RoleSpec {
-    let r = &plan.role;
+fn desired_role(r: &plan::Role, tags: &BTreeMap<String, String>, ctx: &AwsContext) -> RoleSpec {
     let trust_policy = json!({
         "Version": "2012-10-17",
         "Statement": [{
@@ -152,14 +162,31 @@ fn desired_role(plan: &Plan, ctx: &AwsContext) -> RoleSpec {
                 "Resource": s.resources.iter().map(|a| a.resolve(ctx)).collect::<Vec<_>>(),
             })
         })
+        .chain(r.custom_statements.iter().map(|st| resolve_json(st, ctx)))
         .collect();
     RoleSpec {
         name: r.name.clone(),
+        path: r.path.clone(),
         trust_policy,
         policy_name: r.policy_name.clone(),
         policy: (!statements.is_empty())
             .then(|| json!({"Version": "2012-10-17", "Statement": statements})),
-        tags: plan.tags.clone(),
+        tags: tags.clone(),
+    }
+}
+
+/// Every string of a policy statement with the plan's placeholders filled in.
+fn resolve_json(v: &Value, ctx: &AwsContext) -> Value {
+    match v {
+        Value::String(s) => Value::String(plan::Arn(s.clone()).resolve(ctx)),
+        Value::Array(items) => Value::Array(items.iter().map(|i| resolve_json(i, ctx)).collect()),
+        Value::Object(members) => Value::Object(
+            members
+                .iter()
+                .map(|(k, v)| (k.clone(), resolve_json(v, ctx)))
+                .collect(),
+        ),
+        other => other.clone(),
     }
 }
 
@@ -220,7 +247,8 @@ fn role_fields(d: &RoleSpec, l: &RoleSpec) -> Vec<FieldChange> {
         // Same statements, but something else differs (Version, a condition...).
         field(&mut out, "policy", dp, lp);
     }
-    map_fields(&mut out, "tags", &own_tags(&d.tags), &own_tags(&l.tags));
+    // Tags are not compared: a role's are `chalice:app` and `chalice:stage`, fixed by its name (and
+    // `ListRoles`, which reads the stage's roles in one call, does not return them).
     out
 }
 
@@ -272,7 +300,89 @@ fn statement_summary(st: &Value) -> String {
 
 const NOT_FOUND: &str = "NoSuchEntity";
 
-/// The role and its inline policy `policy_name`, or `None` when the role does not exist.
+/// A role found by `ListRoles`: enough to tell it exists and compare its trust policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListedRole {
+    pub arn: String,
+    pub path: String,
+    pub trust_policy: Value,
+}
+
+/// Every role under `path` (one paginated `ListRoles`), by name.
+pub async fn list_roles(
+    c: &Clients,
+    path: &str,
+) -> Result<BTreeMap<String, ListedRole>, CallError> {
+    let mut pages = c.iam.list_roles().path_prefix(path).into_paginator().send();
+    let mut out = BTreeMap::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| CallError::new("ListRoles", path, e))?;
+        for role in page.roles() {
+            let trust_policy = match role.assume_role_policy_document() {
+                Some(raw) => parse_policy_document(raw)
+                    .map_err(|e| CallError::other("ListRoles", role.role_name(), e.to_string()))?,
+                None => Value::Null,
+            };
+            out.insert(
+                role.role_name().to_string(),
+                ListedRole {
+                    arn: role.arn().to_string(),
+                    path: role.path().to_string(),
+                    trust_policy,
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+/// The role's inline policy `policy_name`; `None` when it (or the role) does not exist.
+pub async fn read_inline_policy(
+    c: &Clients,
+    name: &str,
+    policy_name: &str,
+) -> Result<Option<Value>, CallError> {
+    let policy = c
+        .iam
+        .get_role_policy()
+        .role_name(name)
+        .policy_name(policy_name)
+        .send()
+        .await;
+    let policy = found(
+        policy.map_err(|e| CallError::new("GetRolePolicy", name, e)),
+        |e| e.has_code(NOT_FOUND),
+    )?;
+    policy
+        .map(|out| {
+            parse_policy_document(out.policy_document())
+                .map_err(|e| CallError::other("GetRolePolicy", name, e.to_string()))
+        })
+        .transpose()
+}
+
+/// A role listed under its path, with its inline policy read: the live role.
+pub async fn read_listed_role(
+    c: &Clients,
+    name: &str,
+    policy_name: &str,
+    listed: &ListedRole,
+) -> Result<LiveRole, CallError> {
+    Ok(LiveRole {
+        arn: listed.arn.clone(),
+        spec: RoleSpec {
+            name: name.to_string(),
+            path: listed.path.clone(),
+            trust_policy: listed.trust_policy.clone(),
+            policy_name: policy_name.to_string(),
+            policy: read_inline_policy(c, name, policy_name).await?,
+            tags: BTreeMap::new(),
+        },
+    })
+}
+
+/// The role and its inline policy `policy_name` by name (GetRole), or `None` when the role does not
+/// exist: for a role outside the stage's path (one recorded by an older version, a given one).
 pub async fn read_role(
     c: &Clients,
     name: &str,
@@ -285,27 +395,10 @@ pub async fn read_role(
     let Some(role) = role.and_then(|out| out.role) else {
         return Ok(None);
     };
-    let policy = c
-        .iam
-        .get_role_policy()
-        .role_name(name)
-        .policy_name(policy_name)
-        .send()
-        .await;
-    let policy = found(
-        policy.map_err(|e| CallError::new("GetRolePolicy", name, e)),
-        |e| e.has_code(NOT_FOUND),
-    )?;
-    let parse = |op: &'static str, raw: &str| {
-        parse_policy_document(raw).map_err(|e| CallError::other(op, name, e.to_string()))
-    };
     let trust_policy = match role.assume_role_policy_document() {
-        Some(raw) => parse("GetRole", raw)?,
-        None => serde_json::Value::Null,
-    };
-    let policy = match policy {
-        Some(out) => Some(parse("GetRolePolicy", out.policy_document())?),
-        None => None,
+        Some(raw) => parse_policy_document(raw)
+            .map_err(|e| CallError::other("GetRole", name, e.to_string()))?,
+        None => Value::Null,
     };
     let tags = role
         .tags()
@@ -316,9 +409,10 @@ pub async fn read_role(
         arn: role.arn().to_string(),
         spec: RoleSpec {
             name: name.to_string(),
+            path: role.path().to_string(),
             trust_policy,
             policy_name: policy_name.to_string(),
-            policy,
+            policy: read_inline_policy(c, name, policy_name).await?,
             tags,
         },
     }))
@@ -344,6 +438,7 @@ pub async fn create_role(c: &Clients, spec: &RoleSpec) -> Result<String, CallErr
         .iam
         .create_role()
         .role_name(&spec.name)
+        .path(&spec.path)
         .assume_role_policy_document(spec.trust_policy.to_string())
         .set_tags(Some(tags(spec)?))
         .send()
@@ -362,6 +457,18 @@ pub async fn create_role(c: &Clients, spec: &RoleSpec) -> Result<String, CallErr
             let live = read_role(c, &spec.name, &spec.policy_name)
                 .await?
                 .ok_or(e)?;
+            if live.spec.path != spec.path {
+                // A role's path cannot change, and the functions are given the ARN under ours.
+                return Err(CallError::other(
+                    "CreateRole",
+                    &spec.name,
+                    format!(
+                        "a role of this name already exists under the path {} (this app's roles live under {}); \
+                         delete it, or give the function that role with `role = \"{}\"`",
+                        live.spec.path, spec.path, live.arn
+                    ),
+                ));
+            }
             update_role(c, spec, &live.spec).await?;
             Ok(live.arn)
         }
@@ -465,16 +572,29 @@ pub async fn delete_role(c: &Clients, name: &str, policy_name: &str) -> Result<(
             .map_err(|e| CallError::new("DeleteRolePolicy", name, e)),
         &[NOT_FOUND],
     )?;
-    gone(
-        c.iam
-            .delete_role()
-            .role_name(name)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| CallError::new("DeleteRole", name, e)),
-        &[NOT_FOUND],
-    )
+    let delete = || async {
+        gone(
+            c.iam
+                .delete_role()
+                .role_name(name)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| CallError::new("DeleteRole", name, e)),
+            &[NOT_FOUND],
+        )
+    };
+    match delete().await {
+        // Something is still attached that we did not record (attached by hand, or an attachment
+        // whose record was lost): detach it, the role is ours to remove.
+        Err(e) if e.has_code("DeleteConflict") => {
+            for arn in super::attachment::list_attached(c, name).await? {
+                super::attachment::detach(c, name, &arn).await?;
+            }
+            delete().await
+        }
+        other => other,
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use chalice_codegen::plan::{MappingSource, Plan};
 use chalice_deployer::project::package::CodePackage;
 use serde_json::Value;
 
-use crate::support::aws::{ACCOUNT, context, role_arn, topic_arn};
+use crate::support::aws::{ACCOUNT, context, topic_arn};
 use crate::support::inventory::{Inventory, Scope};
 use crate::support::policy::{condition_value, principal_service, sid, statements, string_set};
 
@@ -38,7 +38,7 @@ pub fn check_deployed(inv: &Inventory, plan: &Plan, code: &CodePackage, p: &mut 
         format!("{}-{}-", plan.app, plan.stage),
         "the inventory was read for another app"
     );
-    check_role(inv, plan, p);
+    check_roles(inv, plan, p);
     check_functions(inv, plan, code, p);
     check_rules(inv, plan, p);
     check_permissions(inv, plan, p);
@@ -47,65 +47,93 @@ pub fn check_deployed(inv: &Inventory, plan: &Plan, code: &CodePackage, p: &mut 
     check_mappings(inv, plan, p);
 }
 
-/// The role: Lambda may assume it, it has the plan's tags and exactly the plan's inline policy.
-pub fn check_role(inv: &Inventory, plan: &Plan, p: &mut Problems) {
-    let role = match &inv.role {
-        Err(code) => return p.push(format!("role {}: {code}", plan.role.name)),
-        Ok(role) => role,
-    };
-    let trusted = statements(&role.trust).iter().any(|s| {
-        principal_service(s).contains("lambda.amazonaws.com")
-            && string_set(s.get("Action")).contains("sts:AssumeRole")
-    });
-    if !trusted {
-        p.push(format!(
-            "role {} does not let lambda.amazonaws.com assume it: {}",
-            plan.role.name, role.trust
-        ));
-    }
-    for (k, v) in &plan.tags {
-        p.eq(&format!("role tag {k}"), role.tags.get(k), Some(v));
-    }
-    p.eq(
-        "role inline policies",
-        role.policy_names.clone(),
-        vec![plan.role.policy_name.clone()],
-    );
-    let Some(doc) = role.policies.get(&plan.role.policy_name) else {
-        return p.push(format!("role policy {} missing", plan.role.policy_name));
-    };
-    type Grant = (String, BTreeSet<String>, BTreeSet<String>);
-    let got: BTreeMap<String, Grant> = statements(doc)
-        .iter()
-        .map(|s| {
-            let effect = s.get("Effect").and_then(Value::as_str).unwrap_or("");
-            let grant = (
-                effect.to_owned(),
-                string_set(s.get("Action")),
-                string_set(s.get("Resource")),
-            );
-            (sid(s).to_owned(), grant)
-        })
-        .collect();
+/// The roles: exactly the plan's own roles under the stage's path (no shared role left), each
+/// assumable by Lambda, tagged, with exactly its inline policy (the tool's statements and the file's)
+/// and its managed policies.
+pub fn check_roles(inv: &Inventory, plan: &Plan, p: &mut Problems) {
+    let live: BTreeSet<&String> = inv.roles.keys().collect();
+    let planned: BTreeSet<&String> = plan.roles.iter().map(|r| &r.name).collect();
+    p.eq("roles of the stage", live, planned);
     let ctx = context();
-    let want: BTreeMap<String, Grant> = plan
-        .role
-        .statements
-        .iter()
-        .map(|s| {
-            let grant = (
-                "Allow".to_owned(),
-                s.actions.iter().cloned().collect(),
-                s.resources.iter().map(|r| r.resolve(&ctx)).collect(),
-            );
-            (s.sid.clone(), grant)
-        })
-        .collect();
-    p.eq(
-        "role policy statements (sid → effect, actions, resources)",
-        got,
-        want,
-    );
+    for planned in &plan.roles {
+        let Some(role) = inv.roles.get(&planned.name) else {
+            continue; // reported above
+        };
+        let n = &planned.name;
+        p.eq(
+            &format!("{n} arn"),
+            role.arn.clone(),
+            planned.arn.resolve(&ctx),
+        );
+        let trusted = statements(&role.trust).iter().any(|s| {
+            principal_service(s).contains("lambda.amazonaws.com")
+                && string_set(s.get("Action")).contains("sts:AssumeRole")
+        });
+        if !trusted {
+            p.push(format!(
+                "role {n} does not let lambda.amazonaws.com assume it: {}",
+                role.trust
+            ));
+        }
+        for (k, v) in &plan.tags {
+            p.eq(&format!("{n} tag {k}"), role.tags.get(k), Some(v));
+        }
+        p.eq(
+            &format!("{n} inline policies"),
+            role.policy_names.clone(),
+            vec![planned.policy_name.clone()],
+        );
+        p.eq(
+            &format!("{n} managed policies"),
+            role.attached.clone(),
+            planned
+                .managed_policies
+                .iter()
+                .map(|a| a.resolve(&ctx))
+                .collect(),
+        );
+        let Some(doc) = role.policies.get(&planned.policy_name) else {
+            p.push(format!("role policy {} missing", planned.policy_name));
+            continue;
+        };
+        type Grant = (String, BTreeSet<String>, BTreeSet<String>);
+        let grant = |s: &Value| -> (String, Grant) {
+            let effect = s.get("Effect").and_then(Value::as_str).unwrap_or("");
+            let key = |k: &str, not: &str| s.get(k).or_else(|| s.get(not));
+            (
+                sid(s).to_owned(),
+                (
+                    effect.to_owned(),
+                    string_set(key("Action", "NotAction")),
+                    string_set(key("Resource", "NotResource")),
+                ),
+            )
+        };
+        let got: BTreeMap<String, Grant> = statements(doc).iter().map(|s| grant(s)).collect();
+        let mut want: BTreeMap<String, Grant> = planned
+            .statements
+            .iter()
+            .map(|s| {
+                let grant = (
+                    "Allow".to_owned(),
+                    s.actions.iter().cloned().collect(),
+                    s.resources.iter().map(|r| r.resolve(&ctx)).collect(),
+                );
+                (s.sid.clone(), grant)
+            })
+            .collect();
+        for s in &planned.custom_statements {
+            let resolved: Value =
+                serde_json::from_str(&chalice_codegen::plan::Arn(s.to_string()).resolve(&ctx))
+                    .expect("a statement resolves to JSON");
+            want.extend([grant(&resolved)]);
+        }
+        p.eq(
+            &format!("{n} policy statements (sid → effect, actions, resources)"),
+            got,
+            want,
+        );
+    }
 }
 
 /// Functions: exactly the plan's, each configured as planned, running `code`.
@@ -117,8 +145,9 @@ pub fn check_functions(inv: &Inventory, plan: &Plan, code: &CodePackage, p: &mut
         live,
         planned,
     );
-    let role = role_arn(&plan.role.name);
+    let ctx = context();
     for f in &plan.functions {
+        let role = f.role.arn().resolve(&ctx);
         let Some(function) = inv.functions.get(&f.name) else {
             continue; // reported above
         };
@@ -493,8 +522,8 @@ pub fn check_nothing_deployed(inv: &Inventory, p: &mut Problems) {
         let names: BTreeSet<&String> = inv.functions.keys().collect();
         p.push(format!("functions left: {names:?}"));
     }
-    if inv.role.is_ok() {
-        p.push(format!("role {} left", scope.role));
+    for name in inv.roles.keys() {
+        p.push(format!("role {name} left"));
     }
     for bus in &scope.buses {
         let rules: BTreeSet<&String> = inv

@@ -98,6 +98,8 @@ pub struct Seen {
     pub kind: Kind,
     /// `None` while in flight.
     pub outcome: Option<Outcome>,
+    /// The request body as sent (what moto does not keep can be checked here).
+    pub body: Bytes,
 }
 
 impl fmt::Display for Seen {
@@ -236,6 +238,15 @@ impl Log {
             *counts.entry(r.to_string()).or_insert(0) += 1;
         }
         counts
+    }
+
+    /// The bodies of the requests of one operation (`"lambda.CreateFunction"`), as text, in order.
+    pub fn bodies_of(&self, operation: &str) -> Vec<String> {
+        self.requests
+            .iter()
+            .filter(|r| r.to_string() == operation)
+            .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+            .collect()
     }
 
     /// Requests of one operation (`"lambda.CreateFunction"`).
@@ -730,6 +741,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<ProxyResp
             operation: what.operation.clone(),
             kind: what.kind,
             outcome: if stall { Some(Outcome::Stalled) } else { None },
+            body: body.clone(),
         });
         (state.log.requests.len() - 1, fault, stall)
     };

@@ -22,8 +22,10 @@ use crate::support::policy::parse_policy;
 pub struct Scope {
     /// Every resource of the app is named `<app>-<stage>-...`.
     pub prefix: String,
-    /// The execution role, `<app>-<stage>`.
-    pub role: String,
+    /// The path every own role of the stage lives under, `/chalice/<app>/<stage>/`.
+    pub role_path: String,
+    /// The role every function shared before roles were per function, `<app>-<stage>`.
+    pub legacy_role: String,
     /// Buckets whose notification entries are read; after `delete` the only buckets left.
     pub buckets: BTreeSet<String>,
     /// Topic names whose subscriptions are read.
@@ -46,7 +48,8 @@ impl Scope {
         }
         Scope {
             prefix: format!("{}-{}-", plan.app, plan.stage),
-            role: plan.role.name.clone(),
+            role_path: chalice_codegen::emit_plan::role_path(&plan.app, &plan.stage),
+            legacy_role: format!("{}-{}", plan.app, plan.stage),
             buckets: plan
                 .bucket_notifications
                 .iter()
@@ -79,10 +82,12 @@ impl Scope {
     }
 }
 
-/// The execution role, as IAM describes it.
+/// An execution role, as IAM describes it.
 #[derive(Debug, Clone)]
 pub struct Role {
     pub arn: String,
+    /// Managed policies attached.
+    pub attached: BTreeSet<String>,
     /// The trust policy, parsed.
     pub trust: Value,
     pub tags: BTreeMap<String, String>,
@@ -134,8 +139,8 @@ pub struct Rule {
 #[derive(Debug, Clone)]
 pub struct Inventory {
     pub scope: Scope,
-    /// The execution role, or GetRole's error code.
-    pub role: Result<Role, String>,
+    /// Every role under the stage's role path, and the legacy shared role if it exists, by name.
+    pub roles: BTreeMap<String, Role>,
     /// The functions named with the prefix, by name.
     pub functions: BTreeMap<String, Function>,
     /// The rules named with the prefix, by (bus, name).
@@ -169,7 +174,7 @@ impl Inventory {
         }
         Inventory {
             scope: scope.clone(),
-            role: read_role(aws, &scope.role).await,
+            roles: read_roles(aws, scope).await,
             functions: read_functions(aws, &scope.prefix).await,
             rules: read_rules(aws, scope).await,
             notifications,
@@ -214,6 +219,29 @@ impl Inventory {
     }
 }
 
+async fn read_roles(aws: &Clients, scope: &Scope) -> BTreeMap<String, Role> {
+    let mut names: Vec<String> = aws
+        .iam
+        .list_roles()
+        .path_prefix(&scope.role_path)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .map(|r| r.expect("ListRoles").role_name().to_owned())
+        .collect();
+    names.push(scope.legacy_role.clone());
+    let mut roles = BTreeMap::new();
+    for name in names {
+        if let Ok(role) = read_role(aws, &name).await {
+            roles.insert(name, role);
+        }
+    }
+    roles
+}
+
 async fn read_role(aws: &Clients, name: &str) -> Result<Role, String> {
     let got = match aws.iam.get_role().role_name(name).send().await {
         Ok(out) => out,
@@ -236,8 +264,20 @@ async fn read_role(aws: &Clients, name: &str) -> Result<Role, String> {
             .expect("role policy");
         policies.insert(policy.clone(), parse_policy(doc.policy_document()));
     }
+    let attached = aws
+        .iam
+        .list_attached_role_policies()
+        .role_name(name)
+        .send()
+        .await
+        .expect("attached role policies")
+        .attached_policies()
+        .iter()
+        .filter_map(|p| p.policy_arn().map(str::to_owned))
+        .collect();
     Ok(Role {
         arn: role.arn().to_owned(),
+        attached,
         trust: role
             .assume_role_policy_document()
             .map(parse_policy)

@@ -7,7 +7,7 @@ use serde_json::json;
 use super::*;
 use crate::engine::desired::DesiredResource;
 use crate::resources::artifacts::{ArtifactsBucketSpec, CodeObjectSpec, LiveArtifacts};
-use crate::resources::function::{CodeRef, FunctionSpec, LiveFunction};
+use crate::resources::function::{CodeRef, FunctionSpec, LiveFunction, Logging};
 use crate::resources::mapping::{LiveMapping, MappingSpec};
 use crate::resources::notification::NotificationSpec;
 use crate::resources::permission::PermissionSpec;
@@ -34,6 +34,7 @@ fn tags() -> BTreeMap<String, String> {
 fn role() -> RoleSpec {
     RoleSpec {
         name: "orders-dev".into(),
+        path: "/chalice/orders/dev/".into(),
         trust_policy: json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
             "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}),
         policy_name: "orders-dev".into(),
@@ -62,6 +63,14 @@ fn function(handler: &str) -> FunctionSpec {
             sha256: "c2hhLW9uZQ==".into(),
             s3: Some((BUCKET.into(), KEY.into())),
         }),
+        logging: Some(Logging {
+            format: "Text".into(),
+            level: None,
+        }),
+        tracing: "PassThrough".into(),
+        layers: Vec::new(),
+        ephemeral_storage_mb: 512,
+        vpc: None,
     }
 }
 
@@ -192,6 +201,7 @@ fn desired() -> Desired {
     Desired {
         resources,
         code_known: true,
+        deleting_stage: false,
     }
 }
 
@@ -484,6 +494,7 @@ fn delete_sweeps_everything_named_and_recorded() {
     let nothing = Desired {
         resources: Vec::new(),
         code_known: true,
+        deleting_stage: false,
     };
     let changes = diff(&nothing, &live, &recorded);
     insta::assert_snapshot!(render(&changes, false));
