@@ -316,6 +316,14 @@ mod tests {
     }
 
     #[test]
+    fn kinds_are_listed_in_code_order() {
+        let codes: Vec<_> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
+        let mut sorted = codes.clone();
+        sorted.sort_unstable();
+        assert_eq!(codes, sorted);
+    }
+
+    #[test]
     fn codes_are_unique() {
         let mut codes: Vec<_> = ErrorKind::ALL.iter().map(|k| k.code()).collect();
         codes.sort();

@@ -737,12 +737,16 @@ mod tests {
             Some("arn:${partition}:iam::${account}:role/${app}-${stage}-lambda".into());
         let prod = plan(&m, "prod").unwrap();
         assert!(prod.roles.is_empty(), "{:?}", prod.roles);
+        let FunctionRole::Given { arn, needs } = &prod.function("tick").unwrap().role else {
+            panic!("{:?}", prod.function("tick"))
+        };
         assert_eq!(
-            prod.function("tick").unwrap().role,
-            FunctionRole::Given {
-                arn: Arn("arn:{partition}:iam::{account}:role/orders-prod-lambda".into())
-            }
+            arn.as_str(),
+            "arn:{partition}:iam::{account}:role/orders-prod-lambda"
         );
+        // What the own role would have granted, for the deploy to check the given one against.
+        let sids: Vec<&str> = needs.iter().map(|s| s.sid.as_str()).collect();
+        assert_eq!(sids, ["Logs"]);
         let dev = plan(&m, "dev").unwrap();
         let role = dev.role("tick").unwrap();
         assert_eq!(role.custom_statements.len(), 1);

@@ -132,10 +132,10 @@ fn cases() -> Vec<(&'static str, String, ErrorKind, (usize, usize))> {
             (3, 7),
         ),
         (
-            "role name too long",
-            format!("app {}\n", "a".repeat(61)),
+            "function and role name too long with a long app",
+            format!("app {}\ntopic t \"x\"\n", "a".repeat(59)),
             NameTooLong,
-            (1, 5),
+            (2, 7),
         ),
         // Keys
         (
@@ -747,12 +747,470 @@ fn cases() -> Vec<(&'static str, String, ErrorKind, (usize, usize))> {
             (2, 38),
         ),
     ]
+    .into_iter()
+    .chain(issue_9_cases())
+    .collect()
+}
+
+/// The 1-based column of the first `needle` in `line`.
+fn col(line: &str, needle: &str) -> usize {
+    line.find(needle)
+        .unwrap_or_else(|| panic!("no {needle:?} in {line:?}"))
+        + 1
+}
+
+/// Variables, per-stage names, and the settings of issue #9 (policy, roles, logs, tracing, layers,
+/// `/tmp`, VPC).
+fn issue_9_cases() -> Vec<(&'static str, String, ErrorKind, (usize, usize))> {
+    let s = |x: &str| x.to_string();
+    let layer = |i: usize| format!("\"arn:aws:lambda:us-east-1:123456789012:layer:l{i}:1\"");
+    let six_layers = format!(
+        "defaults {{ layers = [{}] }}",
+        (0..6).map(layer).collect::<Vec<_>>().join(", ")
+    );
+    let policy = |i: usize| format!("\"arn:aws:iam::aws:policy/P{i}\"");
+    let policies = |range: std::ops::Range<usize>| range.map(policy).collect::<Vec<_>>().join(", ");
+    let many_policies = format!(
+        "app a\ndefaults {{ managed_policies = [{}] }}\ntopic t \"t\" {{ managed_policies = [{}] }}\n",
+        policies(0..15),
+        policies(15..21)
+    );
+    let subnets: Vec<String> = (1..=17).map(|i| format!("\"subnet-{i:x}\"")).collect();
+    let many_subnets = format!(
+        "defaults {{ vpc {{ subnets = [{}], security_groups = [\"sg-1\"] }} }}",
+        subnets.join(", ")
+    );
+    // `${stage}-` and 70 characters: 74 in `dev`, 89 in `production-eu-west` (SQS allows 80).
+    let long_queue = format!("queue q \"${{stage}}-{}\"", "q".repeat(70));
+    let long_tag = format!(
+        "defaults {{ tags {{ t = \"{}${{stage}}\" }} }}",
+        "v".repeat(250)
+    );
+    let big_env = format!(
+        "app a\ndefaults {{ env {{ BIG = \"{}${{stage}}\" }} }}\nstage production\n",
+        "x".repeat(4085)
+    );
+    // A statement in a policy of `defaults`, and where its `{` is.
+    let statement =
+        |members: &str| format!("defaults {{ policy = {{ \"Statement\": [{{ {members} }}] }} }}");
+    let ok = r#""Effect": "Allow", "Action": "s3:GetObject", "Resource": "*""#;
+    let stmt_at = |members: &str| col(&statement(members), "[{") + 1;
+    let at = |members: &str, needle: &str| col(&statement(members), needle);
+    let stmt = |members: &str| format!("app a\n{}\n", statement(members));
+    vec![
+        // Variables
+        (
+            "unknown variable",
+            s("app a\nqueue q \"orders-${stag}\"\n"),
+            UnknownVariable,
+            (2, 17),
+        ),
+        (
+            "unclosed variable",
+            s("app a\nqueue q \"orders-${stage\"\n"),
+            UnclosedVariable,
+            (2, 17),
+        ),
+        (
+            "unknown variable in a policy resource",
+            stmt(r#""Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::b-${stge}/*""#),
+            UnknownVariable,
+            (
+                2,
+                at(
+                    r#""Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::b-${stge}/*""#,
+                    "${stge}",
+                ),
+            ),
+        ),
+        (
+            "deploy-time variable in an env value",
+            s("app a\ndefaults { env { REGION_NAME = \"${region}\" } }\n"),
+            MisplacedVariable,
+            (2, 33),
+        ),
+        (
+            "deploy-time variable in a plain queue name",
+            s("app a\nqueue q \"orders-${account}\"\n"),
+            MisplacedVariable,
+            (2, 17),
+        ),
+        (
+            "deploy-time variable in a queue URL",
+            s("app a\nqueue q \"https://sqs.${region}.amazonaws.com/123456789012/q\"\n"),
+            MisplacedVariable,
+            (2, 22),
+        ),
+        (
+            "IAM variable in a tag value",
+            s("app a\ntopic t \"t\" { tags { user = \"${aws:username}\" } }\n"),
+            MisplacedVariable,
+            (2, 30),
+        ),
+        (
+            "unknown variable in a rule's bus",
+            s("app a\nrule r { pattern = { \"source\": [\"a\"] }, bus = \"${app}-${stages}\" }\n"),
+            UnknownVariable,
+            (2, 55),
+        ),
+        (
+            "deploy-time variable in a rule's bus ARN",
+            s(
+                "app a\nrule r { pattern = { \"source\": [\"a\"] }, bus = \"arn:aws:events:${region}:123456789012:event-bus/b\" }\n",
+            ),
+            MisplacedVariable,
+            (2, 63),
+        ),
+        (
+            "variable in an S3 prefix",
+            s("app a\nbucket b \"bkt\" { prefix = \"${stage}/in/\" }\n"),
+            MisplacedVariable,
+            (2, 28),
+        ),
+        (
+            "variable in an event pattern",
+            s("app a\nrule r { pattern = { \"detail\": { \"stage\": [\"${stage}\"] } } }\n"),
+            MisplacedVariable,
+            (2, 45),
+        ),
+        // Names that only break in one stage
+        (
+            "queue name too long only in one stage",
+            format!("app a\nstage production-eu-west\n{long_queue}\n"),
+            InvalidQueue,
+            (3, 9),
+        ),
+        (
+            "bucket name invalid only in one stage",
+            s("app a\nstage Prod\nbucket b \"uploads-${stage}\"\n"),
+            InvalidBucket,
+            (3, 10),
+        ),
+        (
+            "notifications overlapping only in one stage",
+            s("app a\nstage prod\nbucket b1 \"b-${stage}\"\nbucket b2 \"b-prod\"\n"),
+            OverlappingNotification,
+            (4, 11),
+        ),
+        (
+            "tag value too long only in one stage",
+            format!("app a\nstage production\n{long_tag}\n"),
+            InvalidTag,
+            (3, col(&long_tag, "\"vvv")),
+        ),
+        (
+            "env over 4 KB only in one stage",
+            big_env,
+            InvalidEnvironment,
+            (3, 7),
+        ),
+        (
+            "role name too long only in one stage",
+            format!(
+                "app a\nstage production\ndefaults {{ role = \"arn:aws:iam::123456789012:role/${{stage}}-{}\" }}\n",
+                "r".repeat(55)
+            ),
+            InvalidRole,
+            (3, 19),
+        ),
+        // Logs, tracing, /tmp
+        (
+            "ephemeral storage under 512 MB",
+            s("app a\ndefaults { ephemeral_storage = 256 }\n"),
+            OutOfRange,
+            (2, 32),
+        ),
+        (
+            "ephemeral storage over 10240 MB",
+            s("app a\ntopic t \"t\" { ephemeral_storage = 20480 }\n"),
+            OutOfRange,
+            (2, 35),
+        ),
+        (
+            "log retention of 15 days",
+            s("app a\ndefaults { log_retention = 15 }\n"),
+            InvalidValue,
+            (2, 28),
+        ),
+        (
+            "unknown log level",
+            s("app a\ndefaults { log_level = loud }\n"),
+            InvalidValue,
+            (2, 24),
+        ),
+        (
+            "unknown log format",
+            s("app a\ndefaults { log_format = yaml }\n"),
+            InvalidValue,
+            (2, 25),
+        ),
+        (
+            "log level with text logs once merged",
+            s("app a\ndefaults { log_level = info }\nstage prod { log_format = text }\n"),
+            ConflictingSettings,
+            (3, 27),
+        ),
+        (
+            "unknown tracing mode",
+            s("app a\ndefaults { tracing = passthrough }\n"),
+            InvalidValue,
+            (2, 22),
+        ),
+        // Layers
+        (
+            "six layers",
+            format!("app a\n{six_layers}\n"),
+            InvalidLayer,
+            (
+                2,
+                col(
+                    &six_layers,
+                    "\"arn:aws:lambda:us-east-1:123456789012:layer:l5",
+                ),
+            ),
+        ),
+        (
+            "layer ARN without a version",
+            s(
+                "app a\ndefaults { layers = [\"arn:aws:lambda:us-east-1:123456789012:layer:ext\"] }\n",
+            ),
+            InvalidLayer,
+            (2, 22),
+        ),
+        (
+            "duplicate layer",
+            format!(
+                "app a\ndefaults {{ layers = [{}, {}] }}\n",
+                layer(1),
+                layer(1)
+            ),
+            DuplicateValue,
+            (2, 22 + layer(1).len() + 2),
+        ),
+        // VPC
+        (
+            "vpc without security groups",
+            s("app a\ndefaults { vpc { subnets = [\"subnet-0abc\"] } }\n"),
+            MissingKey,
+            (2, 12),
+        ),
+        (
+            "vpc with no subnet",
+            s("app a\ndefaults { vpc { subnets = [], security_groups = [\"sg-1\"] } }\n"),
+            InvalidVpc,
+            (2, 28),
+        ),
+        (
+            "bad subnet id",
+            s(
+                "app a\ndefaults { vpc { subnets = [\"subnet-xyz\"], security_groups = [\"sg-1\"] } }\n",
+            ),
+            InvalidVpc,
+            (2, 29),
+        ),
+        (
+            "17 subnets",
+            format!("app a\n{many_subnets}\n"),
+            InvalidVpc,
+            (2, col(&many_subnets, "\"subnet-11\"")),
+        ),
+        (
+            "unknown vpc key",
+            s(
+                "app a\ndefaults { vpc { subnets = [\"subnet-1\"], security_groups = [\"sg-1\"], egress = true } }\n",
+            ),
+            UnknownKey,
+            (2, 70),
+        ),
+        // Roles and managed policies
+        (
+            "role that is a user ARN",
+            s("app a\nstage prod { role = \"arn:aws:iam::123456789012:user/bob\" }\n"),
+            InvalidRole,
+            (2, 21),
+        ),
+        (
+            "role given by name",
+            s("app a\ndefaults { role = \"orders-lambda\" }\n"),
+            InvalidRole,
+            (2, 19),
+        ),
+        (
+            "role that is a policy ARN",
+            s("app a\ntopic t \"t\" { role = \"arn:aws:iam::aws:policy/ReadOnlyAccess\" }\n"),
+            InvalidRole,
+            (2, 22),
+        ),
+        (
+            "managed policy that is a role ARN",
+            s("app a\ndefaults { managed_policies = [\"arn:aws:iam::123456789012:role/r\"] }\n"),
+            InvalidManagedPolicy,
+            (2, 32),
+        ),
+        (
+            "21 managed policies once merged",
+            many_policies,
+            InvalidManagedPolicy,
+            (3, 15),
+        ),
+        (
+            "duplicate managed policy",
+            format!(
+                "app a\ndefaults {{ managed_policies = [{}, {}] }}\n",
+                policy(1),
+                policy(1)
+            ),
+            DuplicateValue,
+            (2, 32 + policy(1).len() + 2),
+        ),
+        // Policy documents
+        (
+            "policy that is not an object",
+            s("app a\ndefaults { policy = [\"s3:GetObject\"] }\n"),
+            WrongType,
+            (2, 21),
+        ),
+        (
+            "policy without Statement",
+            s("app a\ndefaults { policy = { \"Version\": \"2012-10-17\" } }\n"),
+            InvalidPolicy,
+            (2, 21),
+        ),
+        (
+            "statement without Effect",
+            stmt(r#""Action": "*", "Resource": "*""#),
+            InvalidPolicy,
+            (2, stmt_at(r#""Action": "*", "Resource": "*""#)),
+        ),
+        (
+            "Effect Maybe",
+            stmt(r#""Effect": "Maybe", "Action": "*", "Resource": "*""#),
+            InvalidPolicy,
+            (
+                2,
+                at(
+                    r#""Effect": "Maybe", "Action": "*", "Resource": "*""#,
+                    "\"Maybe",
+                ),
+            ),
+        ),
+        (
+            "statement without Action",
+            stmt(r#""Effect": "Allow", "Resource": "*""#),
+            InvalidPolicy,
+            (2, stmt_at(r#""Effect": "Allow", "Resource": "*""#)),
+        ),
+        (
+            "action not service:Action",
+            stmt(r#""Effect": "Allow", "Action": ["s3GetObject"], "Resource": "*""#),
+            InvalidPolicy,
+            (
+                2,
+                at(
+                    r#""Effect": "Allow", "Action": ["s3GetObject"], "Resource": "*""#,
+                    "\"s3Get",
+                ),
+            ),
+        ),
+        (
+            "Action and NotAction",
+            stmt(r#""Effect": "Allow", "Action": "*", "NotAction": "s3:*", "Resource": "*""#),
+            InvalidPolicy,
+            (
+                2,
+                at(
+                    r#""Effect": "Allow", "Action": "*", "NotAction": "s3:*", "Resource": "*""#,
+                    "\"NotAction",
+                ),
+            ),
+        ),
+        (
+            "statement without Resource",
+            stmt(r#""Effect": "Allow", "Action": "*""#),
+            InvalidPolicy,
+            (2, stmt_at(r#""Effect": "Allow", "Action": "*""#)),
+        ),
+        (
+            "resource that is not an ARN",
+            stmt(r#""Effect": "Allow", "Action": "*", "Resource": "my-bucket/*""#),
+            InvalidPolicy,
+            (
+                2,
+                at(
+                    r#""Effect": "Allow", "Action": "*", "Resource": "my-bucket/*""#,
+                    "\"my-bucket",
+                ),
+            ),
+        ),
+        (
+            "NotPrincipal",
+            stmt(&format!(r#"{ok}, "NotPrincipal": {{ "AWS": "*" }}"#)),
+            InvalidPolicy,
+            (
+                2,
+                at(
+                    &format!(r#"{ok}, "NotPrincipal": {{ "AWS": "*" }}"#),
+                    "\"NotPrincipal",
+                ),
+            ),
+        ),
+        (
+            "Principal",
+            stmt(&format!(r#"{ok}, "Principal": "*""#)),
+            InvalidPolicy,
+            (2, at(&format!(r#"{ok}, "Principal": "*""#), "\"Principal")),
+        ),
+        (
+            "unknown statement key",
+            stmt(&format!(r#"{ok}, "Actions": ["s3:PutObject"]"#)),
+            InvalidPolicy,
+            (
+                2,
+                at(
+                    &format!(r#"{ok}, "Actions": ["s3:PutObject"]"#),
+                    "\"Actions",
+                ),
+            ),
+        ),
+        (
+            "reserved Sid",
+            stmt(&format!(r#""Sid": "Logs", {ok}"#)),
+            InvalidPolicy,
+            (2, at(&format!(r#""Sid": "Logs", {ok}"#), "\"Logs")),
+        ),
+        (
+            "unknown condition operator",
+            stmt(&format!(
+                r#"{ok}, "Condition": {{ "StringEqual": {{ "aws:RequestedRegion": "eu-west-1" }} }}"#
+            )),
+            InvalidPolicy,
+            (
+                2,
+                at(
+                    &format!(
+                        r#"{ok}, "Condition": {{ "StringEqual": {{ "aws:RequestedRegion": "eu-west-1" }} }}"#
+                    ),
+                    "\"StringEqual",
+                ),
+            ),
+        ),
+        (
+            "Sid used by defaults and a binding",
+            format!(
+                "app a\n{}\ntopic t \"t\" {{ policy = {{ \"Statement\": {{ \"Sid\": \"Read\", {ok} }} }} }}\n",
+                statement(&format!(r#""Sid": "Read", {ok}"#))
+            ),
+            InvalidPolicy,
+            (3, 48),
+        ),
+    ]
 }
 
 #[test]
 fn each_bad_input_is_refused_at_the_right_place() {
     let cases = cases();
-    assert!(cases.len() >= 70, "{} cases", cases.len());
+    assert!(cases.len() >= 120, "{} cases", cases.len());
+    assert!(issue_9_cases().len() >= 30);
     let mut failures = Vec::new();
     for (what, src, kind, at) in &cases {
         let d = load_err(src);
@@ -887,4 +1345,70 @@ fn messages_say_what_and_how() {
     assert_eq!(d.help.as_deref(), Some("did you mean `trim_horizon`?"));
     let d = one("app a\ntopic onUpload \"x\"\n");
     assert!(d.help.as_deref().unwrap().contains("`on_upload`"), "{d:?}");
+    // The function's name is its own role's too.
+    let d = one(&format!("app {}\ntopic t \"x\"\n", "a".repeat(59)));
+    assert!(
+        d.message.starts_with("function and role name"),
+        "{}",
+        d.message
+    );
+    assert!(
+        d.message.contains("Lambda and IAM allow 64"),
+        "{}",
+        d.message
+    );
+}
+
+#[test]
+fn errors_of_one_stage_name_it() {
+    let one = |src: &str| load_err(src).items.remove(0);
+    let d = one(&format!(
+        "app a\nstage production-eu-west\nqueue q \"${{stage}}-{}\"\n",
+        "q".repeat(70)
+    ));
+    assert!(
+        d.message
+            .starts_with("in stage `production-eu-west`: invalid queue"),
+        "{}",
+        d.message
+    );
+    assert!(
+        d.message.contains("is 89 characters; SQS allows 1 to 80"),
+        "{}",
+        d.message
+    );
+    let d = one("app a\nstage Prod\nbucket b \"uploads-${stage}\"\n");
+    assert_eq!(
+        d.message,
+        "in stage `Prod`: bucket name `uploads-Prod` contains `P`"
+    );
+    assert_eq!(
+        d.help.as_deref(),
+        Some("bucket names are lowercase: `uploads-prod`")
+    );
+    // Wrong in every stage: once per stage, each named.
+    let d = load_err("app a\nstage prod\ntopic t \"my topic ${stage}\"\n");
+    let messages: Vec<&str> = d.items.iter().map(|i| i.message.as_str()).collect();
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert!(messages[0].starts_with("in stage `dev`: "), "{messages:?}");
+    assert!(messages[1].starts_with("in stage `prod`: "), "{messages:?}");
+    // Without `${stage}` a name reads the same everywhere: once, no stage.
+    let d = load_err("app my_app\nstage prod\nbucket b \"${app}-uploads\"\n");
+    assert_eq!(d.items.len(), 1);
+    assert_eq!(
+        d.items[0].message,
+        "bucket name `my_app-uploads` contains `_`"
+    );
+    assert_eq!(
+        d.line_col(d.items[0].span.start),
+        (3, 10),
+        "the whole literal"
+    );
+    // Options are checked once, whatever the stages.
+    let d = load_err("app a\nstage prod\nstage qa\nqueue q \"q-${stage}\" { batch_size = 0 }\n");
+    assert_eq!(d.items.len(), 1, "{}", d.render(false));
+    // A variable in a string without escapes is pointed at exactly.
+    let d = one("app a\ndefaults { env { A1 = \"${ stage }\" } }\n");
+    assert_eq!(d.kind, UnknownVariable);
+    assert_eq!(d.help.as_deref(), Some("did you mean `${stage}`?"));
 }

@@ -2,9 +2,12 @@
 
 mod common;
 
+use chalice_codegen::emit_plan::plan;
 use chalice_codegen::model::{
-    Architecture, Model, NameOrArn, QueueRef, Settings, SettingsPatch, Source, StartingPosition,
+    Architecture, LogFormat, LogLevel, Model, NameOrArn, QueueRef, Settings, SettingsPatch, Source,
+    StartingPosition, Tracing, Vpc,
 };
+use chalice_codegen::plan::{Arn, FunctionRole, MappingSource};
 use common::{EXAMPLE, example_model};
 use proptest::prelude::*;
 
@@ -15,7 +18,9 @@ fn load(src: &str) -> Model {
 fn only_source(src: &str) -> Source {
     let model = load(src);
     assert_eq!(model.handlers.len(), 1);
-    model.handlers.into_iter().next().unwrap().source
+    let h = model.handlers.into_iter().next().unwrap();
+    assert_eq!(h.sources.len(), 1, "dev only");
+    h.sources.into_values().next().unwrap()
 }
 
 #[test]
@@ -103,7 +108,11 @@ fn built_in_defaults_apply_when_nothing_is_set() {
     assert_eq!(model.defaults, Settings::default());
     assert!(model.stages.is_empty());
     assert_eq!(model.stage_names(), ["dev"]);
-    let sources: Vec<&Source> = model.handlers.iter().map(|h| &h.source).collect();
+    let sources: Vec<&Source> = model
+        .handlers
+        .iter()
+        .filter_map(|h| h.source("dev"))
+        .collect();
     assert_eq!(
         sources[0],
         &Source::Bucket {
@@ -206,14 +215,14 @@ fn trailing_commas_comments_and_odd_whitespace() {
     let h = &model.handlers[0];
     assert_eq!((h.line, h.declaration.as_str()), (6, "queue"));
     assert_eq!(
-        h.source,
-        Source::Queue {
+        h.source("dev"),
+        Some(&Source::Queue {
             queue: QueueRef::Name("my-queue".into()),
             fifo: false,
             batch_size: 20,
             batching_window_s: Some(1),
             maximum_concurrency: Some(2),
-        }
+        })
     );
     let model = load("app a topic t \"x\" queue q \"y\" {batch_size=1,}stream s \"z\"{}");
     assert_eq!(model.handlers.len(), 3);
@@ -270,6 +279,17 @@ fn names_urls_and_arns() {
         only_source("app a\nstream s \"s\" { starting_position = at_timestamp(\"2026-01-01T00:00:00Z\") }"),
         Source::Stream { starting_position: StartingPosition::AtTimestamp(t), .. } if t == "2026-01-01T00:00:00Z"
     ));
+    let model = load(
+        "app a\nstage prod\nrule r { pattern = { \"source\": [\"x\"] }, bus = \"${app}-${stage}\" }",
+    );
+    let bus = |stage: &str| match model.handlers[0].source(stage) {
+        Some(Source::Rule { bus, .. }) => bus.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        (bus("dev").as_deref(), bus("prod").as_deref()),
+        (Some("a-dev"), Some("a-prod"))
+    );
     let bus = "arn:aws:events:us-east-1:123456789012:event-bus/audit";
     assert!(matches!(
         only_source(&format!("app a\nrule r {{ pattern = {{ \"source\": [\"x\"] }}, bus = \"{bus}\" }}")),
@@ -384,6 +404,311 @@ fn long_names_that_still_fit() {
     );
 }
 
+/// Issue #9's contract example.
+const CONTRACT: &str = include_str!("fixtures/contract.chalice");
+
+#[test]
+fn the_contract_example_validates_and_resolves_per_stage() {
+    let model = load(CONTRACT);
+    assert_eq!(model.stage_names(), ["dev", "prod"]);
+    let on_order = model.handler("on_order").unwrap();
+    let on_upload = model.handler("on_upload").unwrap();
+
+    // Sources, resolved for each stage.
+    let queue = |stage: &str| match on_order.source(stage) {
+        Some(Source::Queue { queue, .. }) => queue.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(queue("dev"), QueueRef::Name("orders-dev".into()));
+    assert_eq!(queue("prod"), QueueRef::Name("orders-prod".into()));
+    assert!(matches!(
+        on_upload.source("prod"),
+        Some(Source::Bucket { bucket, .. }) if bucket == "uploads-prod"
+    ));
+    assert_eq!(on_order.source("staging"), None);
+
+    // Settings: as written in the model, resolved by settings_for.
+    assert_eq!(
+        model.defaults.policy[0]["Resource"],
+        "arn:${partition}:s3:::uploads-${stage}/*"
+    );
+    let dev = model.settings_for(on_order, "dev");
+    assert_eq!(dev.policy.len(), 1);
+    assert_eq!(
+        dev.policy[0]["Resource"],
+        "arn:{partition}:s3:::uploads-dev/*"
+    );
+    assert_eq!(
+        dev.managed_policies,
+        ["arn:aws:iam::aws:policy/AmazonDynamoDBReadOnlyAccess"]
+    );
+    assert_eq!(dev.role, None);
+    assert_eq!(
+        (
+            dev.log_retention_days,
+            dev.log_level,
+            dev.log_format,
+            dev.tracing
+        ),
+        (
+            Some(14),
+            Some(LogLevel::Info),
+            LogFormat::Json,
+            Tracing::Active
+        )
+    );
+    assert_eq!(
+        dev.layers,
+        ["arn:aws:lambda:us-east-1:123456789012:layer:ext:3"]
+    );
+    assert_eq!(dev.ephemeral_storage_mb, 1024);
+    assert_eq!(
+        dev.vpc,
+        Some(Vpc {
+            subnet_ids: vec!["subnet-0abc".into()],
+            security_group_ids: vec!["sg-0abc".into()],
+        })
+    );
+    let prod = model.settings_for(on_order, "prod");
+    assert_eq!(
+        prod.role.as_deref(),
+        Some("arn:aws:iam::123456789012:role/orders-prod-lambda")
+    );
+    assert_eq!(prod.log_retention_days, Some(90));
+    assert_eq!(
+        prod.policy[0]["Resource"],
+        "arn:{partition}:s3:::uploads-prod/*"
+    );
+    let upload = model.settings_for(on_upload, "dev");
+    assert_eq!(
+        upload.policy.len(),
+        2,
+        "defaults' statement and the binding's"
+    );
+}
+
+#[test]
+fn the_contract_plans_one_role_per_function_in_dev() {
+    let model = load(CONTRACT);
+    let p = plan(&model, "dev").unwrap();
+    assert_eq!(p.roles.len(), 2);
+    let sids = |h: &str| -> Vec<String> {
+        p.role(h)
+            .unwrap()
+            .statements
+            .iter()
+            .map(|s| s.sid.clone())
+            .collect()
+    };
+    // Each role grants its own source only, plus X-Ray and VPC networking (both on).
+    assert_eq!(
+        sids("on_order"),
+        ["Logs", "SqsConsume", "XRayWrite", "VpcNetworkInterfaces"]
+    );
+    assert_eq!(
+        sids("on_upload"),
+        ["Logs", "XRayWrite", "VpcNetworkInterfaces"]
+    );
+    let order = p.role("on_order").unwrap();
+    let sqs = order
+        .statements
+        .iter()
+        .find(|s| s.sid == "SqsConsume")
+        .unwrap();
+    assert_eq!(
+        sqs.resources,
+        [Arn(
+            "arn:{partition}:sqs:{region}:{account}:orders-dev".into()
+        )]
+    );
+    let logs = &order.statements[0];
+    assert!(
+        logs.resources
+            .iter()
+            .all(|r| r.as_str().contains("/aws/lambda/orders-dev-on_order")),
+        "{logs:?}"
+    );
+    // The file's statements (resolved) and managed policies, on each own role.
+    let statement = serde_json::json!({
+        "Effect": "Allow",
+        "Action": ["s3:GetObject"],
+        "Resource": "arn:{partition}:s3:::uploads-dev/*"
+    });
+    assert_eq!(order.custom_statements, std::slice::from_ref(&statement));
+    let upload = p.role("on_upload").unwrap();
+    assert_eq!(upload.custom_statements, [statement.clone(), statement]);
+    for role in &p.roles {
+        assert_eq!(
+            role.managed_policies,
+            [Arn(
+                "arn:aws:iam::aws:policy/AmazonDynamoDBReadOnlyAccess".into()
+            )]
+        );
+    }
+    let f = p.function("on_order").unwrap();
+    assert_eq!(
+        f.role,
+        FunctionRole::Own {
+            id: "role.on_order".into(),
+            arn: order.arn.clone()
+        }
+    );
+    assert_eq!(f.log_group.retention_days, Some(14));
+    assert_eq!(
+        (f.log_format, f.log_level, f.tracing),
+        (LogFormat::Json, Some(LogLevel::Info), Tracing::Active)
+    );
+    assert_eq!(f.ephemeral_storage_mb, 1024);
+    assert_eq!(f.layers.len(), 1);
+    assert!(f.vpc.is_some());
+}
+
+#[test]
+fn the_contract_plans_the_given_role_in_prod() {
+    let model = load(CONTRACT);
+    let p = plan(&model, "prod").unwrap();
+    assert!(p.roles.is_empty(), "prod's functions run as the given role");
+    for f in &p.functions {
+        let FunctionRole::Given { arn, needs } = &f.role else {
+            panic!("{}: {:?}", f.handler, f.role)
+        };
+        assert_eq!(
+            arn.as_str(),
+            "arn:aws:iam::123456789012:role/orders-prod-lambda"
+        );
+        // What its own role would have granted: the deploy checks the given role against it.
+        assert!(needs.iter().any(|s| s.sid == "XRayWrite"), "{needs:?}");
+        assert_eq!(f.log_group.retention_days, Some(90));
+    }
+    let order = p.function("on_order").unwrap();
+    let FunctionRole::Given { needs, .. } = &order.role else {
+        panic!()
+    };
+    let sids: Vec<&str> = needs.iter().map(|s| s.sid.as_str()).collect();
+    assert_eq!(
+        sids,
+        ["Logs", "SqsConsume", "XRayWrite", "VpcNetworkInterfaces"]
+    );
+    let MappingSource::Queue { arn } = &p.event_source_mappings[0].source else {
+        panic!("{:?}", p.event_source_mappings[0].source)
+    };
+    assert_eq!(
+        arn.as_str(),
+        "arn:{partition}:sqs:{region}:{account}:orders-prod"
+    );
+    assert_eq!(p.bucket_notifications[0].bucket, "uploads-prod");
+    let permission = p
+        .permissions
+        .iter()
+        .find(|x| x.function == "on_upload")
+        .unwrap();
+    assert_eq!(
+        permission.source_arn.as_str(),
+        "arn:{partition}:s3:::uploads-prod"
+    );
+}
+
+#[test]
+fn a_table_binding_lists_streams_in_a_statement_of_its_own() {
+    let src = format!("{CONTRACT}table on_audit \"audit-${{stage}}\"\n");
+    let p = plan(&load(&src), "dev").unwrap();
+    let role = p.role("on_audit").unwrap();
+    let grant = |sid: &str| {
+        role.statements
+            .iter()
+            .find(|s| s.sid == sid)
+            .unwrap_or_else(|| panic!("no {sid} in {role:?}"))
+    };
+    let list = grant("DynamodbListStreams");
+    assert_eq!(list.actions, ["dynamodb:ListStreams"]);
+    assert_eq!(list.resources, [Arn("*".into())]);
+    assert_eq!(
+        grant("DynamodbStreamRead").resources,
+        [Arn(
+            "arn:{partition}:dynamodb:{region}:{account}:table/audit-dev/stream/*".into()
+        )]
+    );
+    assert!(
+        p.role("on_order")
+            .unwrap()
+            .statements
+            .iter()
+            .all(|s| !s.sid.starts_with("Dynamodb"))
+    );
+}
+
+#[test]
+fn the_new_settings_layer() {
+    let model = load(
+        r#"
+app shop
+defaults {
+    managed_policies = ["arn:aws:iam::aws:policy/A", "arn:aws:iam::aws:policy/B"]
+    layers = ["arn:aws:lambda:us-east-1:123456789012:layer:a:1", "arn:aws:lambda:us-east-1:123456789012:layer:b:1"]
+    policy = { "Statement": { "Sid": "Base", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": "*" } }
+    log_level = debug
+}
+stage prod {
+    managed_policies = ["arn:aws:iam::aws:policy/B", "arn:${partition}:iam::${account}:policy/${app}-${stage}"]
+    layers = ["arn:${partition}:lambda:${region}:${account}:layer:prod_only:7"]
+    tracing = active
+    log_format = json
+}
+topic t "t-${stage}" {
+    layers = []
+    policy = { "Version": "2012-10-17", "Statement": [{ "Sid": "Own", "Effect": "Deny", "NotAction": "iam:*", "NotResource": "arn:aws:iam::*:role/*",
+               "Condition": { "StringEquals": { "aws:PrincipalTag/team": "${app}" } } }] }
+    ephemeral_storage = 10240
+    tags { stage = "${stage}", app = "${app}" }
+    env { QUEUE = "${app}-${stage}-jobs" }
+}
+queue q "arn:${partition}:sqs:${region}:${account}:${app}-${stage}" { vpc { subnets = ["subnet-0123456789abcdef0"], security_groups = ["sg-12345678"] } }
+"#,
+    );
+    let t = model.handler("t").unwrap();
+    let dev = model.settings_for(t, "dev");
+    let prod = model.settings_for(t, "prod");
+    // managed_policies accumulate, each once; policy accumulates; layers replace as a list.
+    assert_eq!(
+        prod.managed_policies,
+        [
+            "arn:aws:iam::aws:policy/A",
+            "arn:aws:iam::aws:policy/B",
+            "arn:{partition}:iam::{account}:policy/shop-prod"
+        ]
+    );
+    assert_eq!(dev.managed_policies.len(), 2);
+    assert_eq!(prod.policy.len(), 2);
+    assert_eq!(
+        prod.policy[1]["Condition"]["StringEquals"]["aws:PrincipalTag/team"],
+        "shop"
+    );
+    assert!(prod.layers.is_empty(), "the binding's empty list replaces");
+    let q = model.handler("q").unwrap();
+    assert_eq!(
+        model.settings_for(q, "prod").layers,
+        ["arn:{partition}:lambda:{region}:{account}:layer:prod_only:7"]
+    );
+    assert_eq!(model.settings_for(q, "dev").layers.len(), 2);
+    assert_eq!(
+        (dev.log_format, dev.tracing, prod.tracing),
+        (LogFormat::Json, Tracing::PassThrough, Tracing::Active)
+    );
+    assert_eq!(prod.ephemeral_storage_mb, 10240);
+    assert_eq!(prod.tags["stage"], "prod");
+    assert_eq!(prod.tags["app"], "shop");
+    assert_eq!(dev.env["QUEUE"], "shop-dev-jobs");
+    assert!(matches!(
+        q.source("prod"),
+        Some(Source::Queue { queue: QueueRef::Arn { arn, name }, .. })
+            if arn == "arn:{partition}:sqs:{region}:{account}:shop-prod" && name == "shop-prod"
+    ));
+    assert!(matches!(
+        t.source("dev"),
+        Some(Source::Topic { topic: NameOrArn::Name(n) }) if n == "t-dev"
+    ));
+}
+
 const WORDS: &[&str] = &[
     "app",
     "defaults",
@@ -464,6 +789,34 @@ const WORDS: &[&str] = &[
     "\r\n",
     "\"a.fifo\"",
     "\"arn:aws:sqs:us-east-1:123456789012:q\"",
+    "policy",
+    "managed_policies",
+    "role",
+    "log_retention",
+    "log_level",
+    "log_format",
+    "tracing",
+    "layers",
+    "ephemeral_storage",
+    "vpc",
+    "subnets",
+    "security_groups",
+    "\"${stage}\"",
+    "\"q-${stage}-${app}\"",
+    "\"${region}\"",
+    "\"${\"",
+    "\"${}\"",
+    "\"arn:${partition}:sqs:${region}:${account}:q\"",
+    "\"arn:aws:iam::123456789012:role/r\"",
+    "\"arn:aws:lambda:us-east-1:123456789012:layer:l:1\"",
+    "{ \"Statement\": [{ \"Effect\": \"Allow\", \"Action\": \"*\", \"Resource\": \"*\" }] }",
+    "{ \"Statement\": { \"Sid\": \"Logs\" } }",
+    "\"Principal\"",
+    "[\"subnet-1\"]",
+    "info",
+    "text",
+    "active",
+    "14",
 ];
 
 proptest! {

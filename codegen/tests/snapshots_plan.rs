@@ -11,12 +11,17 @@ use chalice_codegen::model::{
     Source, StartingPosition,
 };
 
+/// A binding with the same source in `dev` and `prod`.
 fn handler(name: &str, line: usize, source: Source) -> Handler {
     Handler {
         name: name.to_string(),
         line,
         declaration: String::new(),
-        source,
+        kind: source.kind(),
+        sources: ["dev", "prod"]
+            .into_iter()
+            .map(|stage| (stage.to_string(), source.clone()))
+            .collect(),
         settings: SettingsPatch::default(),
     }
 }
@@ -178,6 +183,18 @@ fn plan_for_every_kind() {
 fn plan_for_every_kind_built_by_hand() {
     let plan = plan(&every_kind(), "prod").unwrap();
     insta::assert_json_snapshot!("plan_every_kind_prod", plan);
+}
+
+const CONTRACT: &str = include_str!("fixtures/contract.chalice");
+
+/// Issue #9's contract: in `dev` each function has its own role with the file's statements and managed
+/// policies; in `prod` every function runs as the given role and no role is made.
+#[test]
+fn plans_of_the_contract() {
+    let model =
+        chalice_codegen::load("contract.chalice", CONTRACT).unwrap_or_else(|d| panic!("{d}"));
+    insta::assert_json_snapshot!("plan_contract_dev", plan(&model, "dev").unwrap());
+    insta::assert_json_snapshot!("plan_contract_prod", plan(&model, "prod").unwrap());
 }
 
 #[test]

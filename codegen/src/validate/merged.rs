@@ -3,7 +3,7 @@
 //! statement ids used twice in one role's policy.
 
 use crate::diag::{Diagnostic, ErrorKind, Span};
-use crate::model::{LogFormat, Settings};
+use crate::model::{LogFormat, Settings, SettingsPatch};
 
 use super::policy::duplicate_sid;
 use super::settings::Layer;
@@ -106,51 +106,83 @@ pub(crate) fn check(
     bindings: &[(&str, &Layer)],
     diags: &mut Vec<Diagnostic>,
 ) {
+    let report = |rule: &Rule, layer: &Layer, message: String, label: String| {
+        Diagnostic::new(
+            rule.kind,
+            (rule.span)(layer).unwrap_or(layer.anchor),
+            message,
+        )
+        .label(label)
+        .help(rule.help)
+    };
     let base = Settings::default().apply(&defaults.patch);
-    for rule in &RULES {
-        let at = |layer: &Layer| (rule.span)(layer).unwrap_or(layer.anchor);
-        let report = |span: Span, message: String, label: String| {
-            Diagnostic::new(rule.kind, span, message)
-                .label(label)
-                .help(rule.help)
-        };
-        let in_defaults: Vec<Option<String>> = stages
-            .iter()
-            .map(|(stage, _)| (rule.problem)(&base.resolve(app, stage)))
-            .collect();
-        if let Some(Some(problem)) = in_defaults.first()
-            && in_defaults.iter().all(Option::is_some)
-        {
+    // `in_defaults[r]`: rule `r` fails for `defaults` alone in every stage (then said once, of `defaults`).
+    let mut in_defaults = [true; RULES.len()];
+    let mut first_problem: [Option<String>; RULES.len()] = Default::default();
+    for (stage, _) in stages {
+        let resolved = base.resolve(app, stage);
+        for (r, rule) in RULES.iter().enumerate() {
+            match (rule.problem)(&resolved) {
+                Some(p) => {
+                    first_problem[r].get_or_insert(p);
+                }
+                None => in_defaults[r] = false,
+            }
+        }
+    }
+    for (r, rule) in RULES.iter().enumerate() {
+        if let (true, Some(problem)) = (in_defaults[r], &first_problem[r]) {
             diags.push(report(
-                at(defaults),
+                rule,
+                defaults,
                 format!("in `defaults`: {problem}"),
                 rule.label.to_string(),
             ));
-            continue;
         }
-        let mut fitting: Vec<(&str, Settings)> = Vec::new();
-        for (stage, layer) in stages {
-            let merged = base.apply(&layer.patch);
-            match (rule.problem)(&merged.resolve(app, stage)) {
+    }
+    // Each stage's merged settings, and which rules it passes (its bindings are checked against those).
+    let mut merged: Vec<(&str, Settings, [bool; RULES.len()])> = Vec::new();
+    for (stage, layer) in stages {
+        let settings = base.apply(&layer.patch);
+        let resolved = settings.resolve(app, stage);
+        let mut fits = [false; RULES.len()];
+        for (r, rule) in RULES.iter().enumerate() {
+            if in_defaults[r] {
+                continue;
+            }
+            match (rule.problem)(&resolved) {
                 Some(problem) => diags.push(report(
-                    at(layer),
+                    rule,
+                    layer,
                     format!("in stage `{stage}`: {problem}"),
                     rule.label.to_string(),
                 )),
-                None => fitting.push((stage, merged)),
+                None => fits[r] = true,
             }
         }
-        for (handler, layer) in bindings {
-            let first = fitting.iter().find_map(|(stage, merged)| {
-                (rule.problem)(&merged.apply(&layer.patch).resolve(app, stage))
-                    .map(|problem| (stage, problem))
-            });
-            if let Some((stage, problem)) = first {
-                diags.push(report(
-                    at(layer),
-                    format!("handler `{handler}` in stage `{stage}`: {problem}"),
-                    format!("{} once merged with `defaults` and the stage", rule.label),
-                ));
+        merged.push((stage, settings, fits));
+    }
+    for (handler, layer) in bindings {
+        // A binding that sets nothing has its stage's settings, checked above.
+        if layer.patch == SettingsPatch::default() {
+            continue;
+        }
+        let mut reported = [false; RULES.len()];
+        for (stage, settings, fits) in &merged {
+            let resolved = settings.apply(&layer.patch).resolve(app, stage);
+            for (r, rule) in RULES.iter().enumerate() {
+                if !fits[r] || reported[r] {
+                    continue;
+                }
+                if let Some(problem) = (rule.problem)(&resolved) {
+                    reported[r] = true;
+                    diags.push(report(
+                        rule,
+                        layer,
+                        format!("handler `{handler}` in stage `{stage}`: {problem}"),
+                        format!("{} once merged with `defaults` and the stage", rule.label),
+                    ));
+                }
             }
         }
     }
@@ -174,13 +206,13 @@ fn sids(
                     diags.push(duplicate_sid(
                         again,
                         first,
-                        &format!("the policies of `defaults` and stage `{stage}`"),
+                        &format!("`defaults` and stage `{stage}`"),
                     ));
                 }
             }
         }
         for (handler, binding) in bindings {
-            if merged.apply(&binding.patch).role.is_some() {
+            if binding.sids.is_empty() || merged.apply(&binding.patch).role.is_some() {
                 continue;
             }
             for again in &binding.sids {
@@ -194,7 +226,7 @@ fn sids(
                     diags.push(duplicate_sid(
                         again,
                         first,
-                        &format!("the policies of {owner} and handler `{handler}`"),
+                        &format!("{owner} and handler `{handler}`"),
                     ));
                 }
             }

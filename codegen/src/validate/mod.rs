@@ -310,6 +310,7 @@ fn draft<'a>(b: &'a Binding, source: &str, diags: &mut Vec<Diagnostic>) -> Draft
     let entries = keys::check(b.block.as_ref(), Scope::Binding(b.kind.node), diags);
     let layer = settings::read(&entries, b.handler.span, diags);
     let vars_ok = sources::check_variables(b, &entries, diags);
+    sources::check_unresolved(&entries, diags);
     Draft {
         binding: b,
         entries,
@@ -466,6 +467,36 @@ mod tests {
                 ErrorKind::DuplicateHandler
             ]
         );
+    }
+
+    #[test]
+    fn the_same_problem_found_for_several_stages_is_reported_once() {
+        let d = |at: usize, message: &str| {
+            Diagnostic::new(ErrorKind::InvalidQueue, Span::new(at, at + 1), message)
+        };
+        let out = sorted_once(vec![d(5, "a"), d(1, "x"), d(5, "b"), d(5, "a"), d(1, "x")]);
+        let got: Vec<(usize, &str)> = out
+            .iter()
+            .map(|d| (d.span.start, d.message.as_str()))
+            .collect();
+        assert_eq!(got, [(1, "x"), (5, "a"), (5, "b")]);
+    }
+
+    #[test]
+    fn sources_resolve_for_every_stage_even_when_the_app_comes_last() {
+        let src = "queue q \"${app}-${stage}\"\nstage prod\napp orders\n";
+        let (file, errors) = crate::parse::parse(src);
+        assert!(errors.is_empty(), "{errors:?}");
+        let model = validate(&file, src).unwrap();
+        let names: Vec<(&str, &str)> = model.handlers[0]
+            .sources
+            .iter()
+            .map(|(stage, s)| match s {
+                Source::Queue { queue, .. } => (stage.as_str(), queue.name()),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(names, [("dev", "orders-dev"), ("prod", "orders-prod")]);
     }
 
     #[test]

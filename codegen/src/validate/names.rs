@@ -659,6 +659,19 @@ mod tests {
         );
         assert!(parse_arn("arn:aws-us-gov:sqs:us-gov-west-1:123456789012:q", "sqs").is_ok());
         assert!(parse_arn("arn:aws-cn:sqs:cn-north-1:123456789012:q", "sqs").is_ok());
+        // What `${partition}`, `${region}` and `${account}` resolve to, in their places only.
+        let arn = parse_arn("arn:{partition}:sqs:{region}:{account}:q-prod", "sqs").unwrap();
+        assert_eq!(
+            (arn.partition, arn.region, arn.account),
+            ("{partition}", "{region}", "{account}")
+        );
+        assert!(parse_arn("arn:{region}:sqs:{partition}:{account}:q", "sqs").is_err());
+        assert!(parse_arn("arn:aws:sqs:{account}:{region}:q", "sqs").is_err());
+        assert!(queue("arn:{partition}:sqs:{region}:{account}:q", SPAN).is_ok());
+        assert!(
+            queue("https://sqs.{region}.amazonaws.com/{account}/q", SPAN).is_err(),
+            "no placeholders in URLs"
+        );
         for bad in [
             "arn:aws:sqs:us-east-1:123:q",
             "arn:aws:sns:us-east-1:123456789012:q",

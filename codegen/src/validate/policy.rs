@@ -324,7 +324,7 @@ fn statement(
     }
     for s in sids {
         if let Some(first) = policy.sids.iter().find(|f| f.node == s.node) {
-            diags.push(duplicate_sid(&s, first, "two statements of one policy"));
+            diags.push(duplicate_sid(&s, first, "two statements of this `policy`"));
         } else {
             policy.sids.push(s);
         }
@@ -334,15 +334,18 @@ fn statement(
     }
 }
 
-/// `Sid` used twice where IAM wants it unique (`where` says where, e.g. "one policy").
+/// `Sid` used twice in one role's policy (`by` says by what, e.g. "`defaults` and handler `h`").
 pub(crate) fn duplicate_sid(
     again: &Spanned<String>,
     first: &Spanned<String>,
-    place: &str,
+    by: &str,
 ) -> Diagnostic {
     invalid(
         again.span,
-        format!("statement id `{}` is used by {place}", again.node),
+        format!(
+            "statement id `{}` is used twice in one role's policy: by {by}",
+            again.node
+        ),
         "used again here",
         "IAM wants each `Sid` of a policy unique: rename one",
     )

@@ -179,14 +179,14 @@ pub(crate) fn read(entries: &Entries<'_>, anchor: Span, diags: &mut Vec<Diagnost
     if let Some(e) = entries.get("vpc") {
         p.vpc = vpc::read(&e.value, e.key.span, diags);
     }
-    if let Some(e) = entries.get("role") {
-        if let Some(s) = values::string(&e.value, diags) {
-            let span = e.value.span;
-            if vars::check(s, span, Allow::Arn, "a role ARN", diags) {
-                defer(&mut layer.deferred, s, span, arns::role);
-            }
-            layer.patch.role = Some(s.to_string());
+    if let Some(e) = entries.get("role")
+        && let Some(s) = values::string(&e.value, diags)
+    {
+        let span = e.value.span;
+        if vars::check(s, span, Allow::Arn, "a role ARN", diags) {
+            defer(&mut layer.deferred, s, span, arns::role);
         }
+        layer.patch.role = Some(s.to_string());
     }
     if let Some(e) = entries.get("layers") {
         layer.patch.layers = arn_list(&e.value, &ARN_LISTS[0], &mut layer.deferred, diags);
@@ -196,11 +196,11 @@ pub(crate) fn read(entries: &Entries<'_>, anchor: Span, diags: &mut Vec<Diagnost
         layer.patch.managed_policies =
             arn_list(&e.value, &ARN_LISTS[1], &mut layer.deferred, diags).unwrap_or_default();
     }
-    if let Some(e) = entries.get("policy") {
-        if let Some(policy) = policy::read(&e.value, diags) {
-            layer.patch.policy = policy.statements;
-            layer.sids = policy.sids;
-        }
+    if let Some(e) = entries.get("policy")
+        && let Some(policy) = policy::read(&e.value, diags)
+    {
+        layer.patch.policy = policy.statements;
+        layer.sids = policy.sids;
     }
     layer
 }
@@ -292,19 +292,12 @@ fn arn_list(
 
 /// `log_retention`: days, one of CloudWatch Logs' retention periods.
 fn retention(v: &Spanned<Value>, diags: &mut Vec<Diagnostic>) -> Option<u32> {
-    let n = match &v.node {
-        Value::Int(n) => *n,
-        Value::Duration { .. } => {
-            diags.push(
-                values::wrong_type(v, "a number of days")
-                    .help("write the days as a number, e.g. `log_retention = 14`"),
-            );
-            return None;
-        }
-        _ => {
-            diags.push(values::wrong_type(v, "a whole number of days"));
-            return None;
-        }
+    let Value::Int(n) = v.node else {
+        diags.push(
+            values::wrong_type(v, "a whole number of days")
+                .help("write the days as a number, e.g. `log_retention = 14`"),
+        );
+        return None;
     };
     if let Some(days) = u32::try_from(n).ok().filter(|d| RETENTION_DAYS.contains(d)) {
         return Some(days);
@@ -738,6 +731,11 @@ mod tests {
             (InvalidValue, "passthrough".into())
         );
         assert_eq!(one("tracing = true"), (WrongType, "true".into()));
+        let (_, d, _) = parsed("tracing = true");
+        assert_eq!(
+            d[0].help.as_deref(),
+            Some("write a bare word, e.g. `tracing = active`")
+        );
         assert_eq!(one("role = \"r\""), (InvalidRole, "\"r\"".into()));
         assert_eq!(one("role = 5"), (WrongType, "5".into()));
         assert_eq!(
@@ -768,6 +766,16 @@ mod tests {
             one("vpc { subnets = [\"subnet-1\"] }"),
             (MissingKey, "vpc".into())
         );
+    }
+
+    #[test]
+    fn every_setting_key_is_read() {
+        // A list is the wrong type for every setting: each key reports it, so none is ignored.
+        for key in keys::SETTING_KEYS {
+            let e = errors(&format!("{key} = [1]"));
+            assert_eq!(e.len(), 1, "{key}: {e:?}");
+            assert_eq!(e[0].0, ErrorKind::WrongType, "{key}");
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! A binding's source name, URL or ARN (a rule's `bus`) may hold variables: it is read once per stage
 //! that resolves it differently (see [`super::stages`]), and its errors then name the stage.
 
-use crate::ast::{Binding, Kind, ScheduleFn, Source as AstSource, Spanned, Value};
+use crate::ast::{Binding, Entry, Json, Kind, ScheduleFn, Source as AstSource, Spanned, Value};
 use crate::diag::{Diagnostic, ErrorKind, Span};
 use crate::model::{NameOrArn, Source, StartingPosition};
 
@@ -43,17 +43,91 @@ pub(crate) fn check_variables(b: &Binding, e: &Entries<'_>, diags: &mut Vec<Diag
         return true;
     };
     let noun = match b.kind.node {
-        Kind::Rule => "event bus",
-        kind => kind.keyword(),
+        Kind::Rule => "an event bus",
+        Kind::Bucket => "a bucket",
+        Kind::Topic => "a topic",
+        Kind::Queue => "a queue",
+        Kind::Stream => "a stream",
+        Kind::Table => "a table",
+        Kind::Schedule => "a schedule",
     };
-    let (allow, what) = if s.starts_with("arn:") {
-        (Allow::Arn, format!("a {noun} ARN"))
+    let (allow, what) = if b.kind.node == Kind::Rule {
+        // The plan passes a bus to EventBridge as written: no deploy-time placeholder in it.
+        (Allow::Stage, "a rule's `bus`".to_string())
+    } else if s.starts_with("arn:") {
+        (Allow::Arn, format!("{noun} ARN"))
     } else if s.starts_with("https://") || s.starts_with("http://") {
-        (Allow::Stage, format!("a {noun} URL"))
+        (Allow::Stage, format!("{noun} URL"))
     } else {
-        (Allow::Stage, format!("a {noun} name"))
+        (Allow::Stage, format!("{noun} name"))
     };
-    vars::check(s, span, allow, &what, diags)
+    let before = diags.len();
+    let ok = vars::check(s, span, allow, &what, diags);
+    if b.kind.node == Kind::Rule {
+        for d in &mut diags[before..] {
+            if d.kind == ErrorKind::MisplacedVariable && !d.message.starts_with("IAM") {
+                d.help = Some(
+                    "a bus named by its name is the deploy account's and region's; give another account's bus by its full ARN, written out".to_string(),
+                );
+            }
+        }
+    }
+    ok
+}
+
+/// The strings of a binding that no stage resolves (descriptions, S3 filters, event patterns): a
+/// variable in one is reported rather than deployed as written.
+pub(crate) fn check_unresolved(e: &Entries<'_>, diags: &mut Vec<Diagnostic>) {
+    for key in ["description", "prefix", "suffix"] {
+        if let Some(Entry {
+            value:
+                Spanned {
+                    node: Value::Str(s),
+                    span,
+                },
+            ..
+        }) = e.get(key)
+        {
+            vars::check_unresolved(s, *span, &format!("`{key}`"), diags);
+        }
+    }
+    if let Some(Entry {
+        value: Spanned {
+            node: Value::Json(json),
+            ..
+        },
+        ..
+    }) = e.get("pattern")
+    {
+        json_strings(json, diags);
+    }
+}
+
+/// Every string value of an event pattern through [`vars::check_unresolved`].
+fn json_strings(json: &Json, diags: &mut Vec<Diagnostic>) {
+    match json {
+        Json::Str(_) | Json::Null | Json::Bool(_) | Json::Number(_) => {}
+        Json::Array(items) => {
+            for item in items {
+                match &item.node {
+                    Json::Str(s) => {
+                        vars::check_unresolved(s, item.span, "an event pattern", diags);
+                    }
+                    other => json_strings(other, diags),
+                }
+            }
+        }
+        Json::Object(members) => {
+            for (_, v) in members {
+                match &v.node {
+                    Json::Str(s) => {
+                        vars::check_unresolved(s, v.span, "an event pattern", diags);
+                    }
+                    other => json_strings(other, diags),
+                }
+            }
+        }
+    }
 }
 
 /// Checks a binding's source and kind options; `None` when anything is wrong (all of it reported).
@@ -602,6 +676,52 @@ fn is_rfc3339(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ast::Item;
+    use crate::validate::keys::{self, Scope};
+
+    /// The variable and unresolved-variable diagnostics of the one binding in `src`, and its text.
+    fn variables(src: &str) -> (Vec<(ErrorKind, String)>, Option<String>) {
+        let (file, parse_errors) = crate::parse::parse(src);
+        assert!(parse_errors.is_empty(), "{parse_errors:?}");
+        let Item::Binding(b) = &file.items[0] else {
+            panic!()
+        };
+        let mut d = Vec::new();
+        let e = keys::check(b.block.as_ref(), Scope::Binding(b.kind.node), &mut d);
+        let before = d.len();
+        let ok = check_variables(b, &e, &mut d);
+        assert_eq!(
+            ok,
+            d.len() == before,
+            "false exactly when something is reported"
+        );
+        check_unresolved(&e, &mut d);
+        let got = d
+            .iter()
+            .map(|d| (d.kind, src[d.span.start..d.span.end].to_string()))
+            .collect();
+        (got, text(b, &e).map(|(t, _)| t.to_string()))
+    }
+
+    #[test]
+    fn which_string_may_hold_variables() {
+        use ErrorKind::*;
+        let (d, text) =
+            variables("queue q \"arn:${partition}:sqs:${region}:${account}:q-${stage}\"");
+        assert!(d.is_empty(), "{d:?}");
+        assert_eq!(
+            text.as_deref(),
+            Some("arn:${partition}:sqs:${region}:${account}:q-${stage}")
+        );
+        let (d, _) = variables("topic t \"t-${region}\"");
+        assert_eq!(d, [(MisplacedVariable, "${region}".to_string())]);
+        let (d, text) =
+            variables("rule r { bus = \"${app}-${region}\", pattern = { \"a\": [\"x\"] } }");
+        assert_eq!(d, [(MisplacedVariable, "${region}".to_string())]);
+        assert_eq!(text.as_deref(), Some("${app}-${region}"));
+        let (_, text) = variables("schedule s rate(1 hour) { description = \"d\" }");
+        assert_eq!(text, None);
+    }
 
     #[test]
     fn timestamps() {

@@ -311,7 +311,17 @@ pub(crate) fn choice<T: Copy>(
     let word = match &v.node {
         Value::Ident(w) => w.as_str(),
         _ => {
-            diags.push(wrong_type(v, &choice.expected()));
+            let d = wrong_type(v, &choice.expected());
+            diags.push(match d.help {
+                Some(_) => d,
+                None => {
+                    let first = choice.words.first().map_or("", |(w, _)| *w);
+                    d.help(format!(
+                        "write a bare word, e.g. `{} = {first}`",
+                        choice.key
+                    ))
+                }
+            });
             return None;
         }
     };

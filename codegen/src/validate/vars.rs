@@ -59,6 +59,39 @@ pub(crate) fn check(
     diags.len() == before
 }
 
+/// Where variables are resolved (the help of one written elsewhere).
+const RESOLVED_PLACES: &str = "variables are resolved in source names, URLs and ARNs, a rule's `bus`, `env` and `tags` values, `role`, `layers`, `managed_policies` and `policy` documents";
+
+/// Reports the variables (`${app}`, `${stage}`, `${region}`, ...) in `text`, a string literal at `span`
+/// where none is resolved (`what` says which, e.g. "`prefix`"), so that it is not deployed as written.
+/// Other `${...}` are plain text there. `true` when there is nothing to report.
+pub(crate) fn check_unresolved(
+    text: &str,
+    span: Span,
+    what: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
+    let refs = match vars::references(text) {
+        Ok(refs) => refs,
+        Err(at) => vars::references(&text[..at]).unwrap_or_default(),
+    };
+    let before = diags.len();
+    for r in refs {
+        if STAGE_VARIABLES.contains(&r.name) || DEPLOY_VARIABLES.contains(&r.name) {
+            diags.push(
+                Diagnostic::new(
+                    ErrorKind::MisplacedVariable,
+                    inside(span, text, r.start, r.end),
+                    format!("`{}` is not resolved in {what}", &text[r.start..r.end]),
+                )
+                .label("would be deployed as written")
+                .help(format!("{RESOLVED_PLACES}; write the value out here")),
+            );
+        }
+    }
+    diags.len() == before
+}
+
 /// What is wrong with one `${...}`, if anything.
 fn reference(
     text: &str,
@@ -189,6 +222,27 @@ mod tests {
             kinds,
             [ErrorKind::UnknownVariable, ErrorKind::UnclosedVariable]
         );
+    }
+
+    #[test]
+    fn variables_where_none_is_resolved() {
+        let mut d = Vec::new();
+        let span = Span::new(0, 20);
+        assert!(check_unresolved(
+            "${aws:x} ${foo} $",
+            span,
+            "`prefix`",
+            &mut d
+        ));
+        assert!(!check_unresolved(
+            "in/${stage}/",
+            Span::new(0, 14),
+            "`prefix`",
+            &mut d
+        ));
+        assert_eq!(d[0].kind, ErrorKind::MisplacedVariable);
+        assert_eq!(d[0].message, "`${stage}` is not resolved in `prefix`");
+        assert_eq!(d[0].span, Span::new(4, 12));
     }
 
     #[test]

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use chalice_codegen::model::{
-    Handler, Model, NameOrArn, QueueRef, RateUnit, Schedule, Settings, SettingsPatch, Source,
-    StartingPosition,
+    DEFAULT_STAGE, Handler, Model, NameOrArn, QueueRef, RateUnit, Schedule, Settings,
+    SettingsPatch, Source, StartingPosition,
 };
 
 /// The example app file: one binding of every kind and two schedules (the repository's
@@ -32,13 +32,14 @@ stream on_click  "mystream" { starting_position = trim_horizon }
 table  on_audit  "orders"   { starting_position = latest }            # table name or stream ARN
 "#;
 
-/// A binding with no settings of its own.
+/// A binding with no settings of its own, in an app with no stage but `dev`.
 pub fn handler(name: &str, line: usize, declaration: &str, source: Source) -> Handler {
     Handler {
         name: name.into(),
         line,
         declaration: declaration.into(),
-        source,
+        kind: source.kind(),
+        sources: BTreeMap::from([(DEFAULT_STAGE.to_string(), source)]),
         settings: SettingsPatch::default(),
     }
 }
@@ -139,7 +140,9 @@ pub fn example_model(source: &str) -> Model {
             .into_iter()
             .map(|(name, binding)| {
                 let (line, declaration) = declared_in(source, binding.kind().keyword(), name);
-                handler(name, line, &declaration, binding)
+                let mut h = handler(name, line, &declaration, binding.clone());
+                h.sources.insert("prod".to_string(), binding);
+                h
             })
             .collect(),
     }
