@@ -142,10 +142,11 @@ fn plan_offline_lists_every_resource() {
     assert_eq!(
         creates,
         [
-            "+ create iam_role shop-dev",
+            "+ create iam_role shop-dev-tick",
             "+ create lambda_function shop-dev-tick",
             "+ create events_rule shop-dev-tick",
             "+ create lambda_permission shop-dev-tick/chalice-schedule-tick",
+            "+ create iam_role shop-dev-orders",
             "+ create lambda_function shop-dev-orders",
             "+ create lambda_event_source_mapping shop-dev-orders",
         ]
@@ -162,7 +163,7 @@ fn plan_offline_lists_every_resource() {
         "{stdout}"
     );
     assert!(stdout.contains("    batch_size       = 5\n"), "{stdout}");
-    assert!(stdout.ends_with("\nPlan: 6 to create.\n"), "{stdout}");
+    assert!(stdout.ends_with("\nPlan: 7 to create.\n"), "{stdout}");
     assert_eq!(text(&out.stderr), "");
 }
 

@@ -208,7 +208,8 @@ fn samples_for_handlers_are_filled_in_from_their_bindings() {
     );
     assert_eq!(
         click["invokeIdentityArn"],
-        "arn:aws:iam::123456789012:role/orders-dev"
+        "arn:aws:iam::123456789012:role/chalice/orders/dev/orders-dev-on_click",
+        "the function's own role"
     );
     let audit = record("on_audit");
     let stream = audit["eventSourceARN"].as_str().unwrap();
@@ -354,10 +355,10 @@ fn invoke_with_the_sample_runs_every_handler() {
             report.contains("\tInit Duration: ") && report.contains("\tDuration: "),
             "{report}"
         );
-        // The handler's logs name the function the plan gave it.
+        // The handler's logs (JSON: the example sets `log_level`) name the function the plan gave it.
         if handler == "every_hour" {
             assert!(
-                out.stderr.contains("function=\"orders-dev-every_hour\""),
+                out.stderr.contains("\"function\":\"orders-dev-every_hour\""),
                 "{}",
                 out.stderr
             );
@@ -445,7 +446,7 @@ fn invoke_reads_the_event_from_stdin() {
         .write_stdin(event.to_string()));
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert!(
-        out.stderr.contains("key=images/example.png"),
+        out.stderr.contains("\"key\":\"images/example.png\""),
         "{}",
         out.stderr
     );
