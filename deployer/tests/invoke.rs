@@ -358,7 +358,8 @@ fn invoke_with_the_sample_runs_every_handler() {
         // The handler's logs (JSON: the example sets `log_level`) name the function the plan gave it.
         if handler == "every_hour" {
             assert!(
-                out.stderr.contains("\"function\":\"orders-dev-every_hour\""),
+                out.stderr
+                    .contains("\"function\":\"orders-dev-every_hour\""),
                 "{}",
                 out.stderr
             );

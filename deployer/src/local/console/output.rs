@@ -106,11 +106,41 @@ impl Output {
             text.push_str(&format!(
                 "    {} {}\n",
                 paint(LOG_RULE, "│"),
-                without_span(line)
+                readable(line)
             ));
         }
         text
     }
+}
+
+/// A log line as a person reads it: a JSON one (a function with `log_format = json` or a
+/// `log_level`, as CloudWatch gets it) as `LEVEL message key=value ...`; a text one without its span.
+fn readable(line: &str) -> String {
+    json_log(line).unwrap_or_else(|| without_span(line))
+}
+
+/// lambda_runtime's JSON log line (`{"level":..,"fields":{"message":..,..},"span":..}`) as text.
+fn json_log(line: &str) -> Option<String> {
+    if !line.starts_with('{') {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_str(line).ok()?;
+    let level = value.get("level")?.as_str()?;
+    let fields = value.get("fields")?.as_object()?;
+    let mut text = level.to_owned();
+    if let Some(message) = fields.get("message") {
+        text.push(' ');
+        text.push_str(
+            message
+                .as_str()
+                .map_or(message.to_string(), str::to_owned)
+                .as_str(),
+        );
+    }
+    for (key, v) in fields.iter().filter(|(k, _)| *k != "message") {
+        text.push_str(&format!(" {key}={v}"));
+    }
+    Some(text)
 }
 
 /// A handler's log line without lambda_runtime's span prefix (`Lambda runtime invoke{requestId=..
@@ -190,6 +220,13 @@ mod tests {
             "{text}"
         );
         assert_eq!(lines[1], "    │ INFO order accepted");
+        assert_eq!(
+            readable(
+                r#"{"level":"INFO","fields":{"message":"image uploaded","key":"a.png","size":7},"span":{"requestId":"r"}}"#
+            ),
+            r#"INFO image uploaded key="a.png" size=7"#
+        );
+        assert_eq!(readable("{not json"), "{not json");
     }
 
     #[test]
