@@ -195,12 +195,14 @@ fn method_docs(handler: &Handler) -> Vec<String> {
     lines
 }
 
-/// One sentence on what invokes the handler.
+/// One sentence on what invokes the handler (naming the bucket or queue as in `dev` when each stage
+/// binds its own).
 fn summary(handler: &Handler) -> String {
     let Some(source) = handler.source(DEFAULT_STAGE) else {
         return String::new();
     };
-    match source {
+    let per_stage = handler.sources.values().any(|s| s != source);
+    let text = match source {
         Source::Schedule { expression, .. } => {
             format!("Runs on the schedule `{}`.", expression.expression())
         }
@@ -219,6 +221,11 @@ fn summary(handler: &Handler) -> String {
         Source::Table { .. } => {
             "Runs for batches of changes from the DynamoDB table's stream.".to_string()
         }
+    };
+    if per_stage {
+        format!("{text} (In stage `{DEFAULT_STAGE}`; each stage binds its own.)")
+    } else {
+        text
     }
 }
 
@@ -536,5 +543,22 @@ mod tests {
     fn backtick_runs() {
         assert_eq!(longest_backtick_run("a ``` b ` c"), 3);
         assert_eq!(longest_backtick_run("none"), 0);
+    }
+
+    #[test]
+    fn a_source_per_stage_is_named_as_in_dev() {
+        let model = crate::load(
+            "events.chalice",
+            "app a\nstage prod\nqueue q \"orders-${stage}\"\n",
+        )
+        .unwrap();
+        let code = emit(&model);
+        assert!(
+            code.contains("SQS queue `orders-dev`. (In stage `dev`; each stage binds its own.)"),
+            "{code}"
+        );
+        let fixed =
+            crate::load("events.chalice", "app a\nstage prod\nqueue q \"orders\"\n").unwrap();
+        assert!(!emit(&fixed).contains("each stage binds its own"));
     }
 }

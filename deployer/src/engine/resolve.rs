@@ -326,4 +326,31 @@ topic on_notice "news"
             }));
         assert!(ids.iter().all(|r| r.owned));
     }
+
+    #[test]
+    fn an_inline_policy_over_iams_limit_stops_the_deploy() {
+        let statements: Vec<String> = (0..120)
+            .map(|i| {
+                format!(
+                    r#"{{ "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::bucket-{i}-{}/*" }}"#,
+                    "x".repeat(40)
+                )
+            })
+            .collect();
+        let source = format!(
+            "app orders\ndefaults {{ policy = {{ \"Statement\": [{}] }} }}\nschedule tick rate(1 hour)\n",
+            statements.join(", ")
+        );
+        let p = plan(&source);
+        let (_, problems) = desired(&p, &ctx(), &code(), &Lookups::default());
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with("the inline policy of role `orders-dev-tick` is ")
+                && problems[0].contains("IAM allows 10240"),
+            "{}",
+            problems[0]
+        );
+        let (_, problems) = desired(&plan(APP), &ctx(), &code(), &found_everything(&plan(APP)));
+        assert!(problems.is_empty(), "{problems:?}");
+    }
 }

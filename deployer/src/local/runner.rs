@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_sts::config::Credentials;
-use chalice_codegen::plan::{AwsContext, Function, MappingSource, Plan};
+use chalice_codegen::plan::{self, AwsContext, Function, FunctionRole, MappingSource, Plan};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
@@ -249,6 +249,9 @@ async fn serve(
                 MappingSource::Table { .. } | MappingSource::TableStream { .. }
             )
         });
+        for note in without_what_only_aws_has(&mut deployed) {
+            say(&note);
+        }
     }
     deploy_app(&deployed, clients, state_path).await?;
 
@@ -352,6 +355,71 @@ async fn serve(
     stop(&mut tasks, &handlers, clients, cleanup, emulator.is_none()).await;
     say("Stopped.");
     Ok(())
+}
+
+/// The plan as our own emulator can take it: the handlers run here, so what only exists in the AWS
+/// account (layers, managed policies, roles given by ARN: moto refuses a function whose role or
+/// layer it does not have) is left out, and a function given a role gets its own with what it needs.
+/// Returns a note for each thing left out.
+fn without_what_only_aws_has(plan: &mut Plan) -> Vec<String> {
+    let mut notes = Vec::new();
+    let mut layered = Vec::new();
+    for f in &mut plan.functions {
+        if !f.layers.is_empty() {
+            layered.push(f.handler.clone());
+            f.layers.clear();
+        }
+    }
+    if !layered.is_empty() {
+        notes.push(format!(
+            "note: layers are not deployed to the local emulator (handlers run here, without them): {}",
+            layered.join(", ")
+        ));
+    }
+    if plan.roles.iter().any(|r| !r.managed_policies.is_empty()) {
+        notes.push(
+            "note: managed policies are not attached in the local emulator (it does not enforce IAM)"
+                .to_string(),
+        );
+        for r in &mut plan.roles {
+            r.managed_policies.clear();
+        }
+    }
+    let path = chalice_codegen::emit_plan::role_path(&plan.app, &plan.stage);
+    let mut given = Vec::new();
+    for f in &mut plan.functions {
+        let FunctionRole::Given { needs, .. } = &f.role else {
+            continue;
+        };
+        let role = plan::Role {
+            id: format!("role.{}", f.handler),
+            function: f.handler.clone(),
+            name: f.name.clone(),
+            path: path.clone(),
+            arn: plan::Arn(format!(
+                "arn:{{partition}}:iam::{{account}}:role{path}{}",
+                f.name
+            )),
+            trust_principal: chalice_codegen::emit_plan::LAMBDA_PRINCIPAL.to_string(),
+            policy_name: f.name.clone(),
+            statements: needs.clone(),
+            custom_statements: Vec::new(),
+            managed_policies: Vec::new(),
+        };
+        f.role = FunctionRole::Own {
+            id: role.id.clone(),
+            arn: role.arn.clone(),
+        };
+        given.push(f.handler.clone());
+        plan.roles.push(role);
+    }
+    if !given.is_empty() {
+        notes.push(format!(
+            "note: in the local emulator these run as roles of their own, not the role the file gives: {}",
+            given.join(", ")
+        ));
+    }
+    notes
 }
 
 /// Deploys the plan with a placeholder bootstrap, quietly, recording it at `state_path`.
@@ -540,5 +608,25 @@ mod tests {
         );
         assert_eq!(env["AWS_LAMBDA_LOG_FORMAT"], "JSON");
         assert!(!function_env(f, None).contains_key("AWS_ENDPOINT_URL"));
+    }
+
+    #[test]
+    fn our_emulator_gets_no_layers_managed_policies_or_given_roles() {
+        let source = "app a\ndefaults { layers = [\"arn:aws:lambda:us-east-1:123456789012:layer:x:1\"], \
+                      managed_policies = [\"arn:aws:iam::aws:policy/ReadOnlyAccess\"] }\n\
+                      stage prod { role = \"arn:aws:iam::123456789012:role/given\" }\n\
+                      queue q \"jobs\"\n";
+        let model = chalice_codegen::load("events.chalice", source).unwrap();
+        let mut dev = chalice_codegen::emit_plan::plan(&model, "dev").unwrap();
+        let notes = without_what_only_aws_has(&mut dev);
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(dev.functions[0].layers.is_empty());
+        assert!(dev.roles[0].managed_policies.is_empty());
+        let mut prod = chalice_codegen::emit_plan::plan(&model, "prod").unwrap();
+        assert!(prod.roles.is_empty());
+        without_what_only_aws_has(&mut prod);
+        let role = prod.role("q").expect("an own role in the emulator");
+        assert!(role.statements.iter().any(|s| s.sid == "SqsConsume"));
+        assert!(matches!(prod.functions[0].role, FunctionRole::Own { .. }));
     }
 }

@@ -57,11 +57,22 @@ impl Resource for Role {
     }
 
     fn desired(r: &mut Resolver<'_>) -> Vec<(String, Self::Spec)> {
-        r.plan
-            .roles
-            .iter()
-            .map(|role| (role.id.clone(), desired_role(role, &r.plan.tags, r.ctx)))
-            .collect()
+        let mut out = Vec::new();
+        for role in &r.plan.roles {
+            let spec = desired_role(role, &r.plan.tags, r.ctx);
+            let size = spec.policy.as_ref().map_or(0, |p| {
+                p.to_string().chars().filter(|c| !c.is_whitespace()).count()
+            });
+            if size > MAX_INLINE_POLICY {
+                r.problems.push(format!(
+                    "the inline policy of role `{}` is {size} characters; IAM allows {MAX_INLINE_POLICY}: \
+                     move statements into a managed policy (`managed_policies`)",
+                    spec.name
+                ));
+            }
+            out.push((role.id.clone(), spec));
+        }
+        out
     }
 
     fn function_of(identity: &Identity, _: Option<&Self::Spec>) -> Option<String> {
@@ -299,6 +310,8 @@ fn statement_summary(st: &Value) -> String {
 }
 
 const NOT_FOUND: &str = "NoSuchEntity";
+/// IAM's limit on a role's inline policies, in characters without white space.
+const MAX_INLINE_POLICY: usize = 10_240;
 
 /// A role found by `ListRoles`: enough to tell it exists and compare its trust policy.
 #[derive(Debug, Clone, PartialEq)]
