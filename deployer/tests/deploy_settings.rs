@@ -80,22 +80,7 @@ impl Setup {
             // Someone else's entry, kept throughout (and moto cannot answer for a bucket without any).
             put_foreign_queue_entry(&aws, &bucket, "audit", &queue_arn("audit"), None).await;
         }
-        let zip = CodePackage::from_binary(b"layer").unwrap().zip;
-        let layer = aws
-            .lambda
-            .publish_layer_version()
-            .layer_name("ext")
-            .content(
-                LayerVersionContentInput::builder()
-                    .zip_file(Blob::new(zip))
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("publish layer")
-            .layer_version_arn()
-            .expect("layer version ARN")
-            .to_owned();
+        let layer = publish_layer(&aws).await;
         let read = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"dynamodb:GetItem","Resource":"*"}]}"#;
         aws.iam
             .create_policy()
@@ -115,6 +100,11 @@ impl Setup {
             project,
             layer,
         }
+    }
+
+    /// A new version of the layer `ext`; its ARN.
+    async fn publish_layer(&self) -> String {
+        publish_layer(&self.aws).await
     }
 
     fn source(&self) -> String {
@@ -173,6 +163,25 @@ impl Setup {
             })
             .collect()
     }
+}
+
+/// A new version of the layer `ext` in moto (a function's layers must exist there); its ARN.
+async fn publish_layer(aws: &Clients) -> String {
+    let zip = CodePackage::from_binary(b"layer").unwrap().zip;
+    aws.lambda
+        .publish_layer_version()
+        .layer_name("ext")
+        .content(
+            LayerVersionContentInput::builder()
+                .zip_file(Blob::new(zip))
+                .build(),
+        )
+        .send()
+        .await
+        .expect("publish layer")
+        .layer_version_arn()
+        .expect("layer version ARN")
+        .to_owned()
 }
 
 fn writes(run: &Run) -> Vec<String> {
@@ -369,8 +378,29 @@ async fn every_setting_deploys_converges_changes_and_is_removed() {
             .all(|(_, r)| *r == Some(30))
     );
 
+    // A function setting changed: each function updated in place, old → new in the plan.
+    let layer2 = s.publish_layer().await;
+    s.project.write_app(&app(&layer2, 30, true));
+    let plan = s.run(&["plan", "--bootstrap", "bootstrap"]);
+    assert!(
+        plan.stdout.contains(&format!(
+            "~ update lambda_function orders-dev-tick\n    layers: {} → {layer2}\n",
+            s.layer
+        )),
+        "{}",
+        plan.describe()
+    );
+    let relayered = s.deploy("dev");
+    assert_eq!(
+        writes(&relayered),
+        ["lambda.UpdateFunctionConfiguration"; 3],
+        "{}",
+        relayered.describe()
+    );
+    assert_eq!(writes(&s.deploy("dev")), Vec::<String>::new(), "converged");
+
     // A managed policy taken out: detached from each role, nothing else.
-    s.project.write_app(&app(&s.layer, 30, false));
+    s.project.write_app(&app(&layer2, 30, false));
     let detached = s.deploy("dev");
     assert_eq!(
         writes(&detached),

@@ -586,6 +586,8 @@ pub async fn update_function(
         wait_updated(c, &spec.name).await?;
     }
     let l = &live.spec;
+    // moto applies Layers, VpcConfig and Environment here but ignores TracingConfig, EphemeralStorage
+    // and LoggingConfig (AWS applies them all): on moto a change of those shows again on the next plan.
     if config_differs(spec, l) {
         // A role just made (a function moving to its own) may not be assumable yet on AWS.
         let update = || {
