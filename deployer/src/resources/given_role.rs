@@ -111,10 +111,7 @@ async fn read(c: &Clients, name: &str) -> Result<Option<ReadRole>, CallError> {
     let parse = |op: &'static str, raw: &str| {
         parse_policy_document(raw).map_err(|e| CallError::other(op, name, e.to_string()))
     };
-    let trust = match role.assume_role_policy_document() {
-        Some(raw) => parse("GetRole", raw)?,
-        None => Value::Null,
-    };
+    let trust = super::role::trust_policy_of(&role, "GetRole")?;
     let mut policies = Vec::new();
     let inline = c
         .iam

@@ -313,6 +313,20 @@ const NOT_FOUND: &str = "NoSuchEntity";
 /// IAM's limit on a role's inline policies, in characters without white space.
 const MAX_INLINE_POLICY: usize = 10_240;
 
+/// A role's trust policy as IAM answered it (`operation`), parsed; `Null` when it has none.
+pub fn trust_policy_of(
+    role: &aws_sdk_iam::types::Role,
+    operation: &'static str,
+) -> Result<Value, CallError> {
+    role.assume_role_policy_document()
+        .map(|raw| {
+            parse_policy_document(raw)
+                .map_err(|e| CallError::other(operation, role.role_name(), e.to_string()))
+        })
+        .transpose()
+        .map(|doc| doc.unwrap_or(Value::Null))
+}
+
 /// A role found by `ListRoles`: enough to tell it exists and compare its trust policy.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListedRole {
@@ -331,11 +345,7 @@ pub async fn list_roles(
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| CallError::new("ListRoles", path, e))?;
         for role in page.roles() {
-            let trust_policy = match role.assume_role_policy_document() {
-                Some(raw) => parse_policy_document(raw)
-                    .map_err(|e| CallError::other("ListRoles", role.role_name(), e.to_string()))?,
-                None => Value::Null,
-            };
+            let trust_policy = trust_policy_of(role, "ListRoles")?;
             out.insert(
                 role.role_name().to_string(),
                 ListedRole {
@@ -381,17 +391,9 @@ pub async fn read_listed_role(
     policy_name: &str,
     listed: &ListedRole,
 ) -> Result<LiveRole, CallError> {
-    Ok(LiveRole {
-        arn: listed.arn.clone(),
-        spec: RoleSpec {
-            name: name.to_string(),
-            path: listed.path.clone(),
-            trust_policy: listed.trust_policy.clone(),
-            policy_name: policy_name.to_string(),
-            policy: read_inline_policy(c, name, policy_name).await?,
-            tags: BTreeMap::new(),
-        },
-    })
+    let mut role = listed_without_policy(name, policy_name, listed);
+    role.spec.policy = read_inline_policy(c, name, policy_name).await?;
+    Ok(role)
 }
 
 /// A listed role whose inline policy was not read (one to remove: only its existence matters).
@@ -423,11 +425,7 @@ pub async fn read_role(
     let Some(role) = role.and_then(|out| out.role) else {
         return Ok(None);
     };
-    let trust_policy = match role.assume_role_policy_document() {
-        Some(raw) => parse_policy_document(raw)
-            .map_err(|e| CallError::other("GetRole", name, e.to_string()))?,
-        None => Value::Null,
-    };
+    let trust_policy = trust_policy_of(&role, "GetRole")?;
     let tags = role
         .tags()
         .iter()
