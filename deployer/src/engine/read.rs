@@ -1,10 +1,11 @@
 //! Reads what exists in AWS for every desired and recorded identity, in parallel (bounded), batching
 //! where an API allows: one ListRoles for the stage's roles (by their path) plus one GetRolePolicy per
-//! role that exists, one ListAttachedRolePolicies per role with managed policies, one DescribeLogGroups
-//! for the log groups the deployer owns, one GetFunction per function (configuration, tags, concurrency), one GetPolicy per
-//! function with permissions, one ListEventSourceMappings per function with mappings, one ListRules per
-//! bus plus one ListTargetsByRule per rule, one GetBucketNotificationConfiguration per bucket, one
-//! ListSubscriptionsByTopic per topic, and one ListObjectsV2 for the code only when code must be uploaded.
+//! desired role that exists, one ListAttachedRolePolicies per role with managed policies, one
+//! DescribeLogGroups for the log groups the deployer owns, one GetFunction per function (configuration,
+//! tags, concurrency), one GetPolicy per function with permissions, one ListEventSourceMappings per
+//! function with mappings, one ListRules per bus plus one ListTargetsByRule per rule, one
+//! GetBucketNotificationConfiguration per bucket, one ListSubscriptionsByTopic per topic, and one
+//! ListObjectsV2 for the code only when code must be uploaded.
 
 use std::collections::{BTreeMap, BTreeSet};
 

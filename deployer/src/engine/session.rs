@@ -145,17 +145,20 @@ impl Session {
     /// the functions' log groups (whoever made them) only when `logs`.
     pub async fn read_for_delete(&mut self, logs: bool) -> Result<Planned, EngineError> {
         let mut recorded = self.recorded();
-        for r in resolve::plan_identities(&self.plan, &self.ctx) {
-            if !recorded.iter().any(|x| x.identity == r.identity) {
-                recorded.push(r);
-            }
-        }
-        if logs {
-            for r in resolve::log_group_identities(&recorded) {
+        let add_missing = |recorded: &mut Vec<Recorded>, more: Vec<Recorded>| {
+            for r in more {
                 if !recorded.iter().any(|x| x.identity == r.identity) {
                     recorded.push(r);
                 }
             }
+        };
+        add_missing(
+            &mut recorded,
+            resolve::plan_identities(&self.plan, &self.ctx),
+        );
+        if logs {
+            let groups = resolve::log_group_identities(&recorded);
+            add_missing(&mut recorded, groups);
         } else {
             recorded.retain(|r| !matches!(r.identity, Identity::LogGroup { .. }));
         }
