@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use chalice_codegen::model::Vpc;
 use chalice_codegen::plan::AwsContext;
 use serde::Serialize;
 use std::time::Duration;
@@ -64,13 +65,6 @@ pub struct Logging {
     pub format: String,
     /// `INFO`, ...; JSON only.
     pub level: Option<String>,
-}
-
-/// The subnets and security groups a function is attached to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Vpc {
-    pub subnet_ids: Vec<String>,
-    pub security_group_ids: Vec<String>,
 }
 
 /// A function as read live.
@@ -152,10 +146,7 @@ impl Resource for Function {
                     tracing: f.tracing.as_str().to_string(),
                     layers: f.layers.iter().map(|a| a.resolve(r.ctx)).collect(),
                     ephemeral_storage_mb: f.ephemeral_storage_mb,
-                    vpc: f.vpc.as_ref().map(|v| Vpc {
-                        subnet_ids: v.subnet_ids.clone(),
-                        security_group_ids: v.security_group_ids.clone(),
-                    }),
+                    vpc: f.vpc.clone(),
                 },
             ));
         }
