@@ -33,7 +33,12 @@ pub async fn check(c: &Clients, plan: &Plan, ctx: &AwsContext) -> Result<Vec<Str
             continue;
         };
         if account != ctx.account {
-            // Another account's role cannot be read from here; IAM will say at create time.
+            warnings.push(format!(
+                "role {arn} (given for {}) is in account {account}, not {}: it cannot be read from here, \
+                 so it was not checked (Lambda refuses a role it cannot assume when the function is created)",
+                handlers.join(", "),
+                ctx.account
+            ));
             continue;
         }
         let Some(role) = read(c, name).await? else {
