@@ -127,9 +127,9 @@ impl Resource for LogGroup {
                     }],
                 },
             )],
-            // Gone, or already without retention: only the record goes.
-            Some(_) => vec![Change::removed(&rec.key, rec.identity.clone(), None)],
-            None => Vec::new(),
+            // Already without retention: nothing to change, and its logs are never ours to delete
+            // on a deploy (the record stays, harmless). Gone: the record goes (reconcile).
+            _ => Vec::new(),
         }
     }
 
@@ -332,6 +332,10 @@ mod tests {
         };
         let changes = LogGroup::removals(&rec, &delete, &live(Some(14)), &facts);
         assert!(changes[0].is_delete());
+        assert!(
+            LogGroup::removals(&rec, &deploy, &live(None), &facts).is_empty(),
+            "a deploy never deletes logs"
+        );
         assert_eq!(
             LogGroup::function_of(&rec.identity, None).as_deref(),
             Some("a-dev-h")
