@@ -10,7 +10,7 @@ use crate::model::{Handler, Model, NameOrArn, QueueRef, Settings, Source, Tracin
 use crate::plan::{
     Arn, BucketNotification, EventRule, EventSourceMapping, Function, FunctionRole, LogGroup,
     MappingSource, PLAN_VERSION, Permission, Plan, RUNTIME, Role, Statement, Subscription, TAG_APP,
-    TAG_STAGE,
+    TAG_STAGE, log_group_name,
 };
 
 /// The service every function's role trusts.
@@ -171,11 +171,6 @@ fn function(
         vpc: settings.vpc,
         name,
     }
-}
-
-/// `/aws/lambda/<function name>`: where Lambda writes a function's logs.
-fn log_group_name(function_name: &str) -> String {
-    format!("/aws/lambda/{function_name}")
 }
 
 /// The rule, notification, subscription or mapping that invokes `handler`, with its permission.
@@ -394,21 +389,37 @@ fn role(
     statements: Vec<Statement>,
     settings: &Settings,
 ) -> Role {
-    let name = model.function_name(stage, &handler.name);
-    let path = role_path(&model.app, stage);
+    let function_name = model.function_name(stage, &handler.name);
     Role {
-        id: format!("role.{}", handler.name),
-        function: handler.name.clone(),
-        arn: Arn(format!(
-            "arn:{{partition}}:iam::{{account}}:role{path}{name}"
-        )),
-        path,
-        policy_name: name.clone(),
-        name,
-        trust_principal: LAMBDA_PRINCIPAL.to_string(),
-        statements,
         custom_statements: settings.policy.clone(),
         managed_policies: settings.managed_policies.iter().cloned().map(Arn).collect(),
+        ..own_role(&model.app, stage, &handler.name, &function_name, statements)
+    }
+}
+
+/// The own role of function `function_name` (serving `handler`) granting `statements`: named after the
+/// function, under the stage's path, assumable by Lambda.
+pub fn own_role(
+    app: &str,
+    stage: &str,
+    handler: &str,
+    function_name: &str,
+    statements: Vec<Statement>,
+) -> Role {
+    let path = role_path(app, stage);
+    Role {
+        id: format!("role.{handler}"),
+        function: handler.to_string(),
+        arn: Arn(format!(
+            "arn:{{partition}}:iam::{{account}}:role{path}{function_name}"
+        )),
+        path,
+        policy_name: function_name.to_string(),
+        name: function_name.to_string(),
+        trust_principal: LAMBDA_PRINCIPAL.to_string(),
+        statements,
+        custom_statements: Vec::new(),
+        managed_policies: Vec::new(),
     }
 }
 

@@ -97,6 +97,19 @@ impl Arn {
     }
 }
 
+/// A JSON value (a policy statement from the file) with the placeholders of every string filled in.
+pub fn resolve_json(v: &serde_json::Value, ctx: &AwsContext) -> serde_json::Value {
+    crate::vars::map_strings(v, &|s| Arn(s.to_string()).resolve(ctx))
+}
+
+/// Where Lambda writes functions' logs: `/aws/lambda/<function>`.
+pub const LOG_GROUP_PREFIX: &str = "/aws/lambda/";
+
+/// The log group Lambda writes function `function_name`'s logs to.
+pub fn log_group_name(function_name: &str) -> String {
+    format!("{LOG_GROUP_PREFIX}{function_name}")
+}
+
 impl std::fmt::Display for Arn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)

@@ -77,14 +77,19 @@ pub fn resolve(s: &str, app: &str, stage: &str) -> String {
 
 /// Every string of a JSON value (not its keys) through [`resolve`].
 pub fn resolve_json(v: &serde_json::Value, app: &str, stage: &str) -> serde_json::Value {
+    map_strings(v, &|s| resolve(s, app, stage))
+}
+
+/// `v` with every string (not the keys) replaced by `f` of it.
+pub(crate) fn map_strings(v: &serde_json::Value, f: &dyn Fn(&str) -> String) -> serde_json::Value {
     use serde_json::Value as V;
     match v {
-        V::String(s) => V::String(resolve(s, app, stage)),
-        V::Array(items) => V::Array(items.iter().map(|i| resolve_json(i, app, stage)).collect()),
+        V::String(s) => V::String(f(s)),
+        V::Array(items) => V::Array(items.iter().map(|i| map_strings(i, f)).collect()),
         V::Object(members) => V::Object(
             members
                 .iter()
-                .map(|(k, v)| (k.clone(), resolve_json(v, app, stage)))
+                .map(|(k, v)| (k.clone(), map_strings(v, f)))
                 .collect(),
         ),
         other => other.clone(),

@@ -92,7 +92,7 @@ impl BootstrapCommand {
             ),
             (
                 "AWS_LAMBDA_LOG_GROUP_NAME".to_owned(),
-                format!("/aws/lambda/{}", config.function_name),
+                chalice_codegen::plan::log_group_name(&config.function_name),
             ),
             (
                 "AWS_LAMBDA_LOG_STREAM_NAME".to_owned(),

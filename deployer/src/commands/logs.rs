@@ -155,16 +155,11 @@ pub fn format_millis(ms: i64) -> String {
     )
 }
 
-/// The log group Lambda writes a function's logs to.
-pub fn log_group(function_name: &str) -> String {
-    format!("/aws/lambda/{function_name}")
-}
-
 /// Prints the logs (see the module doc).
 pub fn run(args: &LogsArgs, out: &mut dyn Write) -> Result<(), CommandError> {
     let plan = load_plan(&args.app.app, &args.stage)?;
     let function = function_for(&plan, &args.handler)?;
-    let group = log_group(&function.name);
+    let group = chalice_codegen::plan::log_group_name(&function.name);
     let start = args.since.start_ms(SystemTime::now());
     let runtime = crate::engine::runtime()?;
     runtime.block_on(async {

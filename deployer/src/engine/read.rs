@@ -179,20 +179,20 @@ pub async fn read(
 ) -> Result<Live, CallError> {
     let set = ReadSet::new(desired, recorded);
     let mut reads: Vec<BoxFuture<'_, Result<Read, CallError>>> = Vec::new();
-    // Roles recorded but not desired (to remove) are looked for in the stage's listing first.
+    // One listing per path; roles recorded but not desired (to remove) are looked for in the
+    // stage's listing first.
     static NONE: BTreeMap<String, String> = BTreeMap::new();
-    let mut listed_others = false;
-    for (path, names) in &set.role_paths {
-        let others = if path == role_path {
-            listed_others = true;
-            &set.roles
-        } else {
-            &NONE
-        };
-        reads.push(Box::pin(read_roles_under(c, path, names, others)));
+    let mut paths: BTreeMap<&str, &BTreeMap<String, String>> = set
+        .role_paths
+        .iter()
+        .map(|(path, names)| (path.as_str(), names))
+        .collect();
+    if !set.roles.is_empty() {
+        paths.entry(role_path).or_insert(&NONE);
     }
-    if !listed_others && !set.roles.is_empty() {
-        reads.push(Box::pin(read_roles_under(c, role_path, &NONE, &set.roles)));
+    for (path, names) in paths {
+        let others = if path == role_path { &set.roles } else { &NONE };
+        reads.push(Box::pin(read_roles_under(c, path, names, others)));
     }
     for name in &set.attachments {
         reads.push(Box::pin(async move {

@@ -6,9 +6,7 @@ use chalice_codegen::plan::Plan;
 
 use super::desired::{Desired, DesiredResource};
 use crate::aws::AwsContext;
-use crate::resources::{
-    self, CodeSet, Identity, Lookups, Recorded, Resolver, artifacts, log_group,
-};
+use crate::resources::{self, CodeSet, Identity, Lookups, Recorded, Resolver, artifacts};
 
 /// The desired resources of `plan`, and every problem that stops it from being deployed.
 ///
@@ -49,7 +47,7 @@ pub fn log_group_identities(recorded: &[Recorded]) -> Vec<Recorded> {
             Identity::Function { name } => Some(Recorded {
                 key: format!("log_group.{name}"),
                 identity: Identity::LogGroup {
-                    name: log_group::group_of(name),
+                    name: chalice_codegen::plan::log_group_name(name),
                 },
                 owned: true,
                 physical_id: None,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_sts::config::Credentials;
-use chalice_codegen::plan::{self, AwsContext, Function, FunctionRole, MappingSource, Plan};
+use chalice_codegen::plan::{AwsContext, Function, FunctionRole, MappingSource, Plan};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
@@ -385,27 +385,18 @@ fn without_what_only_aws_has(plan: &mut Plan) -> Vec<String> {
             r.managed_policies.clear();
         }
     }
-    let path = chalice_codegen::emit_plan::role_path(&plan.app, &plan.stage);
     let mut given = Vec::new();
     for f in &mut plan.functions {
         let FunctionRole::Given { needs, .. } = &f.role else {
             continue;
         };
-        let role = plan::Role {
-            id: format!("role.{}", f.handler),
-            function: f.handler.clone(),
-            name: f.name.clone(),
-            path: path.clone(),
-            arn: plan::Arn(format!(
-                "arn:{{partition}}:iam::{{account}}:role{path}{}",
-                f.name
-            )),
-            trust_principal: chalice_codegen::emit_plan::LAMBDA_PRINCIPAL.to_string(),
-            policy_name: f.name.clone(),
-            statements: needs.clone(),
-            custom_statements: Vec::new(),
-            managed_policies: Vec::new(),
-        };
+        let role = chalice_codegen::emit_plan::own_role(
+            &plan.app,
+            &plan.stage,
+            &f.handler,
+            &f.name,
+            needs.clone(),
+        );
         f.role = FunctionRole::Own {
             id: role.id.clone(),
             arn: role.arn.clone(),

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use chalice_codegen::plan::AwsContext;
+use chalice_codegen::plan::{AwsContext, LOG_GROUP_PREFIX};
 use serde::Serialize;
 
 use super::call::{CallError, gone};
@@ -64,7 +64,7 @@ impl Resource for LogGroup {
 
     fn function_of(identity: &Identity, _: Option<&Self::Spec>) -> Option<String> {
         match identity {
-            Identity::LogGroup { name } => name.strip_prefix(LAMBDA_PREFIX).map(str::to_string),
+            Identity::LogGroup { name } => name.strip_prefix(LOG_GROUP_PREFIX).map(str::to_string),
             _ => None,
         }
     }
@@ -185,14 +185,6 @@ impl Resource for LogGroup {
             .record(&change.id, &change.identity, Record::default())?;
         Ok(None)
     }
-}
-
-/// Where Lambda writes a function's logs: `/aws/lambda/<function>`.
-pub const LAMBDA_PREFIX: &str = "/aws/lambda/";
-
-/// The log group of function `name`.
-pub fn group_of(function: &str) -> String {
-    format!("{LAMBDA_PREFIX}{function}")
 }
 
 /// Every log group whose name starts with `prefix` (one paginated `DescribeLogGroups`), with its retention.

@@ -173,7 +173,11 @@ fn desired_role(r: &plan::Role, tags: &BTreeMap<String, String>, ctx: &AwsContex
                 "Resource": s.resources.iter().map(|a| a.resolve(ctx)).collect::<Vec<_>>(),
             })
         })
-        .chain(r.custom_statements.iter().map(|st| resolve_json(st, ctx)))
+        .chain(
+            r.custom_statements
+                .iter()
+                .map(|st| plan::resolve_json(st, ctx)),
+        )
         .collect();
     RoleSpec {
         name: r.name.clone(),
@@ -183,21 +187,6 @@ fn desired_role(r: &plan::Role, tags: &BTreeMap<String, String>, ctx: &AwsContex
         policy: (!statements.is_empty())
             .then(|| json!({"Version": "2012-10-17", "Statement": statements})),
         tags: tags.clone(),
-    }
-}
-
-/// Every string of a policy statement with the plan's placeholders filled in.
-fn resolve_json(v: &Value, ctx: &AwsContext) -> Value {
-    match v {
-        Value::String(s) => Value::String(plan::Arn(s.clone()).resolve(ctx)),
-        Value::Array(items) => Value::Array(items.iter().map(|i| resolve_json(i, ctx)).collect()),
-        Value::Object(members) => Value::Object(
-            members
-                .iter()
-                .map(|(k, v)| (k.clone(), resolve_json(v, ctx)))
-                .collect(),
-        ),
-        other => other.clone(),
     }
 }
 

@@ -123,10 +123,7 @@ pub fn check_roles(inv: &Inventory, plan: &Plan, p: &mut Problems) {
             })
             .collect();
         for s in &planned.custom_statements {
-            let resolved: Value =
-                serde_json::from_str(&chalice_codegen::plan::Arn(s.to_string()).resolve(&ctx))
-                    .expect("a statement resolves to JSON");
-            want.extend([grant(&resolved)]);
+            want.extend([grant(&chalice_codegen::plan::resolve_json(s, &ctx))]);
         }
         p.eq(
             &format!("{n} policy statements (sid → effect, actions, resources)"),
