@@ -6,11 +6,15 @@
 use std::collections::BTreeMap;
 
 use crate::diag::did_you_mean;
-use crate::model::{Handler, Model, NameOrArn, QueueRef, Settings, Source, Tracing};
+use crate::model::{
+    Delivery, Destination as ModelDestination, DestinationKind, Handler, Model, NameOrArn,
+    QueueRef, Settings, Source, Tracing,
+};
 use crate::plan::{
-    Arn, BucketNotification, EventRule, EventSourceMapping, Function, FunctionRole, LogGroup,
-    MappingSource, PLAN_VERSION, Permission, Plan, RUNTIME, Role, Statement, Subscription, TAG_APP,
-    TAG_STAGE, log_group_name,
+    Arn, BucketNotification, DEFAULT_ASYNC_EVENT_AGE_S, DEFAULT_ASYNC_RETRY_ATTEMPTS, Destination,
+    EventRule, EventSourceMapping, FilterPolicy, Function, FunctionRole, InvokeConfig, LogGroup,
+    MappingSource, PLAN_VERSION, Permission, Plan, RUNTIME, Role, Statement, StreamFailure,
+    Subscription, TAG_APP, TAG_STAGE, log_group_name,
 };
 
 /// The service every function's role trusts.
@@ -103,6 +107,7 @@ pub fn plan(model: &Model, stage: &str) -> Result<Plan, UnknownStage> {
         bucket_notifications: Vec::new(),
         subscriptions: Vec::new(),
         event_source_mappings: Vec::new(),
+        invoke_configs: Vec::new(),
         tags,
     };
     for handler in &model.handlers {
@@ -111,7 +116,8 @@ pub fn plan(model: &Model, stage: &str) -> Result<Plan, UnknownStage> {
             continue;
         };
         let settings = model.settings_for(handler, stage);
-        let statements = grants(model, stage, handler, source, &settings);
+        let delivery = model.delivery_for(handler, stage);
+        let statements = grants(model, stage, handler, source, &settings, &delivery);
         let role = match &settings.role {
             Some(arn) => FunctionRole::Given {
                 arn: Arn(arn.clone()),
@@ -129,7 +135,7 @@ pub fn plan(model: &Model, stage: &str) -> Result<Plan, UnknownStage> {
         };
         plan.functions
             .push(function(model, stage, handler, settings, role, &plan.tags));
-        add_trigger(&mut plan, model, stage, handler, source);
+        add_trigger(&mut plan, model, stage, handler, source, &delivery);
     }
     Ok(plan)
 }
@@ -174,8 +180,18 @@ fn function(
 }
 
 /// The rule, notification, subscription or mapping that invokes `handler`, with its permission.
-fn add_trigger(plan: &mut Plan, model: &Model, stage: &str, handler: &Handler, source: &Source) {
+fn add_trigger(
+    plan: &mut Plan,
+    model: &Model,
+    stage: &str,
+    handler: &Handler,
+    source: &Source,
+    delivery: &Delivery,
+) {
     let h = handler.name.as_str();
+    if let Some(config) = invoke_config(h, source, delivery) {
+        plan.invoke_configs.push(config);
+    }
     let function_name = model.function_name(stage, h);
     let keyword = handler.kind().keyword();
     let permission = |principal: &str, source_arn: Arn, source_account: bool| Permission {
@@ -242,6 +258,10 @@ fn add_trigger(plan: &mut Plan, model: &Model, stage: &str, handler: &Handler, s
                 id: format!("subscription.{h}"),
                 function: h.to_string(),
                 topic_arn,
+                filter_policy: delivery.filter_policy.as_ref().map(|p| FilterPolicy {
+                    policy: p.policy.to_string(),
+                    scope: p.scope,
+                }),
             });
         }
         Source::Queue {
@@ -259,6 +279,7 @@ fn add_trigger(plan: &mut Plan, model: &Model, stage: &str, handler: &Handler, s
                     MappingSource::Queue { arn },
                     *batch_size,
                     *batching_window_s,
+                    delivery,
                 )
             });
         }
@@ -272,11 +293,13 @@ fn add_trigger(plan: &mut Plan, model: &Model, stage: &str, handler: &Handler, s
             plan.event_source_mappings.push(EventSourceMapping {
                 starting_position: Some(starting_position.as_str().to_string()),
                 starting_position_timestamp: timestamp(starting_position),
+                stream_failure: Some(stream_failure(delivery)),
                 ..mapping(
                     h,
                     MappingSource::Stream { arn },
                     *batch_size,
                     *batching_window_s,
+                    delivery,
                 )
             });
         }
@@ -297,7 +320,8 @@ fn add_trigger(plan: &mut Plan, model: &Model, stage: &str, handler: &Handler, s
             plan.event_source_mappings.push(EventSourceMapping {
                 starting_position: Some(starting_position.as_str().to_string()),
                 starting_position_timestamp: timestamp(starting_position),
-                ..mapping(h, source, *batch_size, *batching_window_s)
+                stream_failure: Some(stream_failure(delivery)),
+                ..mapping(h, source, *batch_size, *batching_window_s, delivery)
             });
         }
     }
@@ -316,6 +340,7 @@ fn grants(
     handler: &Handler,
     source: &Source,
     settings: &Settings,
+    delivery: &Delivery,
 ) -> Vec<Statement> {
     let name = model.function_name(stage, &handler.name);
     let group = format!("log-group:{}", log_group_name(&name));
@@ -360,6 +385,11 @@ fn grants(
         | Source::Rule { .. }
         | Source::Bucket { .. }
         | Source::Topic { .. } => {}
+    }
+    if let Some(d) = &delivery.on_failure {
+        for (sid, actions, resource) in destination_grants(&destination(d)) {
+            add_statement(&mut statements, sid, actions, resource);
+        }
     }
     if settings.tracing == Tracing::Active {
         add_statement(
@@ -520,6 +550,7 @@ fn mapping(
     source: MappingSource,
     batch_size: u32,
     batching_window_s: Option<u32>,
+    delivery: &Delivery,
 ) -> EventSourceMapping {
     EventSourceMapping {
         id: format!("mapping.{handler}"),
@@ -531,6 +562,95 @@ fn mapping(
         starting_position_timestamp: None,
         maximum_concurrency: None,
         report_batch_item_failures: true,
+        // Serialising a `Value` cannot fail (its keys are strings).
+        filters: delivery.filters.iter().map(|f| f.to_string()).collect(),
+        stream_failure: None,
+    }
+}
+
+/// A stream or table mapping's failure handling: the binding's options over Lambda's defaults.
+fn stream_failure(delivery: &Delivery) -> StreamFailure {
+    let defaults = StreamFailure::default();
+    StreamFailure {
+        maximum_retry_attempts: delivery
+            .maximum_retry_attempts
+            .unwrap_or(defaults.maximum_retry_attempts),
+        maximum_record_age_s: delivery
+            .maximum_age_s
+            .unwrap_or(defaults.maximum_record_age_s),
+        bisect_on_error: delivery.bisect_on_error.unwrap_or(defaults.bisect_on_error),
+        parallelization_factor: delivery
+            .parallelization_factor
+            .unwrap_or(defaults.parallelization_factor),
+        tumbling_window_s: delivery
+            .tumbling_window_s
+            .unwrap_or(defaults.tumbling_window_s),
+        on_failure: delivery.on_failure.as_ref().map(destination),
+    }
+}
+
+/// The event invoke configuration of an asynchronously invoked function whose binding sets retries,
+/// an event age or an on-failure destination; `None` leaves Lambda's defaults (and none is made).
+fn invoke_config(handler: &str, source: &Source, delivery: &Delivery) -> Option<InvokeConfig> {
+    let asynchronous = matches!(
+        source,
+        Source::Schedule { .. }
+            | Source::Rule { .. }
+            | Source::Bucket { .. }
+            | Source::Topic { .. }
+    );
+    let set = delivery.maximum_retry_attempts.is_some()
+        || delivery.maximum_age_s.is_some()
+        || delivery.on_failure.is_some();
+    // Validation bounds both to positive ranges on these kinds.
+    let positive =
+        |n: Option<i32>, default: u32| n.and_then(|n| u32::try_from(n).ok()).unwrap_or(default);
+    (asynchronous && set).then(|| InvokeConfig {
+        id: format!("invoke_config.{handler}"),
+        function: handler.to_string(),
+        maximum_retry_attempts: positive(
+            delivery.maximum_retry_attempts,
+            DEFAULT_ASYNC_RETRY_ATTEMPTS,
+        ),
+        maximum_event_age_s: positive(delivery.maximum_age_s, DEFAULT_ASYNC_EVENT_AGE_S),
+        on_failure: delivery.on_failure.as_ref().map(destination),
+    })
+}
+
+/// The plan's form of an on-failure destination: its ARN (local to the deploy for a name).
+fn destination(d: &ModelDestination) -> Destination {
+    let arn = match (&d.target, d.kind) {
+        (NameOrArn::Arn(arn), _) => Arn(arn.clone()),
+        (NameOrArn::Name(name), DestinationKind::Queue) => Arn::local("sqs", name),
+        (NameOrArn::Name(name), DestinationKind::Topic) => Arn::local("sns", name),
+        (NameOrArn::Name(name), DestinationKind::Bucket) => {
+            Arn(format!("arn:{{partition}}:s3:::{name}"))
+        }
+        (NameOrArn::Name(name), DestinationKind::Bus) => {
+            Arn::local("events", &format!("event-bus/{name}"))
+        }
+        (NameOrArn::Name(name), DestinationKind::Function) => function_arn(name),
+    };
+    Destination { kind: d.kind, arn }
+}
+
+/// What the role must allow to send failure records to `d`: `(sid, actions, resource)` each.
+fn destination_grants(d: &Destination) -> Vec<(&'static str, &'static [&'static str], Arn)> {
+    let arn = d.arn.clone();
+    match d.kind {
+        DestinationKind::Queue => vec![("FailureQueue", &["sqs:SendMessage"], arn)],
+        DestinationKind::Topic => vec![("FailureTopic", &["sns:Publish"], arn)],
+        // AWS's documented pair for S3 destinations: list the bucket, put the record in it.
+        DestinationKind::Bucket => vec![
+            ("FailureBucketList", &["s3:ListBucket"], arn.clone()),
+            (
+                "FailureBucketPut",
+                &["s3:PutObject"],
+                Arn(format!("{arn}/*")),
+            ),
+        ],
+        DestinationKind::Bus => vec![("FailureBus", &["events:PutEvents"], arn)],
+        DestinationKind::Function => vec![("FailureFunction", &["lambda:InvokeFunction"], arn)],
     }
 }
 
@@ -558,6 +678,7 @@ mod tests {
                 .map(|stage| (stage.to_string(), source.clone()))
                 .collect(),
             settings: SettingsPatch::default(),
+            delivery: Default::default(),
         }
     }
 

@@ -308,6 +308,7 @@ mod tests {
             kind: source.kind(),
             sources: BTreeMap::from([(DEFAULT_STAGE.to_string(), source)]),
             settings: SettingsPatch::default(),
+            delivery: Default::default(),
         }
     }
 
@@ -370,6 +371,7 @@ mod tests {
             kind: source.kind(),
             sources: BTreeMap::from([(DEFAULT_STAGE.to_string(), source)]),
             settings: SettingsPatch::default(),
+            delivery: Default::default(),
         }
     }
 

@@ -309,6 +309,8 @@ pub struct Handler {
     pub sources: BTreeMap<String, Source>,
     /// This binding's own overrides (applied after `defaults` and the stage).
     pub settings: SettingsPatch,
+    /// Its filters, retries and on-failure destination, variables unresolved (see [`Delivery::resolve`]).
+    pub delivery: Delivery,
 }
 
 impl Handler {
@@ -319,6 +321,120 @@ impl Handler {
     /// The source in `stage`; `None` for a stage the model does not know.
     pub fn source(&self, stage: &str) -> Option<&Source> {
         self.sources.get(stage)
+    }
+}
+
+/// How events reach a handler and what becomes of those it fails: filters, retries, an on-failure
+/// destination. Validation allows each field only on the kinds AWS has it for:
+///
+/// - `filters`: queue, stream, table (an event source mapping's `FilterCriteria`, ORed);
+/// - `filter_policy`: topic (the subscription's);
+/// - retries, age and `on_failure`: stream and table (on the mapping), schedule, rule, bucket and topic
+///   (the function's event invoke configuration);
+/// - `bisect_on_error`, `parallelization_factor`, `tumbling_window_s`: stream and table.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Delivery {
+    /// Event patterns, at most 5; an event passes when any matches.
+    pub filters: Vec<serde_json::Value>,
+    pub filter_policy: Option<FilterPolicy>,
+    /// Streams: -1 (forever) to 10000. Asynchronous: 0 to 2.
+    pub maximum_retry_attempts: Option<i32>,
+    /// Streams: the record age, -1 (forever) or 60 to 604800. Asynchronous: the event age, 60 to 21600.
+    pub maximum_age_s: Option<i32>,
+    pub bisect_on_error: Option<bool>,
+    /// 1 to 10.
+    pub parallelization_factor: Option<u32>,
+    /// 0 (off) to 900.
+    pub tumbling_window_s: Option<u32>,
+    pub on_failure: Option<Destination>,
+}
+
+impl Delivery {
+    /// This with `${app}` and `${stage}` resolved in the destination, filters and policy.
+    pub fn resolve(&self, app: &str, stage: &str) -> Delivery {
+        Delivery {
+            filters: self
+                .filters
+                .iter()
+                .map(|f| vars::resolve_json(f, app, stage))
+                .collect(),
+            filter_policy: self.filter_policy.as_ref().map(|p| FilterPolicy {
+                policy: vars::resolve_json(&p.policy, app, stage),
+                scope: p.scope,
+            }),
+            on_failure: self.on_failure.as_ref().map(|d| Destination {
+                kind: d.kind,
+                target: match &d.target {
+                    NameOrArn::Name(n) => NameOrArn::Name(vars::resolve(n, app, stage)),
+                    NameOrArn::Arn(a) => NameOrArn::Arn(vars::resolve(a, app, stage)),
+                },
+            }),
+            ..self.clone()
+        }
+    }
+}
+
+/// Where records of failed events or batches go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Destination {
+    pub kind: DestinationKind,
+    pub target: NameOrArn,
+}
+
+/// The services a failure record can be sent to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DestinationKind {
+    Queue,
+    Topic,
+    Bucket,
+    Bus,
+    Function,
+}
+
+impl DestinationKind {
+    pub const ALL: [DestinationKind; 5] = [
+        DestinationKind::Queue,
+        DestinationKind::Topic,
+        DestinationKind::Bucket,
+        DestinationKind::Bus,
+        DestinationKind::Function,
+    ];
+
+    /// The key in an `on_failure { ... }` block, e.g. `queue`.
+    pub fn keyword(self) -> &'static str {
+        match self {
+            DestinationKind::Queue => "queue",
+            DestinationKind::Topic => "topic",
+            DestinationKind::Bucket => "bucket",
+            DestinationKind::Bus => "bus",
+            DestinationKind::Function => "function",
+        }
+    }
+}
+
+/// An SNS subscription's filter policy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FilterPolicy {
+    pub policy: serde_json::Value,
+    pub scope: FilterPolicyScope,
+}
+
+/// What an SNS filter policy is matched against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FilterPolicyScope {
+    MessageAttributes,
+    MessageBody,
+}
+
+impl FilterPolicyScope {
+    /// SNS's name for it (`FilterPolicyScope`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FilterPolicyScope::MessageAttributes => "MessageAttributes",
+            FilterPolicyScope::MessageBody => "MessageBody",
+        }
     }
 }
 
@@ -518,6 +634,11 @@ impl Model {
         base.apply(&handler.settings).resolve(&self.app, stage)
     }
 
+    /// A handler's filters, retries and destination in a stage, variables resolved.
+    pub fn delivery_for(&self, handler: &Handler, stage: &str) -> Delivery {
+        handler.delivery.resolve(&self.app, stage)
+    }
+
     /// `<app>-<stage>-<handler>`: the Lambda function's name, and its own role's.
     pub fn function_name(&self, stage: &str, handler: &str) -> String {
         format!("{}-{}-{}", self.app, stage, handler)
@@ -576,6 +697,7 @@ mod tests {
                     },
                 )]),
                 settings: binding,
+                delivery: Delivery::default(),
             }],
         };
         let s = model.settings_for(&model.handlers[0], "prod");

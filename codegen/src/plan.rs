@@ -13,13 +13,14 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{Architecture, LogFormat, LogLevel, Tracing, Vpc};
+pub use crate::model::{DestinationKind, FilterPolicyScope};
 
 #[cfg(feature = "clock")]
 pub use clock::{Clock, ClockError};
 pub use schedule::{Cron, Schedule};
 
 /// Bumped when the plan's shape changes incompatibly.
-pub const PLAN_VERSION: u32 = 2;
+pub const PLAN_VERSION: u32 = 3;
 /// The Lambda runtime every function uses (a custom runtime running the `bootstrap` binary).
 pub const RUNTIME: &str = "provided.al2023";
 /// Tag keys that mark a resource as this tool's.
@@ -42,6 +43,9 @@ pub struct Plan {
     pub bucket_notifications: Vec<BucketNotification>,
     pub subscriptions: Vec<Subscription>,
     pub event_source_mappings: Vec<EventSourceMapping>,
+    /// Retries, event age and on-failure destination of functions invoked asynchronously (schedule,
+    /// rule, bucket, topic), one per function whose binding sets any of them.
+    pub invoke_configs: Vec<InvokeConfig>,
 }
 
 /// An ARN template, e.g. `arn:{partition}:sqs:{region}:{account}:orders`.
@@ -271,6 +275,70 @@ pub struct Subscription {
     pub id: String,
     pub function: String,
     pub topic_arn: Arn,
+    /// Only messages it matches are delivered; `None`: every message.
+    pub filter_policy: Option<FilterPolicy>,
+}
+
+/// An SNS subscription filter policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilterPolicy {
+    /// Compact JSON, as SNS takes it.
+    pub policy: String,
+    pub scope: FilterPolicyScope,
+}
+
+/// Where a record of a failed event or batch is sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Destination {
+    pub kind: DestinationKind,
+    pub arn: Arn,
+}
+
+/// A function's asynchronous invocation settings (`PutFunctionEventInvokeConfig`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvokeConfig {
+    /// `invoke_config.<handler>`
+    pub id: String,
+    pub function: String,
+    /// 0 to 2 (Lambda's default: 2).
+    pub maximum_retry_attempts: u32,
+    /// 60 to 21600 (Lambda's default: 21600).
+    pub maximum_event_age_s: u32,
+    pub on_failure: Option<Destination>,
+}
+
+/// Lambda's default retries of an asynchronous invocation.
+pub const DEFAULT_ASYNC_RETRY_ATTEMPTS: u32 = 2;
+/// Lambda's default maximum age of an asynchronous event (6 hours).
+pub const DEFAULT_ASYNC_EVENT_AGE_S: u32 = 21_600;
+
+/// How a stream or table mapping handles a batch its function fails.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamFailure {
+    /// -1: until the record expires (Lambda's default).
+    pub maximum_retry_attempts: i32,
+    /// -1: the stream's retention (Lambda's default).
+    pub maximum_record_age_s: i32,
+    /// Split a failing batch in two and retry each half.
+    pub bisect_on_error: bool,
+    /// Batches processed at once per shard (1 to 10).
+    pub parallelization_factor: u32,
+    /// 0: no tumbling window.
+    pub tumbling_window_s: u32,
+    pub on_failure: Option<Destination>,
+}
+
+impl Default for StreamFailure {
+    fn default() -> Self {
+        StreamFailure {
+            maximum_retry_attempts: -1,
+            maximum_record_age_s: -1,
+            bisect_on_error: false,
+            parallelization_factor: 1,
+            tumbling_window_s: 0,
+            on_failure: None,
+        }
+    }
 }
 
 /// Where an event source mapping reads from.
@@ -309,6 +377,11 @@ pub struct EventSourceMapping {
     pub maximum_concurrency: Option<u32>,
     /// Always on: handlers may report partial batch failures.
     pub report_batch_item_failures: bool,
+    /// `FilterCriteria` patterns, compact JSON; a record passes when any matches. Empty: all pass.
+    pub filters: Vec<String>,
+    /// Streams and tables: retries, record age, bisection, parallelization, tumbling window and
+    /// on-failure destination; `None` for queues.
+    pub stream_failure: Option<StreamFailure>,
 }
 
 impl Function {
@@ -331,6 +404,18 @@ impl Plan {
     /// The function serving `handler`.
     pub fn function(&self, handler: &str) -> Option<&Function> {
         self.functions.iter().find(|f| f.handler == handler)
+    }
+
+    /// The mapping feeding `handler`, if it is fed by one.
+    pub fn mapping(&self, handler: &str) -> Option<&EventSourceMapping> {
+        self.event_source_mappings
+            .iter()
+            .find(|m| m.function == handler)
+    }
+
+    /// The asynchronous invocation settings of `handler`'s function, if its binding sets any.
+    pub fn invoke_config(&self, handler: &str) -> Option<&InvokeConfig> {
+        self.invoke_configs.iter().find(|c| c.function == handler)
     }
 
     /// The own role of the function serving `handler` (`None` when it was given one).

@@ -23,6 +23,7 @@ fn handler(name: &str, line: usize, source: Source) -> Handler {
             .map(|stage| (stage.to_string(), source.clone()))
             .collect(),
         settings: SettingsPatch::default(),
+        delivery: Default::default(),
     }
 }
 

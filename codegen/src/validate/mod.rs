@@ -224,6 +224,7 @@ pub fn validate(file: &File, source: &str) -> Result<Model, Vec<Diagnostic>> {
                 kind: d.binding.kind.node,
                 sources: sources?,
                 settings: d.layer.patch,
+                delivery: crate::model::Delivery::default(),
             })
         })
         .collect();

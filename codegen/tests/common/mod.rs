@@ -41,6 +41,7 @@ pub fn handler(name: &str, line: usize, declaration: &str, source: Source) -> Ha
         kind: source.kind(),
         sources: BTreeMap::from([(DEFAULT_STAGE.to_string(), source)]),
         settings: SettingsPatch::default(),
+        delivery: Default::default(),
     }
 }
 

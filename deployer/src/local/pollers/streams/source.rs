@@ -225,6 +225,8 @@ pub(super) mod tests {
             starting_position_timestamp: ts.map(str::to_owned),
             maximum_concurrency: None,
             report_batch_item_failures: true,
+            filters: Vec::new(),
+            stream_failure: None,
         }
     }
 
