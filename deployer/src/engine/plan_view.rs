@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 
 use chalice_codegen::model::{DEFAULT_EPHEMERAL_STORAGE_MB, LogFormat, Tracing};
 use chalice_codegen::plan::{
-    BucketNotification, EventRule, EventSourceMapping, Function, FunctionRole, MappingSource,
-    Permission, Plan, Role, Statement, Subscription,
+    BucketNotification, Destination, DestinationKind, EventRule, EventSourceMapping, Function,
+    FunctionRole, InvokeConfig, MappingSource, Permission, Plan, Role, Statement, Subscription,
 };
 
 /// One resource as shown to a person.
@@ -87,6 +87,9 @@ pub fn groups(plan: &Plan) -> Vec<Group> {
             };
             resources.push(mapping(m, &f.name));
         }
+        if let Some(c) = plan.invoke_config(h) {
+            resources.push(invoke_config(c, &f.name));
+        }
         for p in plan.permissions.iter().filter(|p| p.function == h) {
             resources.push(permission(p, &f.name));
         }
@@ -119,6 +122,7 @@ pub fn count(plan: &Plan) -> usize {
         + plan.bucket_notifications.len()
         + plan.subscriptions.len()
         + plan.event_source_mappings.len()
+        + plan.invoke_configs.len()
 }
 
 /// The whole plan as creations, ending with `Plan: N to create.`; `color` paints the `+` lines green.
@@ -372,14 +376,49 @@ fn notification(n: &BucketNotification) -> ResourceView {
 }
 
 fn subscription(s: &Subscription, function_name: &str) -> ResourceView {
+    let mut settings = vec![
+        ("topic", s.topic_arn.to_string()),
+        ("protocol", "lambda".to_string()),
+    ];
+    if let Some(f) = &s.filter_policy {
+        settings.push(("filter_policy", f.policy.clone()));
+        settings.push(("filter_policy_scope", f.scope.as_str().to_string()));
+    }
     ResourceView {
         kind: "sns_subscription",
         name: function_name.to_string(),
-        settings: owned(vec![
-            ("topic", s.topic_arn.to_string()),
-            ("protocol", "lambda".to_string()),
-        ]),
+        settings: owned(settings),
     }
+}
+
+fn invoke_config(c: &InvokeConfig, function_name: &str) -> ResourceView {
+    let mut settings = vec![
+        (
+            "maximum_retry_attempts",
+            c.maximum_retry_attempts.to_string(),
+        ),
+        ("maximum_event_age", format!("{} s", c.maximum_event_age_s)),
+    ];
+    if let Some(d) = &c.on_failure {
+        settings.push(("on_failure", destination(d)));
+    }
+    ResourceView {
+        kind: "lambda_event_invoke_config",
+        name: function_name.to_string(),
+        settings: owned(settings),
+    }
+}
+
+/// `sqs arn:...`: the service a failure record goes to, and where.
+fn destination(d: &Destination) -> String {
+    let service = match d.kind {
+        DestinationKind::Queue => "sqs",
+        DestinationKind::Topic => "sns",
+        DestinationKind::Bucket => "s3",
+        DestinationKind::Bus => "events",
+        DestinationKind::Function => "lambda",
+    };
+    format!("{service} {}", d.arn)
 }
 
 fn mapping(m: &EventSourceMapping, function_name: &str) -> ResourceView {
@@ -411,6 +450,38 @@ fn mapping(m: &EventSourceMapping, function_name: &str) -> ResourceView {
             "partial_failures",
             "reported (ReportBatchItemFailures)".to_string(),
         ));
+    }
+    for f in &m.filters {
+        settings.push(("filter", f.clone()));
+    }
+    if let Some(sf) = &m.stream_failure {
+        let forever = |n: i32, unit: &str| {
+            if n < 0 {
+                "forever".to_string()
+            } else {
+                format!("{n}{unit}")
+            }
+        };
+        settings.push((
+            "maximum_retry_attempts",
+            forever(sf.maximum_retry_attempts, ""),
+        ));
+        settings.push(("maximum_record_age", forever(sf.maximum_record_age_s, " s")));
+        if sf.bisect_on_error {
+            settings.push(("bisect_on_error", "true".to_string()));
+        }
+        if sf.parallelization_factor != 1 {
+            settings.push((
+                "parallelization_factor",
+                sf.parallelization_factor.to_string(),
+            ));
+        }
+        if sf.tumbling_window_s > 0 {
+            settings.push(("tumbling_window", format!("{} s", sf.tumbling_window_s)));
+        }
+        if let Some(d) = &sf.on_failure {
+            settings.push(("on_failure", destination(d)));
+        }
     }
     ResourceView {
         kind: "lambda_event_source_mapping",

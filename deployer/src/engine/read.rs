@@ -3,8 +3,10 @@
 //! desired role that exists, one ListAttachedRolePolicies per role with managed policies, one
 //! DescribeLogGroups for the log groups the deployer owns, one GetFunction per function (configuration,
 //! tags, concurrency), one GetPolicy per function with permissions, one ListEventSourceMappings per
-//! function with mappings, one ListRules per bus plus one ListTargetsByRule per rule, one
-//! GetBucketNotificationConfiguration per bucket, one ListSubscriptionsByTopic per topic, and one
+//! function with mappings, one GetFunctionEventInvokeConfig per function with retries or an on-failure
+//! destination set, one ListRules per bus plus one ListTargetsByRule per rule, one
+//! GetBucketNotificationConfiguration per bucket, one ListSubscriptionsByTopic per topic plus one
+//! GetSubscriptionAttributes per subscription of ours found there, and one
 //! ListObjectsV2 for the code only when code must be uploaded.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,6 +20,7 @@ use crate::aws::Clients;
 use crate::resources::artifacts::{self, LiveArtifacts};
 use crate::resources::attachment;
 use crate::resources::function::{self, LiveFunction};
+use crate::resources::invoke_config::{self, InvokeConfigSpec};
 use crate::resources::log_group::{self, LogGroupSpec};
 use crate::resources::mapping::{self, LiveMapping};
 use crate::resources::notification::{self, NotificationSpec};
@@ -54,10 +57,13 @@ struct ReadSet {
     mappings: BTreeSet<String>,
     /// Functions with a recorded mapping: listed even when the function is gone.
     recorded_mappings: BTreeSet<String>,
+    /// Functions whose event invoke configuration matters.
+    invoke_configs: BTreeSet<String>,
     /// Bus → rule names (and our target id, when desired).
     rules: BTreeMap<Option<String>, BTreeMap<String, Option<String>>>,
     buckets: BTreeSet<String>,
-    topics: BTreeSet<String>,
+    /// Topic → the endpoints (function ARNs) of desired subscriptions, whose filters are read.
+    topics: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl ReadSet {
@@ -137,8 +143,18 @@ impl ReadSet {
             Identity::Notification { bucket, .. } => {
                 self.buckets.insert(bucket.clone());
             }
-            Identity::Subscription { topic_arn, .. } => {
-                self.topics.insert(topic_arn.clone());
+            Identity::Subscription {
+                topic_arn,
+                endpoint,
+            } => {
+                let endpoints = self.topics.entry(topic_arn.clone()).or_default();
+                if !recorded {
+                    endpoints.insert(endpoint.clone());
+                }
+            }
+            Identity::InvokeConfig { function } => {
+                self.functions.insert(function.clone());
+                self.invoke_configs.insert(function.clone());
             }
             Identity::Mapping { function, .. } => {
                 self.functions.insert(function.clone());
@@ -161,6 +177,7 @@ enum Read {
         function: Option<Box<LiveFunction>>,
         policy: Option<Vec<PermissionSpec>>,
         mappings: Option<Vec<LiveMapping>>,
+        invoke_config: Option<Option<InvokeConfigSpec>>,
     },
     /// `None`: the bus does not exist.
     Rules(Option<String>, Option<Vec<(String, LiveRule)>>),
@@ -211,6 +228,7 @@ pub async fn read(
         let want_policy = set.policies.contains(name);
         let want_mappings = set.mappings.contains(name);
         let recorded_mappings = set.recorded_mappings.contains(name);
+        let want_invoke_config = set.invoke_configs.contains(name);
         reads.push(Box::pin(async move {
             let function = function::read_function(c, name).await?;
             let exists = function.is_some();
@@ -226,12 +244,21 @@ pub async fn read(
                     false => Ok(None),
                 }
             };
-            let (policy, listed) = tokio::join!(policy, listed);
+            let invoke_config = async {
+                match (exists, want_invoke_config) {
+                    (true, true) => invoke_config::read_config(c, name).await.map(Some),
+                    // A function that does not exist has no configuration.
+                    (false, true) => Ok(Some(None)),
+                    (_, false) => Ok(None),
+                }
+            };
+            let (policy, listed, invoke_config) = tokio::join!(policy, listed, invoke_config);
             Ok(Read::Function {
                 name: name.clone(),
                 function: function.map(Box::new),
                 policy: policy?,
                 mappings: listed?,
+                invoke_config: invoke_config?,
             })
         }));
     }
@@ -246,12 +273,16 @@ pub async fn read(
             ))
         }));
     }
-    for topic in &set.topics {
+    for (topic, endpoints) in &set.topics {
         reads.push(Box::pin(async move {
-            Ok(Read::Topic(
-                topic.clone(),
-                subscription::list_subscriptions(c, topic).await?,
-            ))
+            let mut subs = subscription::list_subscriptions(c, topic).await?;
+            // The filters of the subscriptions a deploy wants (one GetSubscriptionAttributes each).
+            for s in subs.iter_mut().flatten() {
+                if s.protocol == "lambda" && endpoints.contains(&s.endpoint) {
+                    s.filter = subscription::read_filter(c, &s.arn).await?;
+                }
+            }
+            Ok(Read::Topic(topic.clone(), subs))
         }));
     }
     let results: Vec<Result<Read, CallError>> = stream::iter(reads)
@@ -276,7 +307,11 @@ pub async fn read(
                 function,
                 policy,
                 mappings,
+                invoke_config,
             } => {
+                if let Some(config) = invoke_config {
+                    live.invoke_configs.insert(name.clone(), config);
+                }
                 if let Some(p) = policy {
                     live.policies.insert(name.clone(), p);
                 }

@@ -211,6 +211,7 @@ topic on_notice "news"
                     "arn:aws:dynamodb:us-east-1:123456789012:table/audit/stream/2026".into(),
                 ),
             )]),
+            destinations: BTreeMap::new(),
         }
     }
 

@@ -126,7 +126,7 @@ pub async fn connect(
         let topic = s.topic_arn.resolve(w.ctx);
         let function_arn = function_arn(w, &s.function)?;
         // Subscribe is idempotent: this answers the deployed subscription's ARN.
-        let lambda_subscription = subscription::subscribe(c, &topic, &function_arn).await?;
+        let lambda_subscription = subscription::subscribe(c, &topic, &function_arn, None).await?;
         let queue = route_queue(w, &s.function, &topic, cleanup).await?;
         let subscription = routing::subscribe_queue_to_topic(c, &topic, &queue.arn).await?;
         cleanup.push(Cleanup::Subscription { arn: subscription });

@@ -87,6 +87,13 @@ pub fn canonical(value: &Value) -> Value {
     }
 }
 
+/// JSON text in canonical form (keys sorted, compact), so what AWS echoes back reformatted compares
+/// equal; text that is not JSON is kept as it is.
+pub fn canonical_text(text: &str) -> String {
+    serde_json::from_str::<Value>(text)
+        .map_or_else(|_| text.to_string(), |v| canonical(&v).to_string())
+}
+
 /// Tags to set (new or changed) and tag keys to remove; keys starting `aws:` are AWS's, left alone.
 pub fn tag_changes(
     desired: &BTreeMap<String, String>,

@@ -95,6 +95,7 @@ impl Resource for Function {
     const DELETED_AFTER: &'static [ResourceKind] = &[
         ResourceKind::EventsRule,
         ResourceKind::LambdaPermission,
+        ResourceKind::LambdaEventInvokeConfig,
         ResourceKind::SnsSubscription,
         ResourceKind::LambdaEventSourceMapping,
         ResourceKind::S3BucketNotification,

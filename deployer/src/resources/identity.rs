@@ -15,6 +15,7 @@ pub enum ResourceKind {
     LambdaFunction,
     EventsRule,
     LambdaPermission,
+    LambdaEventInvokeConfig,
     SnsSubscription,
     LambdaEventSourceMapping,
     S3BucketNotification,
@@ -32,6 +33,7 @@ impl ResourceKind {
             ResourceKind::LambdaFunction => "lambda_function",
             ResourceKind::EventsRule => "events_rule",
             ResourceKind::LambdaPermission => "lambda_permission",
+            ResourceKind::LambdaEventInvokeConfig => "lambda_event_invoke_config",
             ResourceKind::SnsSubscription => "sns_subscription",
             ResourceKind::LambdaEventSourceMapping => "lambda_event_source_mapping",
             ResourceKind::S3BucketNotification => "s3_bucket_notification",
@@ -94,6 +96,10 @@ pub enum Identity {
         topic_arn: String,
         endpoint: String,
     },
+    /// A function's event invoke configuration (retries and destination of asynchronous invocations).
+    InvokeConfig {
+        function: String,
+    },
     /// The function's mapping reading from the source ARN (function by name: moto ignores ARNs there).
     Mapping {
         function: String,
@@ -115,6 +121,7 @@ impl Identity {
             Identity::Notification { .. } => ResourceKind::S3BucketNotification,
             Identity::Subscription { .. } => ResourceKind::SnsSubscription,
             Identity::Mapping { .. } => ResourceKind::LambdaEventSourceMapping,
+            Identity::InvokeConfig { .. } => ResourceKind::LambdaEventInvokeConfig,
         }
     }
 
@@ -125,6 +132,7 @@ impl Identity {
             Identity::ArtifactsBucket { bucket } => bucket.clone(),
             Identity::CodeObject { bucket, key } => format!("{bucket}/{key}"),
             Identity::Role { name } | Identity::Function { name } => name.clone(),
+            Identity::InvokeConfig { function } => function.clone(),
             Identity::Attachment { role, policy_arn } => {
                 format!(
                     "{role}/{}",

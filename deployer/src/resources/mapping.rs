@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_lambda::types::{
-    EventSourceMappingConfiguration, EventSourcePosition, FunctionResponseType, ScalingConfig,
+    DestinationConfig, EventSourceMappingConfiguration, EventSourcePosition, Filter,
+    FilterCriteria, FunctionResponseType, OnFailure, ScalingConfig,
 };
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
@@ -14,7 +15,7 @@ use serde::Serialize;
 
 use super::call::{CallError, gone, is_role_propagation, retry_propagation};
 use super::change::{Action, Change, DeleteReason, FieldChange, Recorded};
-use super::compare::field;
+use super::compare::{canonical_text, field};
 use super::identity::matches;
 use super::identity::{Identity, ResourceKind};
 use super::kind::{Facts, Record, Resolver, Resource, Scope, Step, StepError, Wanted};
@@ -34,6 +35,40 @@ pub struct MappingSpec {
     pub starting_position_timestamp: Option<String>,
     pub maximum_concurrency: Option<u32>,
     pub report_batch_item_failures: bool,
+    /// `FilterCriteria` patterns, canonical JSON, sorted (their order does not matter: any passes).
+    pub filters: Vec<String>,
+    /// Streams and tables only (`None` for queues).
+    pub stream: Option<StreamSettings>,
+}
+
+/// What a stream or table mapping does with a batch its function fails, and how it batches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StreamSettings {
+    /// -1: until the record expires.
+    pub maximum_retry_attempts: i32,
+    /// -1: the stream's retention.
+    pub maximum_record_age_s: i32,
+    pub bisect_on_error: bool,
+    pub parallelization_factor: u32,
+    /// 0: none.
+    pub tumbling_window_s: u32,
+    /// The on-failure destination's ARN.
+    pub on_failure: Option<String>,
+}
+
+impl Default for StreamSettings {
+    /// What Lambda reports for a stream mapping made without these settings.
+    fn default() -> Self {
+        let d = chalice_codegen::plan::StreamFailure::default();
+        StreamSettings {
+            maximum_retry_attempts: d.maximum_retry_attempts,
+            maximum_record_age_s: d.maximum_record_age_s,
+            bisect_on_error: d.bisect_on_error,
+            parallelization_factor: d.parallelization_factor,
+            tumbling_window_s: d.tumbling_window_s,
+            on_failure: None,
+        }
+    }
 }
 
 /// An event source mapping as read live.
@@ -159,6 +194,21 @@ impl Resource for Mapping {
                     ),
                 },
             };
+            let stream = m.stream_failure.as_ref().map(|sf| {
+                let on_failure = sf.on_failure.as_ref().map(|d| d.arn.resolve(r.ctx));
+                if let Some(arn) = &on_failure {
+                    r.lookups
+                        .destination_problem(arn, &f.handler, &mut r.problems);
+                }
+                StreamSettings {
+                    maximum_retry_attempts: sf.maximum_retry_attempts,
+                    maximum_record_age_s: sf.maximum_record_age_s,
+                    bisect_on_error: sf.bisect_on_error,
+                    parallelization_factor: sf.parallelization_factor,
+                    tumbling_window_s: sf.tumbling_window_s,
+                    on_failure,
+                }
+            });
             let timestamp = match &m.starting_position_timestamp {
                 Some(t) => match normalize_timestamp(t) {
                     Some(t) => Some(t),
@@ -183,6 +233,8 @@ impl Resource for Mapping {
                     starting_position_timestamp: timestamp,
                     maximum_concurrency: m.maximum_concurrency,
                     report_batch_item_failures: m.report_batch_item_failures,
+                    filters: canonical_filters(&m.filters),
+                    stream,
                 },
             ));
         }
@@ -380,7 +432,78 @@ fn mapping_fields(d: &MappingSpec, l: &MappingSpec) -> Vec<FieldChange> {
         Some(d.report_batch_item_failures),
         Some(l.report_batch_item_failures),
     );
+    if d.filters != l.filters {
+        let list = |f: &[String]| (!f.is_empty()).then(|| f.join(" | "));
+        field(&mut out, "filters", list(&d.filters), list(&l.filters));
+    }
+    let (ds, ls) = (d.stream.as_ref(), l.stream.as_ref());
+    field(
+        &mut out,
+        "maximum_retry_attempts",
+        ds.map(|s| s.maximum_retry_attempts),
+        ls.map(|s| s.maximum_retry_attempts),
+    );
+    field(
+        &mut out,
+        "maximum_record_age_s",
+        ds.map(|s| s.maximum_record_age_s),
+        ls.map(|s| s.maximum_record_age_s),
+    );
+    field(
+        &mut out,
+        "bisect_on_error",
+        ds.map(|s| s.bisect_on_error),
+        ls.map(|s| s.bisect_on_error),
+    );
+    field(
+        &mut out,
+        "parallelization_factor",
+        ds.map(|s| s.parallelization_factor),
+        ls.map(|s| s.parallelization_factor),
+    );
+    field(
+        &mut out,
+        "tumbling_window_s",
+        ds.map(|s| s.tumbling_window_s),
+        ls.map(|s| s.tumbling_window_s),
+    );
+    field(
+        &mut out,
+        "on_failure",
+        ds.and_then(|s| s.on_failure.as_ref()),
+        ls.and_then(|s| s.on_failure.as_ref()),
+    );
     out
+}
+
+/// Filter patterns as compared and sent: canonical JSON, sorted.
+fn canonical_filters(filters: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = filters.iter().map(|f| canonical_text(f)).collect();
+    out.sort();
+    out
+}
+
+/// The filters as Lambda takes them; an empty `FilterCriteria` removes them all.
+fn filter_criteria(spec: &MappingSpec) -> FilterCriteria {
+    let filters: Vec<Filter> = spec
+        .filters
+        .iter()
+        .map(|p| Filter::builder().pattern(p).build())
+        .collect();
+    FilterCriteria::builder()
+        .set_filters((!filters.is_empty()).then_some(filters))
+        .build()
+}
+
+/// The on-failure destination as Lambda takes it; an empty `OnFailure` removes it.
+fn destination_config(on_failure: Option<&String>) -> DestinationConfig {
+    DestinationConfig::builder()
+        .on_failure(
+            OnFailure::builder()
+                .set_destination(on_failure.cloned())
+                .build(),
+        )
+        .build()
 }
 
 /// Fields whose change AWS cannot apply in place: the mapping is deleted and made again.
@@ -440,6 +563,41 @@ fn from_sdk(function: &str, m: &EventSourceMappingConfiguration) -> LiveMapping 
             report_batch_item_failures: m
                 .function_response_types()
                 .contains(&FunctionResponseType::ReportBatchItemFailures),
+            filters: canonical_filters(
+                &m.filter_criteria()
+                    .map(|c| {
+                        c.filters()
+                            .iter()
+                            .filter_map(|f| f.pattern().map(str::to_string))
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default(),
+            ),
+            stream: (!is_sqs_arn(m.event_source_arn().unwrap_or_default())).then(|| {
+                // A setting Lambda does not report is at its default (moto reports only what was sent).
+                let d = StreamSettings::default();
+                StreamSettings {
+                    maximum_retry_attempts: m
+                        .maximum_retry_attempts()
+                        .unwrap_or(d.maximum_retry_attempts),
+                    maximum_record_age_s: m
+                        .maximum_record_age_in_seconds()
+                        .unwrap_or(d.maximum_record_age_s),
+                    bisect_on_error: m
+                        .bisect_batch_on_function_error()
+                        .unwrap_or(d.bisect_on_error),
+                    parallelization_factor: non_negative(m.parallelization_factor())
+                        .unwrap_or(d.parallelization_factor),
+                    tumbling_window_s: non_negative(m.tumbling_window_in_seconds())
+                        .unwrap_or(d.tumbling_window_s),
+                    on_failure: m
+                        .destination_config()
+                        .and_then(|c| c.on_failure())
+                        .and_then(|o| o.destination())
+                        .filter(|d| !d.is_empty())
+                        .map(str::to_string),
+                }
+            }),
         },
     }
 }
@@ -456,7 +614,11 @@ fn int(n: u32) -> i32 {
 }
 
 fn is_sqs(spec: &MappingSpec) -> bool {
-    spec.source_arn.split(':').nth(2) == Some("sqs")
+    is_sqs_arn(&spec.source_arn)
+}
+
+fn is_sqs_arn(arn: &str) -> bool {
+    arn.split(':').nth(2) == Some("sqs")
 }
 
 fn response_types(spec: &MappingSpec) -> Vec<FunctionResponseType> {
@@ -482,6 +644,8 @@ pub async fn create_mapping(c: &Clients, spec: &MappingSpec) -> Result<String, C
         ),
         None => None,
     };
+    let stream = spec.stream.as_ref();
+    // AWS checks the role may send to the on-failure destination: a fresh grant may not have propagated.
     let created = retry_propagation(
         || async {
             c.lambda
@@ -501,6 +665,21 @@ pub async fn create_mapping(c: &Clients, spec: &MappingSpec) -> Result<String, C
                         .map(|n| ScalingConfig::builder().maximum_concurrency(int(n)).build()),
                 )
                 .set_function_response_types(Some(response_types(spec)))
+                .set_filter_criteria((!spec.filters.is_empty()).then(|| filter_criteria(spec)))
+                .set_maximum_retry_attempts(stream.map(|s| s.maximum_retry_attempts))
+                .set_maximum_record_age_in_seconds(stream.map(|s| s.maximum_record_age_s))
+                .set_bisect_batch_on_function_error(stream.map(|s| s.bisect_on_error))
+                .set_parallelization_factor(stream.map(|s| int(s.parallelization_factor)))
+                .set_tumbling_window_in_seconds(
+                    stream
+                        .filter(|s| s.tumbling_window_s > 0)
+                        .map(|s| int(s.tumbling_window_s)),
+                )
+                .set_destination_config(
+                    stream
+                        .and_then(|s| s.on_failure.as_ref())
+                        .map(|d| destination_config(Some(d))),
+                )
                 .send()
                 .await
                 .map_err(|e| CallError::new("CreateEventSourceMapping", &spec.function, e))
@@ -523,26 +702,39 @@ pub async fn create_mapping(c: &Clients, spec: &MappingSpec) -> Result<String, C
     }
 }
 
-/// Updates what can change in place (batching, concurrency, response types).
+/// Updates what can change in place (batching, concurrency, response types, filters, failure handling).
 pub async fn update_mapping(c: &Clients, uuid: &str, spec: &MappingSpec) -> Result<(), CallError> {
-    retry_in_use(|| async {
-        c.lambda
-            .update_event_source_mapping()
-            .uuid(uuid)
-            .batch_size(int(spec.batch_size))
-            .maximum_batching_window_in_seconds(int(spec.batching_window_s))
-            // SQS only; an empty scaling config clears the maximum (AWS: the default, no maximum).
-            .set_scaling_config(is_sqs(spec).then(|| {
-                ScalingConfig::builder()
-                    .set_maximum_concurrency(spec.maximum_concurrency.map(int))
-                    .build()
-            }))
-            .set_function_response_types(Some(response_types(spec)))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| CallError::new("UpdateEventSourceMapping", uuid, e))
-    })
+    let stream = spec.stream.as_ref();
+    // Busy (AWS refuses changes while it is updating), or a fresh grant to a new on-failure
+    // destination has not propagated: both pass.
+    retry_propagation(
+        || async {
+            c.lambda
+                .update_event_source_mapping()
+                .uuid(uuid)
+                .batch_size(int(spec.batch_size))
+                .maximum_batching_window_in_seconds(int(spec.batching_window_s))
+                // SQS only; an empty scaling config clears the maximum (AWS: the default, no maximum).
+                .set_scaling_config(is_sqs(spec).then(|| {
+                    ScalingConfig::builder()
+                        .set_maximum_concurrency(spec.maximum_concurrency.map(int))
+                        .build()
+                }))
+                .set_function_response_types(Some(response_types(spec)))
+                .filter_criteria(filter_criteria(spec))
+                .set_maximum_retry_attempts(stream.map(|s| s.maximum_retry_attempts))
+                .set_maximum_record_age_in_seconds(stream.map(|s| s.maximum_record_age_s))
+                .set_bisect_batch_on_function_error(stream.map(|s| s.bisect_on_error))
+                .set_parallelization_factor(stream.map(|s| int(s.parallelization_factor)))
+                .set_tumbling_window_in_seconds(stream.map(|s| int(s.tumbling_window_s)))
+                .set_destination_config(stream.map(|s| destination_config(s.on_failure.as_ref())))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| CallError::new("UpdateEventSourceMapping", uuid, e))
+        },
+        |e| e.has_code(IN_USE) || is_role_propagation(e),
+    )
     .await
 }
 

@@ -19,6 +19,7 @@ pub mod compare;
 pub mod function;
 pub mod given_role;
 pub mod identity;
+pub mod invoke_config;
 pub mod kind;
 pub mod log_group;
 pub mod mapping;

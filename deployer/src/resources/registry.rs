@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::artifacts::LiveArtifacts;
 use super::function::LiveFunction;
+use super::invoke_config::InvokeConfigSpec;
 use super::kind::Facts;
 use super::log_group::LogGroupSpec;
 use super::mapping::LiveMapping;
@@ -20,8 +21,8 @@ use super::role::LiveRole;
 use super::rule::LiveRule;
 use super::subscription::LiveSubscription;
 use super::{
-    artifacts, attachment, function, log_group, mapping, notification, permission, role, rule,
-    subscription,
+    artifacts, attachment, function, invoke_config, log_group, mapping, notification, permission,
+    role, rule, subscription,
 };
 
 /// Everything read from AWS for one plan, each kind's part in the shape its module reads it (a
@@ -45,6 +46,8 @@ pub struct Live {
     pub topics: BTreeMap<String, Option<Vec<LiveSubscription>>>,
     /// Mappings by function name.
     pub mappings: BTreeMap<String, Vec<LiveMapping>>,
+    /// Event invoke configurations by function name (`None`: the function has none).
+    pub invoke_configs: BTreeMap<String, Option<InvokeConfigSpec>>,
     /// Custom event buses that do not exist.
     pub missing_buses: BTreeSet<String>,
 }
@@ -226,6 +229,7 @@ registry! {
     LambdaFunction, Function => function::Function, functions;
     EventsRule, Rule => rule::Rule, rules;
     LambdaPermission, Permission => permission::Permission, policies;
+    LambdaEventInvokeConfig, InvokeConfig => invoke_config::InvokeConfig, invoke_configs;
     S3BucketNotification, Notification => notification::Notification, buckets;
     SnsSubscription, Subscription => subscription::Subscription, topics;
     LambdaEventSourceMapping, Mapping => mapping::Mapping, mappings;

@@ -1,4 +1,5 @@
-//! Lookups of the event sources an app binds to (never written): queues, streams, tables.
+//! Lookups of the event sources an app binds to and the on-failure destinations it sends to (never
+//! written): queues, streams, tables; queues, topics, buckets, buses and functions.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,6 +23,50 @@ pub struct Lookups {
     pub streams: BTreeMap<String, bool>,
     /// By table name.
     pub tables: BTreeMap<String, TableStream>,
+    /// On-failure destinations by ARN: whether each exists.
+    pub destinations: BTreeMap<String, bool>,
+}
+
+impl Lookups {
+    /// Adds a problem when the on-failure destination `arn` of `handler` was looked up and is missing.
+    pub fn destination_problem(&self, arn: &str, handler: &str, problems: &mut Vec<String>) {
+        if self.destinations.get(arn) == Some(&false) {
+            let what = match arn_parts(arn).map(|p| p.service) {
+                Some("sqs") => "SQS queue",
+                Some("sns") => "SNS topic",
+                Some("s3") => "bucket",
+                Some("events") => "event bus",
+                Some("lambda") => "function",
+                _ => "destination",
+            };
+            problems.push(format!(
+                "on-failure {what} `{}` ({arn}) does not exist (handler `{handler}`): \
+                 the deployer sends failure records there but does not create it",
+                arn_parts(arn).map_or(arn, |p| p
+                    .resource
+                    .rsplit(['/', ':'])
+                    .next()
+                    .unwrap_or(p.resource))
+            ));
+        }
+    }
+}
+
+/// Every on-failure destination of the plan, resolved, except the plan's own functions (created by
+/// the deploy itself).
+fn destinations(plan: &Plan, ctx: &AwsContext) -> BTreeSet<String> {
+    let own: BTreeSet<String> = plan.functions.iter().map(|f| f.arn.resolve(ctx)).collect();
+    plan.event_source_mappings
+        .iter()
+        .filter_map(|m| m.stream_failure.as_ref()?.on_failure.as_ref())
+        .chain(
+            plan.invoke_configs
+                .iter()
+                .filter_map(|c| c.on_failure.as_ref()),
+        )
+        .map(|d| d.arn.resolve(ctx))
+        .filter(|arn| !own.contains(arn))
+        .collect()
 }
 
 /// Looks up every queue, stream and table the plan's mappings read from (concurrently).
@@ -30,6 +75,7 @@ pub async fn lookup(plan: &Plan, ctx: &AwsContext, c: &Clients) -> Result<Lookup
         Queue(String, Option<QueueInfo>),
         Stream(String, bool),
         Table(String, TableStream),
+        Destination(String, bool),
     }
     let mut queues = BTreeSet::new();
     let mut streams = BTreeSet::new();
@@ -63,6 +109,12 @@ pub async fn lookup(plan: &Plan, ctx: &AwsContext, c: &Clients) -> Result<Lookup
             Ok(Found::Table(t, stream))
         }));
     }
+    for d in destinations(plan, ctx) {
+        futures.push(Box::pin(async move {
+            let exists = destination_exists(c, &d, ctx).await?;
+            Ok(Found::Destination(d, exists))
+        }));
+    }
     let results: Vec<Result<Found, CallError>> = stream::iter(futures)
         .buffer_unordered(LOOKUP_CONCURRENCY)
         .collect()
@@ -78,6 +130,9 @@ pub async fn lookup(plan: &Plan, ctx: &AwsContext, c: &Clients) -> Result<Lookup
             }
             Found::Table(name, stream) => {
                 lookups.tables.insert(name, stream);
+            }
+            Found::Destination(arn, exists) => {
+                lookups.destinations.insert(arn, exists);
             }
         }
     }
@@ -167,6 +222,66 @@ pub async fn queue_info(
         url,
         visibility_timeout_s,
     }))
+}
+
+/// Whether an on-failure destination exists, by the service its ARN names.
+pub async fn destination_exists(
+    c: &Clients,
+    arn: &str,
+    ctx: &AwsContext,
+) -> Result<bool, CallError> {
+    let Some(parts) = arn_parts(arn) else {
+        return Err(CallError::other("lookup", arn, "not an ARN"));
+    };
+    let own = parts.region == ctx.region && parts.account == ctx.account;
+    let not_found = |e: CallError, codes: &[&str]| {
+        if codes.iter().any(|code| e.has_code(code)) {
+            Ok(false)
+        } else {
+            Err(e)
+        }
+    };
+    match parts.service {
+        "sqs" => Ok(queue_info(c, arn, &ctx.account).await?.is_some()),
+        "sns" => match c.sns.get_topic_attributes().topic_arn(arn).send().await {
+            Ok(_) => Ok(true),
+            Err(e) => not_found(CallError::new("GetTopicAttributes", arn, e), &["NotFound"]),
+        },
+        "s3" => match c.s3.head_bucket().bucket(parts.resource).send().await {
+            Ok(_) => Ok(true),
+            Err(e) => not_found(
+                CallError::new("HeadBucket", arn, e),
+                &["NotFound", "NoSuchBucket"],
+            ),
+        },
+        "events" => {
+            let name = parts
+                .resource
+                .strip_prefix("event-bus/")
+                .unwrap_or(parts.resource);
+            // moto finds a bus by name only; AWS takes either.
+            let name = if own { name } else { arn };
+            match c.eventbridge.describe_event_bus().name(name).send().await {
+                Ok(_) => Ok(true),
+                Err(e) => not_found(
+                    CallError::new("DescribeEventBus", arn, e),
+                    &["ResourceNotFoundException"],
+                ),
+            }
+        }
+        "lambda" => match c.lambda.get_function().function_name(arn).send().await {
+            Ok(_) => Ok(true),
+            Err(e) => not_found(
+                CallError::new("GetFunction", arn, e),
+                &["ResourceNotFoundException"],
+            ),
+        },
+        other => Err(CallError::other(
+            "lookup",
+            arn,
+            format!("`{other}` is not a service failure records can be sent to"),
+        )),
+    }
 }
 
 /// Whether the Kinesis stream exists.

@@ -6,7 +6,8 @@ use chalice_codegen::plan::AwsContext;
 use serde::Serialize;
 
 use super::call::{CallError, gone};
-use super::change::{Action, Change, DeleteReason, Recorded};
+use super::change::{Action, Change, DeleteReason, FieldChange, Recorded};
+use super::compare::{canonical_text, field};
 use super::identity::{Identity, ResourceKind};
 use super::kind::{Facts, Record, Resolver, Resource, Scope, Step, StepError, Wanted};
 use crate::aws::Clients;
@@ -17,6 +18,16 @@ pub struct SubscriptionSpec {
     pub topic_arn: String,
     /// The function ARN.
     pub endpoint: String,
+    pub filter: Option<SubscriptionFilter>,
+}
+
+/// A subscription's filter policy and what it is matched against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SubscriptionFilter {
+    /// Canonical JSON (keys sorted), as compared.
+    pub policy: String,
+    /// `MessageAttributes` or `MessageBody`.
+    pub scope: String,
 }
 
 /// A topic subscription as read live.
@@ -25,7 +36,12 @@ pub struct LiveSubscription {
     pub arn: String,
     pub protocol: String,
     pub endpoint: String,
+    /// Read only for the subscriptions a deploy wants (`None` otherwise, or when it has none).
+    pub filter: Option<SubscriptionFilter>,
 }
+
+/// SNS's scope when none is set.
+const DEFAULT_SCOPE: &str = "MessageAttributes";
 
 /// A lambda subscription.
 pub struct Subscription;
@@ -77,6 +93,10 @@ impl Resource for Subscription {
                 SubscriptionSpec {
                     topic_arn: s.topic_arn.resolve(r.ctx),
                     endpoint: arn,
+                    filter: s.filter_policy.as_ref().map(|p| SubscriptionFilter {
+                        policy: canonical_text(&p.policy),
+                        scope: p.scope.as_str().to_string(),
+                    }),
                 },
             ));
         }
@@ -107,12 +127,25 @@ impl Resource for Subscription {
         match live.get(&spec.topic_arn) {
             Some(Some(_)) => {
                 let found = subscriptions(live, &identity);
-                let Some((_, extras)) = found.split_first() else {
+                let Some((primary, extras)) = found.split_first() else {
                     return vec![Change::new(id, identity, None, Action::Create)];
                 };
-                extras
-                    .iter()
-                    .map(|s| Change::duplicate(id, &identity, &s.arn))
+                let fields = filter_fields(spec.filter.as_ref(), primary.filter.as_ref());
+                let update = (!fields.is_empty()).then(|| {
+                    Change::new(
+                        id,
+                        identity.clone(),
+                        Some(primary.arn.clone()),
+                        Action::Update { fields },
+                    )
+                });
+                update
+                    .into_iter()
+                    .chain(
+                        extras
+                            .iter()
+                            .map(|s| Change::duplicate(id, &identity, &s.arn)),
+                    )
                     .collect()
             }
             Some(None) => vec![Change::new(id, identity, None, Action::Create)],
@@ -153,7 +186,7 @@ impl Resource for Subscription {
     async fn apply(
         step: &Step<'_, Self::Store>,
         change: &Change,
-        _spec: Option<&Self::Spec>,
+        spec: Option<&Self::Spec>,
     ) -> Result<Option<String>, StepError> {
         let c = step.clients;
         let Identity::Subscription {
@@ -175,7 +208,14 @@ impl Resource for Subscription {
             }
             return Ok(None);
         }
-        let arn = subscribe(c, topic_arn, endpoint).await?;
+        let spec = spec.ok_or_else(|| StepError::Internal(format!("no spec for {}", change.id)))?;
+        let arn = match (&change.action, &change.physical_id) {
+            (Action::Update { .. }, Some(arn)) => {
+                set_filter(c, arn, spec.filter.as_ref()).await?;
+                arn.clone()
+            }
+            _ => subscribe(c, topic_arn, endpoint, spec.filter.as_ref()).await?,
+        };
         step.records.record(
             &change.id,
             &change.identity,
@@ -190,6 +230,86 @@ impl Resource for Subscription {
 }
 
 const NOT_FOUND: &str = "NotFound";
+
+/// The filter fields that differ (the scope matters only with a policy).
+fn filter_fields(
+    desired: Option<&SubscriptionFilter>,
+    live: Option<&SubscriptionFilter>,
+) -> Vec<FieldChange> {
+    let mut out = Vec::new();
+    field(
+        &mut out,
+        "filter_policy",
+        desired.map(|f| &f.policy),
+        live.map(|f| &f.policy),
+    );
+    field(
+        &mut out,
+        "filter_policy_scope",
+        desired.map(|f| &f.scope),
+        live.map(|f| &f.scope),
+    );
+    out
+}
+
+/// The subscription's filter policy and scope (`None`: it has no policy).
+pub async fn read_filter(
+    c: &Clients,
+    subscription_arn: &str,
+) -> Result<Option<SubscriptionFilter>, CallError> {
+    let out = c
+        .sns
+        .get_subscription_attributes()
+        .subscription_arn(subscription_arn)
+        .send()
+        .await
+        .map_err(|e| CallError::new("GetSubscriptionAttributes", subscription_arn, e))?;
+    let attributes = out.attributes();
+    let policy = attributes
+        .and_then(|a| a.get("FilterPolicy"))
+        .map(|p| canonical_text(p))
+        // `{}` is how a policy is removed.
+        .filter(|p| !p.is_empty() && p != "{}");
+    Ok(policy.map(|policy| SubscriptionFilter {
+        policy,
+        scope: attributes
+            .and_then(|a| a.get("FilterPolicyScope"))
+            .map_or(DEFAULT_SCOPE, String::as_str)
+            .to_string(),
+    }))
+}
+
+/// Sets (or, with `None`, removes) the subscription's filter policy and scope.
+async fn set_filter(
+    c: &Clients,
+    subscription_arn: &str,
+    filter: Option<&SubscriptionFilter>,
+) -> Result<(), CallError> {
+    let set = |name: &'static str, value: String| async move {
+        c.sns
+            .set_subscription_attributes()
+            .subscription_arn(subscription_arn)
+            .attribute_name(name)
+            .attribute_value(value)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| CallError::new("SetSubscriptionAttributes", subscription_arn, e))
+    };
+    match filter {
+        // SNS checks a policy against the scope in force: a nested (body) policy needs the body
+        // scope first, and a flat policy replaces a nested one before the scope goes back.
+        Some(f) if f.scope == "MessageBody" => {
+            set("FilterPolicyScope", f.scope.clone()).await?;
+            set("FilterPolicy", f.policy.clone()).await
+        }
+        Some(f) => {
+            set("FilterPolicy", f.policy.clone()).await?;
+            set("FilterPolicyScope", f.scope.clone()).await
+        }
+        None => set("FilterPolicy", "{}".to_string()).await,
+    }
+}
 
 /// Every subscription of the topic (one paginated listing); `None` when the topic does not exist.
 pub async fn list_subscriptions(
@@ -219,23 +339,33 @@ pub async fn list_subscriptions(
             arn: s.subscription_arn().unwrap_or_default().to_string(),
             protocol: s.protocol().unwrap_or_default().to_string(),
             endpoint: s.endpoint().unwrap_or_default().to_string(),
+            filter: None,
         }));
     }
     Ok(Some(subs))
 }
 
-/// Subscribes the function; SNS answers an existing identical subscription with its ARN (idempotent).
+/// Subscribes the function with its filter; SNS answers an existing identical subscription with its
+/// ARN (idempotent).
 pub async fn subscribe(
     c: &Clients,
     topic_arn: &str,
     function_arn: &str,
+    filter: Option<&SubscriptionFilter>,
 ) -> Result<String, CallError> {
+    let attributes = filter.map(|f| {
+        std::collections::HashMap::from([
+            ("FilterPolicy".to_string(), f.policy.clone()),
+            ("FilterPolicyScope".to_string(), f.scope.clone()),
+        ])
+    });
     let out = c
         .sns
         .subscribe()
         .topic_arn(topic_arn)
         .protocol("lambda")
         .endpoint(function_arn)
+        .set_attributes(attributes)
         .return_subscription_arn(true)
         .send()
         .await

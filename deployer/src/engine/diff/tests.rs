@@ -114,6 +114,7 @@ fn subscription() -> SubscriptionSpec {
     SubscriptionSpec {
         topic_arn: format!("arn:aws:sns:us-east-1:{ACCOUNT}:news"),
         endpoint: fn_arn("orders-dev-notice"),
+        filter: None,
     }
 }
 
@@ -127,6 +128,8 @@ fn mapping() -> MappingSpec {
         starting_position_timestamp: None,
         maximum_concurrency: None,
         report_batch_item_failures: true,
+        filters: Vec::new(),
+        stream: None,
     }
 }
 
@@ -292,11 +295,13 @@ fn deployed_live() -> Live {
                 arn: "arn:aws:sns:us-east-1:123456789012:news:other".into(),
                 protocol: "sqs".into(),
                 endpoint: "arn:aws:sqs:us-east-1:123456789012:theirs".into(),
+                filter: None,
             },
             LiveSubscription {
                 arn: "arn:aws:sns:us-east-1:123456789012:news:s1".into(),
                 protocol: "lambda".into(),
                 endpoint: fn_arn("orders-dev-notice"),
+                filter: None,
             },
         ]),
     );
@@ -400,6 +405,7 @@ fn removed_bindings_and_duplicates_are_deleted_dependents_first() {
             arn: "arn:aws:sns:us-east-1:123456789012:news:s2".into(),
             protocol: "lambda".into(),
             endpoint: fn_arn("orders-dev-notice"),
+            filter: None,
         });
     }
     // The recorded mapping is the second one: it is kept, the first is the duplicate.
