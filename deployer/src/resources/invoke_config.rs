@@ -154,6 +154,15 @@ impl Resource for InvokeConfig {
         }
         let spec = spec.ok_or_else(|| StepError::Internal(format!("no spec for {}", change.id)))?;
         put_config(c, spec).await?;
+        // moto keeps the first configuration a function was given and adds later puts behind it
+        // (AWS replaces it): when the read-back still shows the old one, it is deleted and put again.
+        // Only updates pay the read; on AWS it always matches.
+        if matches!(change.action, Action::Update { .. })
+            && read_config(c, function).await?.as_ref() != Some(spec)
+        {
+            delete_config(c, function).await?;
+            put_config(c, spec).await?;
+        }
         step.records
             .record(&change.id, &change.identity, Record::default())?;
         Ok(None)

@@ -600,6 +600,10 @@ fn lambda_operation(method: &Method, path: &str) -> String {
         ("DELETE", ["tags", ..]) => "UntagResource",
         ("GET", ["tags", ..]) => "ListTags",
         ("GET", ["account-settings"]) => "GetAccountSettings",
+        ("PUT", ["functions", _, "event-invoke-config"]) => "PutFunctionEventInvokeConfig",
+        ("POST", ["functions", _, "event-invoke-config"]) => "UpdateFunctionEventInvokeConfig",
+        ("GET", ["functions", _, "event-invoke-config"]) => "GetFunctionEventInvokeConfig",
+        ("DELETE", ["functions", _, "event-invoke-config"]) => "DeleteFunctionEventInvokeConfig",
         _ => return format!("{method} {path}"),
     };
     name.to_owned()
