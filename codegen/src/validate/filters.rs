@@ -172,6 +172,16 @@ fn one_filter(
     warnings: &mut Vec<Diagnostic>,
 ) -> Option<serde_json::Value> {
     let Json::Object(members) = object.node else {
+        diags.push(invalid(
+            ErrorKind::InvalidFilter,
+            object.span,
+            format!(
+                "a filter is a JSON object, found {}",
+                object.node.describe()
+            ),
+            "expected an object",
+            "write `filter = { \"body\": { \"type\": [\"order\"] } }`".into(),
+        ));
         return None;
     };
     let before = diags.len();
