@@ -34,7 +34,8 @@ impl From<pest::Span<'_>> for Span {
 
 macro_rules! error_kinds {
     ($( $(#[doc = $doc:literal])* $variant:ident = $code:literal, $name:literal; )*) => {
-        /// What went wrong; each kind has a stable code (`E0xx`) and a kebab-case name.
+        /// What went wrong; each kind has a stable code (`E0xx` for errors, `W0xx` for warnings) and a
+        /// kebab-case name.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum ErrorKind {
             $( $(#[doc = $doc])* $variant, )*
@@ -215,6 +216,7 @@ impl Diagnostic {
         }
     }
 
+    /// Whether this is a warning (the file still builds).
     pub fn is_warning(&self) -> bool {
         self.severity == Severity::Warning
     }

@@ -1093,3 +1093,57 @@ fn the_delivery_contract_plans_filters_retries_and_destinations() {
     );
     assert!(grants("on_order").is_empty() && grants("on_notice").is_empty());
 }
+
+/// Filters that can never match load (they may be the user's call) with a warning each, rendered like
+/// rustc's; `load` ignores them.
+#[test]
+fn never_matching_filters_load_with_warnings() {
+    let src = r#"app a
+table t "orders" { filter = [ { "eventName": ["Insert"] }, { "dynamodb": { "Keys": { "id": ["x"] } } } ] }
+stream s "clicks" { filter = { "data": ["abc"] } }
+queue q "q" { filter = { "body": ["plain text"] } }
+"#;
+    assert!(chalice_codegen::load("events.chalice", src).is_ok());
+    let (model, warnings) = chalice_codegen::load_with_warnings("events.chalice", src).unwrap();
+    assert_eq!(model.handlers.len(), 3);
+    let at: Vec<(chalice_codegen::ErrorKind, (usize, usize))> = warnings
+        .items
+        .iter()
+        .map(|w| (w.kind, warnings.line_col(w.span.start)))
+        .collect();
+    use chalice_codegen::ErrorKind::UnmatchableFilter;
+    assert_eq!(
+        at,
+        [
+            (UnmatchableFilter, (2, 47)),
+            (UnmatchableFilter, (2, 92)),
+            (UnmatchableFilter, (3, 40)),
+        ]
+    );
+    assert!(warnings.items.iter().all(|w| w.is_warning()));
+    let text = warnings.render(false);
+    assert!(
+        text.starts_with("warning[W001]: `eventName` is never `Insert`"),
+        "{text}"
+    );
+    assert!(text.contains("┌─ events.chalice:2:47"), "{text}");
+    assert!(
+        text.contains("help: event names are upper case: `\"INSERT\"`"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("warning: `events.chalice` generated 3 warnings\n"),
+        "{text}"
+    );
+}
+
+/// `7d` is a duration in days, wherever a duration is taken.
+#[test]
+fn durations_in_days() {
+    let model = load("app a\nstream s \"x\" { maximum_record_age = 7d }\n");
+    assert_eq!(model.handlers[0].delivery.maximum_age_s, Some(604_800));
+    let model =
+        load("app a\nstream s \"x\" { maximum_record_age = -1, maximum_retry_attempts = -1 }\n");
+    assert_eq!(model.handlers[0].delivery.maximum_age_s, Some(-1));
+    assert_eq!(model.handlers[0].delivery.maximum_retry_attempts, Some(-1));
+}

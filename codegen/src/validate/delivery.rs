@@ -324,8 +324,11 @@ fn destination(
                     ErrorKind::InvalidDestination,
                     entry.key.span,
                     format!(
-                        "a stream or table mapping cannot send failed batches to a {}",
-                        noun(kind)
+                        "a stream or table mapping cannot send failed batches to {}",
+                        match kind {
+                            DestinationKind::Bus => "an event bus",
+                            _ => "a function",
+                        }
                     ),
                 )
                 .label("not a destination of a mapping")
@@ -489,11 +492,12 @@ pub(crate) fn check_destination(
             return Err(invalid(
                 span,
                 format!(
-                    "`{key}` names {} {svc_name} {}, but `{s}` is not an {svc} ARN",
+                    "`{key}` names {} {svc_name} {}, but `{s}` is not {} {svc_name} ARN",
                     article(svc_name),
-                    noun(kind)
+                    noun(kind),
+                    article(svc_name)
                 ),
-                &format!("not an {svc} ARN"),
+                &format!("not {} {svc_name} ARN", article(svc_name)),
                 help,
             ));
         }

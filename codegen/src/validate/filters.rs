@@ -172,6 +172,16 @@ fn one_filter(
     warnings: &mut Vec<Diagnostic>,
 ) -> Option<serde_json::Value> {
     let Json::Object(members) = object.node else {
+        diags.push(invalid(
+            ErrorKind::InvalidFilter,
+            object.span,
+            format!(
+                "a filter is a JSON object, found {}",
+                object.node.describe()
+            ),
+            "expected an object",
+            "write `filter = { \"body\": { \"type\": [\"order\"] } }`".into(),
+        ));
         return None;
     };
     let before = diags.len();
@@ -350,12 +360,15 @@ fn untyped_attribute(
                 Some(Json::Bool(_)) => "BOOL",
                 _ => "S",
             };
-            let shown = serde_json::to_string(&pattern.node.to_value()).unwrap_or_default();
-            let shown = if ty == "N" {
-                "[ { \"numeric\": [\"=\", ...] } ]".to_string()
-            } else {
-                shown
-            };
+            // DynamoDB sends numbers as strings (`{"N": "5"}`): show them quoted.
+            let typed: Vec<serde_json::Value> = items
+                .iter()
+                .map(|i| match &i.node {
+                    Json::Number(n) if ty == "N" => serde_json::Value::String(n.to_string()),
+                    other => other.to_value(),
+                })
+                .collect();
+            let shown = serde_json::to_string(&typed).unwrap_or_default();
             warnings.push(warning(
                 pattern.span,
                 format!("`{image}.{name}` is matched as a plain value, but DynamoDB attribute values are typed: this matches no record"),
