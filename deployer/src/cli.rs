@@ -318,7 +318,9 @@ pub fn run(cli: Cli) -> ExitCode {
     // Not locked for the whole command: `local` writes to stdout from several threads.
     let mut out = io::stdout();
     let result = match cli.command {
-        Command::Check(args) => commands::check::run(&args.app.app, &mut out),
+        Command::Check(args) => {
+            commands::check::run(&args.app.app, &mut out, &mut io::stderr(), stderr_color)
+        }
         Command::Plan(args) => {
             let opts = commands::plan::PlanOptions {
                 app: args.app.app,

@@ -52,6 +52,27 @@ fn check_valid_app_prints_a_summary() {
 }
 
 #[test]
+fn check_shows_warnings_and_passes() {
+    let dir = app_dir(
+        "app shop\ntable on_audit \"orders\" { filter = { \"eventName\": [\"DELETE\"] } }\n",
+    );
+    let out = deployer(dir.path())
+        .arg("check")
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("warning[W001]"), "{stderr}");
+    assert!(stderr.contains("events.chalice:2:"), "{stderr}");
+    assert!(
+        text(&out.stdout).contains("app `shop` is valid: 1 handler (1 table)"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
 fn check_invalid_app_renders_diagnostics_and_fails() {
     let dir = app_dir(BROKEN_APP);
     let out = deployer(dir.path())

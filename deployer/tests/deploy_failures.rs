@@ -253,7 +253,10 @@ async fn failure_handling_and_filters_deploy_converge_change_and_go() {
     for (key, value) in [
         ("maximum_retry_attempts", "0"),
         ("maximum_event_age", "3600 s"),
-        ("on_failure", "sqs arn:{partition}:sqs:{region}:{account}:dead"),
+        (
+            "on_failure",
+            "sqs arn:{partition}:sqs:{region}:{account}:dead",
+        ),
         ("maximum_record_age", "3600 s"),
         ("bisect_on_error", "true"),
         ("parallelization_factor", "2"),
@@ -261,7 +264,10 @@ async fn failure_handling_and_filters_deploy_converge_change_and_go() {
         ("filter", r#"{"body":{"type":["order"]}}"#),
         ("filter_policy", r#"{"kind":["shipped"]}"#),
         ("filter_policy_scope", "MessageBody"),
-        ("allow FailureQueue", "sqs:SendMessage on arn:{partition}:sqs:{region}:{account}:dead"),
+        (
+            "allow FailureQueue",
+            "sqs:SendMessage on arn:{partition}:sqs:{region}:{account}:dead",
+        ),
     ] {
         assert!(
             shows(&offline.stdout, key, value),

@@ -9,9 +9,18 @@ use chalice_codegen::ast::Kind;
 use super::CommandError;
 use crate::project::app_file;
 
-/// Loads `app`; on success writes a one-line summary to `out`.
-pub fn run(app: &Path, out: &mut dyn Write) -> Result<(), CommandError> {
-    let model = app_file::load(app)?;
+/// Loads `app`; on success writes its warnings to `err` (as the build shows them, in colour with
+/// `color`) and a one-line summary to `out`.
+pub fn run(
+    app: &Path,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    color: bool,
+) -> Result<(), CommandError> {
+    let (model, warnings) = app_file::load_with_warnings(app)?;
+    if !warnings.items.is_empty() {
+        write!(err, "{}", warnings.render(color))?;
+    }
     writeln!(out, "{}: {}", app.display(), summary(&model))?;
     Ok(())
 }

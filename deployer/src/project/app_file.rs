@@ -40,6 +40,12 @@ fn hint_for(path: &Path) -> String {
 
 /// Reads `path` and parses and validates it.
 pub fn load(path: &Path) -> Result<Model, LoadError> {
+    load_with_warnings(path).map(|(model, _)| model)
+}
+
+/// Reads `path` and parses and validates it; also the file's warnings (patterns that can never
+/// match, ...), which do not stop a build.
+pub fn load_with_warnings(path: &Path) -> Result<(Model, Diagnostics), LoadError> {
     let source = std::fs::read_to_string(path).map_err(|source| match source.kind() {
         io::ErrorKind::NotFound => LoadError::NotFound {
             path: path.to_path_buf(),
@@ -49,12 +55,12 @@ pub fn load(path: &Path) -> Result<Model, LoadError> {
             source,
         },
     })?;
-    chalice_codegen::load(&path.display().to_string(), &source).map_err(|diagnostics| {
-        LoadError::Invalid {
+    chalice_codegen::load_with_warnings(&path.display().to_string(), &source).map_err(
+        |diagnostics| LoadError::Invalid {
             path: path.to_path_buf(),
             diagnostics,
-        }
-    })
+        },
+    )
 }
 
 #[cfg(test)]

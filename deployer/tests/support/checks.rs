@@ -493,6 +493,46 @@ pub fn check_mappings(inv: &Inventory, plan: &Plan, p: &mut Problems) {
             x.scaling_config().and_then(|s| s.maximum_concurrency()),
             m.maximum_concurrency.map(|c| c as i32),
         );
+        let json = |p: &str| serde_json::from_str::<serde_json::Value>(p).expect("filter JSON");
+        let mut filters: Vec<String> = x
+            .filter_criteria()
+            .map(|c| {
+                c.filters()
+                    .iter()
+                    .filter_map(|f| f.pattern())
+                    .map(|p| json(p).to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut planned: Vec<String> = m.filters.iter().map(|p| json(p).to_string()).collect();
+        filters.sort();
+        planned.sort();
+        p.eq(&format!("{what} filters"), filters, planned);
+        if let Some(sf) = &m.stream_failure {
+            p.eq(
+                &format!("{what} retries, record age, bisect, parallelization"),
+                (
+                    x.maximum_retry_attempts(),
+                    x.maximum_record_age_in_seconds(),
+                    x.bisect_batch_on_function_error(),
+                    x.parallelization_factor(),
+                ),
+                (
+                    Some(sf.maximum_retry_attempts),
+                    Some(sf.maximum_record_age_s),
+                    Some(sf.bisect_on_error),
+                    Some(sf.parallelization_factor as i32),
+                ),
+            );
+            p.eq(
+                &format!("{what} on-failure destination"),
+                x.destination_config()
+                    .and_then(|d| d.on_failure())
+                    .and_then(|o| o.destination())
+                    .map(str::to_owned),
+                sf.on_failure.as_ref().map(|d| d.arn.resolve(&ctx)),
+            );
+        }
     }
     let mut got: Vec<(String, String)> = inv
         .app_mappings()
