@@ -32,7 +32,8 @@ fn parliament() -> PathBuf {
 }
 
 /// An app with every grant the tool writes: each pull source, X-Ray, VPC, the file's own statements
-/// (with variables and a condition) and a table given by its stream ARN.
+/// (with variables and a condition), a table given by its stream ARN, and every kind of on-failure
+/// destination.
 const EVERY_GRANT: &str = r#"app lint
 defaults {
     tracing = active
@@ -48,6 +49,11 @@ stream on_click "clicks"
 table  on_audit "orders"
 table  on_feed  "arn:aws:dynamodb:us-east-1:123456789012:table/feed/stream/2026-01-01T00:00:00.000"
 schedule tick rate(1 hour) { vpc { subnets = ["subnet-0abc1234"], security_groups = ["sg-0abc1234"] } }
+stream on_view "views" { on_failure { bucket = "failed-${stage}" } }
+table  on_stock "stock" { on_failure { topic = "alerts" } }
+bucket on_upload "uploads-${stage}" { on_failure { queue = "dead" } }
+topic  on_notice "notices" { on_failure { bus = "failures" } }
+schedule nightly cron(0 2 * * ? *) { on_failure { function = "arn:${partition}:lambda:${region}:${account}:function:sink" } }
 "#;
 
 /// Each own role's inline policy as the deployer would write it, by role name.
@@ -118,7 +124,7 @@ fn every_role_policy_passes_parliament() {
             linted += 1;
         }
     }
-    assert_eq!(linted, 8 + 5, "every role of both apps was linted");
+    assert_eq!(linted, 8 + 10, "every role of both apps was linted");
 }
 
 #[test]
