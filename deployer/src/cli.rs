@@ -13,7 +13,7 @@ use crate::commands::{AppArg, LiveOptions};
 use crate::project::ProjectError;
 use crate::project::app_file::LoadError;
 
-pub use crate::commands::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
+pub use crate::commands::{EXIT_CHANGES, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
 
 const AFTER_HELP: &str = "\
 Examples:
@@ -73,12 +73,18 @@ pub enum Command {
             Reads what is deployed (and the deploy record in .chalice/deployed/<stage>.json) and prints \
             `+ create`, `~ update` (with `field: old → new` lines) and `- delete` per resource, then \
             `Plan: A to create, U to update, D to delete.` or `No changes. Everything is up to date.` \
-            Nothing is written. The code is compared only with --bootstrap FILE.\n\n\
+            Nothing is written to AWS. The code is compared only with --bootstrap FILE (or --out).\n\n\
+            With --out FILE the plan is saved with what it was computed against (the stage's plan, the code's \
+            hash, the account and region): `deployer deploy --plan FILE` applies exactly it, and refuses, \
+            writing nothing, when anything moved since. Without --bootstrap the code is then built as \
+            `deploy` builds it.\n\n\
             With --offline nothing is read from AWS: every resource shows as `+ create`, and ARNs keep \
             their {partition}, {region} and {account} placeholders (filled in at deploy time).",
         after_help = "Examples:\n  deployer plan\n  deployer plan --json\n  deployer plan --offline\n  \
-            deployer plan --offline --stage prod\n  deployer plan --offline --json | jq '.functions[].name'\n\n\
-            Exit status: 0 on success, 1 when the app file has errors, the stage is unknown, or AWS cannot be read."
+            deployer plan --offline --stage prod\n  deployer plan --offline --json | jq '.functions[].name'\n  \
+            deployer plan --stage prod --bootstrap bootstrap --out prod.plan.json --detailed-exitcode\n\n\
+            Exit status: 0 on success, 1 when the app file has errors, the stage is unknown, or AWS cannot be read. \
+            With --detailed-exitcode: 0 when there is nothing to change, 2 when there are changes, 1 on error."
     )]
     Plan(PlanArgs),
     /// Build the bootstrap, plan against what is deployed, confirm, and apply.
@@ -91,7 +97,8 @@ pub enum Command {
             resource is recorded in .chalice/deployed/<stage>.json as soon as it exists, so an interrupted \
             deploy is resumed by running it again. A deploy with nothing changed makes no write call.",
         after_help = "Examples:\n  deployer deploy\n  deployer deploy --stage prod --yes\n  \
-            deployer deploy --yes --bootstrap target/x86_64-unknown-linux-musl/release/bootstrap\n\n\
+            deployer deploy --yes --bootstrap target/x86_64-unknown-linux-musl/release/bootstrap\n  \
+            deployer deploy --plan prod.plan.json --bootstrap bootstrap   # a reviewed plan, exactly\n\n\
             Exit status: 0 on success (or nothing to do), 1 on any failure (what was done is said; run it again to resume)."
     )]
     Deploy(DeployArgs),
@@ -220,9 +227,25 @@ pub struct PlanArgs {
     /// Print the plan as JSON on stdout (and nothing else there).
     #[arg(long)]
     pub json: bool,
-    /// Compare the deployed code with this bootstrap binary (live plan; otherwise code is not compared).
+    /// Compare the deployed code with this bootstrap binary (live plan; otherwise code is not compared,
+    /// unless --out is given: then it is built as `deploy` builds it).
     #[arg(long, value_name = "FILE", conflicts_with = "offline")]
     pub bootstrap: Option<PathBuf>,
+    /// With --out and no --bootstrap: build for this target instead of `<arch>-unknown-linux-musl`.
+    #[arg(
+        long,
+        value_name = "TRIPLE",
+        requires = "out",
+        conflicts_with = "bootstrap"
+    )]
+    pub target: Option<String>,
+    /// Save the live plan (the changes, what they were computed against, the code's hash) to FILE, for
+    /// `deploy --plan FILE`.
+    #[arg(long, value_name = "FILE", conflicts_with = "offline")]
+    pub out: Option<PathBuf>,
+    /// Exit 0 when there is nothing to change, 2 when there are changes, 1 on error (for CI).
+    #[arg(long, conflicts_with = "offline")]
+    pub detailed_exitcode: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
 }
@@ -254,6 +277,11 @@ pub struct DeployArgs {
     /// Build for this target instead of `<arch>-unknown-linux-musl`.
     #[arg(long, value_name = "TRIPLE", conflicts_with = "bootstrap")]
     pub target: Option<String>,
+    /// Apply exactly this saved plan (`deployer plan --out FILE`), without asking: refused, with
+    /// nothing written, when what is deployed or the code changed since it was made. Its stage is the
+    /// plan's.
+    #[arg(long, value_name = "FILE", conflicts_with = "stage")]
+    pub plan: Option<PathBuf>,
     #[command(flatten)]
     pub aws: AwsArgs,
 }
@@ -317,6 +345,7 @@ pub fn run(cli: Cli) -> ExitCode {
     let stdout_color = cli.color.enabled(io::stdout().is_terminal());
     // Not locked for the whole command: `local` writes to stdout from several threads.
     let mut out = io::stdout();
+    let mut exit = EXIT_OK;
     let result = match cli.command {
         Command::Check(args) => {
             commands::check::run(&args.app.app, &mut out, &mut io::stderr(), stderr_color)
@@ -329,10 +358,17 @@ pub fn run(cli: Cli) -> ExitCode {
                 json: args.json,
                 color: stdout_color && !args.json,
                 bootstrap: args.bootstrap,
+                target: args.target,
+                out: args.out,
                 max_attempts: args.aws.max_attempts,
                 calls: args.aws.calls,
             };
-            commands::plan::run(&opts, &mut out)
+            let detailed = args.detailed_exitcode;
+            commands::plan::run(&opts, &mut out).map(|changes| {
+                if detailed && changes {
+                    exit = EXIT_CHANGES;
+                }
+            })
         }
         Command::Deploy(args) => {
             let opts = commands::deploy::DeployOptions {
@@ -345,6 +381,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 yes: args.yes,
                 bootstrap: args.bootstrap,
                 target: args.target,
+                saved_plan: args.plan,
                 color: stdout_color,
             };
             commands::deploy::run(&opts, &mut out)
@@ -370,7 +407,7 @@ pub fn run(cli: Cli) -> ExitCode {
     };
     let result = result.and_then(|()| out.flush().map_err(CommandError::from));
     match result {
-        Ok(()) => ExitCode::from(EXIT_OK),
+        Ok(()) => ExitCode::from(exit),
         Err(e) => {
             report(&e, stderr_color);
             ExitCode::from(e.exit_code())

@@ -4,8 +4,10 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use super::{CommandError, LiveOptions, confirm, open_session, require_confirmation_possible};
+use crate::engine::EngineError;
 use crate::engine::converge;
 use crate::engine::diff;
+use crate::engine::saved_plan::SavedPlan;
 use crate::engine::session::Session;
 use crate::project::code::{self, CodeSource, Shipped};
 use crate::project::plan::{Stage, load_stage, project_dir};
@@ -20,13 +22,28 @@ pub struct DeployOptions {
     pub bootstrap: Option<PathBuf>,
     /// The build target instead of `<arch>-unknown-linux-musl`.
     pub target: Option<String>,
+    /// Apply exactly this saved plan (`plan --out`), without asking, if nothing moved since.
+    pub saved_plan: Option<PathBuf>,
     pub color: bool,
 }
 
 /// Runs the deploy; progress goes to stderr, the plan and the summary to `out`.
 pub fn run(opts: &DeployOptions, out: &mut dyn Write) -> Result<(), CommandError> {
-    require_confirmation_possible(opts.yes, "deploy")?;
-    let Stage { plan, manifest } = load_stage(&opts.live.app, &opts.live.stage)?;
+    let saved = match &opts.saved_plan {
+        Some(path) => Some(SavedPlan::read(path).map_err(EngineError::from)?),
+        // A saved plan was reviewed when it was made: it is applied without asking.
+        None => {
+            require_confirmation_possible(opts.yes, "deploy")?;
+            None
+        }
+    };
+    let live = LiveOptions {
+        stage: saved
+            .as_ref()
+            .map_or_else(|| opts.live.stage.clone(), |s| s.stage.clone()),
+        ..opts.live.clone()
+    };
+    let Stage { plan, manifest } = load_stage(&live.app, &live.stage)?;
     let source = match &opts.bootstrap {
         Some(path) => CodeSource::Prebuilt {
             path: path.clone(),
@@ -40,30 +57,50 @@ pub fn run(opts: &DeployOptions, out: &mut dyn Write) -> Result<(), CommandError
     let shipped = code::package(&plan, &source)?;
     // What is deployed is the plan the build of the shipped code wrote: functions and binary match.
     let plan = shipped.plan.clone().unwrap_or(plan);
+    if let Some(saved) = &saved {
+        saved.check_code(&shipped.code).map_err(EngineError::from)?;
+        saved.check_plan(&plan).map_err(EngineError::from)?;
+    }
     let runtime = crate::engine::runtime()?;
     runtime.block_on(async {
-        let mut s = open_session("deploy", &opts.live, plan).await?;
-        let result = deploy(&mut s, &shipped, opts, out).await;
+        let mut s = open_session("deploy", &live, plan).await?;
+        let result = async {
+            if let Some(saved) = &saved {
+                saved
+                    .check_location(&s.ctx.account, &s.ctx.region)
+                    .map_err(EngineError::from)?;
+            }
+            deploy(&mut s, &shipped, saved.as_ref(), opts, out).await
+        }
+        .await;
         s.finish();
         result
     })
 }
 
-/// Shows the plan, confirms (unless `opts.yes`) and applies.
+/// Shows the plan, confirms (unless `opts.yes`, or a `saved` plan that nothing moved since) and applies.
 async fn deploy(
     s: &mut Session,
     shipped: &Shipped,
+    saved: Option<&SavedPlan>,
     opts: &DeployOptions,
     out: &mut dyn Write,
 ) -> Result<(), CommandError> {
     let Shipped { code, zips, .. } = shipped;
     let mut shown = Ok(());
     let ask = |s: &Session, changes: &[diff::Change]| {
+        if let Some(saved) = saved {
+            let moved = saved.moved(changes);
+            if !moved.is_empty() {
+                return Err(EngineError::StalePlan(moved));
+            }
+        }
         shown = show(s, changes, opts.color, &mut *out);
         if shown.is_err() {
             return Ok(false);
         }
         let go = opts.yes
+            || saved.is_some()
             || confirm("\nDeploy these changes?").unwrap_or_else(|e| {
                 shown = Err(e.into());
                 false
@@ -77,6 +114,13 @@ async fn deploy(
     let result = converge::deploy(s, code, zips, ask, &progress).await;
     shown?;
     let converged = result?;
+    // Nothing to do now, though the plan had changes: someone applied them (or undid them) since.
+    if let Some(saved) = saved
+        && converged.changes.is_empty()
+        && !saved.changes.is_empty()
+    {
+        return Err(EngineError::StalePlan(saved.moved(&[])).into());
+    }
     if converged.changes.is_empty() {
         show(s, &[], opts.color, out)?;
     } else {

@@ -37,6 +37,8 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_FAILURE: u8 = 1;
 /// The command line itself is wrong (unknown flag, missing value); clap's own code.
 pub const EXIT_USAGE: u8 = 2;
+/// `plan --detailed-exitcode`: the plan has changes (as Terraform's).
+pub const EXIT_CHANGES: u8 = 2;
 
 /// Which app file to read.
 #[derive(Debug, Args)]

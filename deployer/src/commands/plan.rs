@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use super::{CommandError, LiveOptions, open_session};
 use crate::engine::diff;
 use crate::engine::plan_view;
-use crate::project::code;
-use crate::project::plan::{Stage, load_plan, load_stage};
+use crate::engine::saved_plan::SavedPlan;
+use crate::project::code::{self, CodeSource};
+use crate::project::plan::{Stage, load_plan, load_stage, project_dir};
 use crate::resources::CodeSet;
 
 /// What `deployer plan` was asked for.
@@ -22,16 +23,21 @@ pub struct PlanOptions {
     /// Colour the text output.
     pub color: bool,
     /// A bootstrap binary to compare the deployed code with (live plan only; without it code is not
-    /// compared).
+    /// compared, unless `out` is set: then the bootstrap is built as `deploy` builds it).
     pub bootstrap: Option<PathBuf>,
+    /// The build target for `out` without a `bootstrap`.
+    pub target: Option<String>,
+    /// Save the live plan here, for `deploy --plan`.
+    pub out: Option<PathBuf>,
     /// SDK attempts per call (live plan only).
     pub max_attempts: Option<u32>,
     /// Where to write the `--calls` report (live plan only).
     pub calls: Option<PathBuf>,
 }
 
-/// Loads the app, plans the stage and writes the plan to `out`.
-pub fn run(opts: &PlanOptions, out: &mut dyn Write) -> Result<(), CommandError> {
+/// Loads the app, plans the stage and writes the plan to `out`; whether there is anything to change
+/// (an offline plan: always).
+pub fn run(opts: &PlanOptions, out: &mut dyn Write) -> Result<bool, CommandError> {
     if !opts.offline {
         return run_live(opts, out);
     }
@@ -42,11 +48,11 @@ pub fn run(opts: &PlanOptions, out: &mut dyn Write) -> Result<(), CommandError> 
     } else {
         out.write_all(plan_view::render_create(&plan, opts.color).as_bytes())?;
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Resolve ∥ read live → diff against what is deployed; writes nothing anywhere but `out`.
-fn run_live(opts: &PlanOptions, out: &mut dyn Write) -> Result<(), CommandError> {
+fn run_live(opts: &PlanOptions, out: &mut dyn Write) -> Result<bool, CommandError> {
     let live = LiveOptions {
         app: opts.app.clone(),
         stage: opts.stage.clone(),
@@ -54,16 +60,32 @@ fn run_live(opts: &PlanOptions, out: &mut dyn Write) -> Result<(), CommandError>
         calls: opts.calls.clone(),
     };
     let Stage { plan, manifest } = load_stage(&opts.app, &opts.stage)?;
-    let code = match &opts.bootstrap {
-        Some(path) => Some(code::prebuilt(path, &manifest)?),
-        None => None,
+    // The code is compared when given; a saved plan needs it, so it is then built as `deploy` would.
+    let source = match (&opts.bootstrap, &opts.out) {
+        (Some(path), _) => Some(CodeSource::Prebuilt {
+            path: path.clone(),
+            serves: manifest,
+        }),
+        (None, Some(_)) => Some(CodeSource::Build {
+            project_dir: project_dir(&opts.app),
+            target: opts.target.clone(),
+        }),
+        (None, None) => None,
     };
+    let shipped = source
+        .map(|source| code::package(&plan, &source))
+        .transpose()?;
+    // As `deploy` does: the plan the build of the code wrote, so functions and binary match.
+    let plan = shipped
+        .as_ref()
+        .and_then(|s| s.plan.clone())
+        .unwrap_or(plan);
     let runtime = crate::engine::runtime()?;
     runtime.block_on(async {
         let mut s = open_session("plan", &live, plan).await?;
         let result = async {
-            let set = match &code {
-                Some(p) => code::digests(&s.plan, p),
+            let set = match &shipped {
+                Some(shipped) => shipped.code.clone(),
                 None => {
                     eprintln!(
                         "note: code is not compared (pass --bootstrap FILE to compare it too)"
@@ -82,7 +104,26 @@ fn run_live(opts: &PlanOptions, out: &mut dyn Write) -> Result<(), CommandError>
             } else {
                 out.write_all(diff::render(&planned.changes, opts.color).as_bytes())?;
             }
-            Ok(())
+            if let Some(path) = &opts.out {
+                let changes = !planned.changes.is_empty();
+                SavedPlan::new(
+                    s.plan.clone(),
+                    &s.ctx.account,
+                    &s.ctx.region,
+                    &set,
+                    planned.changes,
+                )
+                .write(path)
+                .map_err(crate::engine::EngineError::from)?;
+                eprintln!(
+                    "Saved this plan to {}: `deployer deploy --plan {}` applies exactly it{}.",
+                    path.display(),
+                    path.display(),
+                    if changes { "" } else { " (nothing)" }
+                );
+                return Ok(changes);
+            }
+            Ok(!planned.changes.is_empty())
         }
         .await;
         s.finish();

@@ -10,6 +10,7 @@ pub mod diff;
 pub mod plan_view;
 pub mod read;
 pub mod resolve;
+pub mod saved_plan;
 pub mod session;
 pub mod state;
 
@@ -45,6 +46,16 @@ pub enum EngineError {
     },
     #[error("cancelled; nothing was changed")]
     Cancelled,
+    /// `deploy --plan`: what is deployed is no longer what the saved plan was computed against.
+    #[error(
+        "the saved plan is stale: what is deployed has changed since it was made; nothing was changed:{}\n  \
+         hint: make the plan again (`deployer plan --out FILE`), review it, and deploy that",
+        .0.iter().map(|m| format!("\n  - {m}")).collect::<String>()
+    )]
+    StalePlan(Vec<String>),
+    /// A saved plan that cannot be used here (unreadable, another account, other code).
+    #[error(transparent)]
+    SavedPlan(#[from] saved_plan::SavedPlanError),
     /// Some steps failed: the message says what was done and how to resume.
     #[error("{0}")]
     ApplyFailed(String),

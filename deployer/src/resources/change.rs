@@ -3,12 +3,12 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::identity::{Identity, ResourceKind};
 
 /// One field that differs: `old` is live, `new` desired; `None` is "not set".
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldChange {
     pub field: String,
     pub old: Option<String>,
@@ -16,7 +16,7 @@ pub struct FieldChange {
 }
 
 /// Why a resource is deleted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeleteReason {
     /// No longer in the app (recorded, or named by the plan for `delete`).
@@ -26,7 +26,7 @@ pub enum DeleteReason {
 }
 
 /// What happens to one resource.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
     Create,
@@ -35,7 +35,7 @@ pub enum Action {
 }
 
 /// One change of the plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
     /// The desired id (`function.h`) or the state key of what is deleted.
     pub id: String,
@@ -44,7 +44,7 @@ pub struct Change {
     pub name: String,
     pub identity: Identity,
     /// The live mapping UUID or subscription ARN the change acts on, when there is one.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub physical_id: Option<String>,
     #[serde(flatten)]
     pub action: Action,
@@ -109,7 +109,7 @@ impl fmt::Display for FieldChange {
 }
 
 /// A resource the state file records (or, for `delete`, one the plan's identities name).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Recorded {
     /// The state file key it is recorded under (`function.h`, `notification.h@replaced`, ...).
     pub key: String,
