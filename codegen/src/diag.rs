@@ -246,6 +246,28 @@ pub struct Diagnostics {
 }
 
 impl Diagnostics {
+    /// Each diagnostic as data, for `--output json`: severity, code, name, message, file, 1-based
+    /// line and column, label and help.
+    pub fn to_json(&self) -> Vec<serde_json::Value> {
+        self.items
+            .iter()
+            .map(|d| {
+                let (line, column) = self.line_col(d.span.start);
+                serde_json::json!({
+                    "severity": if d.is_warning() { "warning" } else { "error" },
+                    "code": d.kind.code(),
+                    "name": d.kind.name(),
+                    "message": d.message,
+                    "file": self.file_name,
+                    "line": line,
+                    "column": column,
+                    "label": d.label,
+                    "help": d.help,
+                })
+            })
+            .collect()
+    }
+
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         line_col(&self.source, offset)

@@ -52,8 +52,25 @@ pub struct Cli {
     /// When to colour the output.
     #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
     pub color: ColorWhen,
+    /// The AWS profile to use (wins over AWS_PROFILE).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// The AWS region to use (wins over AWS_REGION and the profile's region).
+    #[arg(long, global = true, value_name = "REGION")]
+    pub region: Option<String>,
+    /// `json`: check, plan, deploy and delete print one JSON document on stdout (progress stays on
+    /// stderr); the same as their `--json`.
+    #[arg(long, global = true, value_enum, value_name = "FORMAT", default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How results are printed on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -206,12 +223,28 @@ pub enum Command {
             that is not a schedule)."
     )]
     Local(commands::local::LocalArgs),
+    /// Print a shell completion script for `deployer` (bash, zsh, fish, elvish, powershell).
+    #[command(
+        long_about = "Print a shell completion script for `deployer`.\n\n\
+            Load it in the current shell, or install it where your shell looks for completions.",
+        after_help = "Examples:\n  source <(deployer completions bash)\n  \
+            deployer completions zsh > \"${fpath[1]}/_deployer\"\n  \
+            deployer completions fish > ~/.config/fish/completions/deployer.fish"
+    )]
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     #[command(flatten)]
     pub app: AppArg,
+    /// Print the result (the handlers and warnings, or the errors) as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -277,6 +310,10 @@ pub struct DeployArgs {
     /// Build for this target instead of `<arch>-unknown-linux-musl`.
     #[arg(long, value_name = "TRIPLE", conflicts_with = "bootstrap")]
     pub target: Option<String>,
+    /// Print the changes applied and the functions as JSON on stdout (and nothing else there); needs
+    /// --yes (or --plan).
+    #[arg(long)]
+    pub json: bool,
     /// Apply exactly this saved plan (`deployer plan --out FILE`), without asking: refused, with
     /// nothing written, when what is deployed or the code changed since it was made. Its stage is the
     /// plan's.
@@ -299,6 +336,9 @@ pub struct DeleteArgs {
     /// Also delete each function's log group (`/aws/lambda/<function>`) and the logs in it.
     #[arg(long)]
     pub logs: bool,
+    /// Print what was deleted as JSON on stdout (and nothing else there); needs --yes.
+    #[arg(long)]
+    pub json: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
 }
@@ -341,22 +381,31 @@ pub fn main() -> ExitCode {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> ExitCode {
+    crate::aws::set_overrides(crate::aws::Overrides {
+        profile: cli.profile.clone(),
+        region: cli.region.clone(),
+    });
     let stderr_color = cli.color.enabled(io::stderr().is_terminal());
     let stdout_color = cli.color.enabled(io::stdout().is_terminal());
     // Not locked for the whole command: `local` writes to stdout from several threads.
     let mut out = io::stdout();
     let mut exit = EXIT_OK;
+    let json = cli.output == OutputFormat::Json;
     let result = match cli.command {
-        Command::Check(args) => {
-            commands::check::run(&args.app.app, &mut out, &mut io::stderr(), stderr_color)
-        }
+        Command::Check(args) => commands::check::run(
+            &args.app.app,
+            args.json || json,
+            &mut out,
+            &mut io::stderr(),
+            stderr_color,
+        ),
         Command::Plan(args) => {
             let opts = commands::plan::PlanOptions {
                 app: args.app.app,
                 stage: args.stage,
                 offline: args.offline,
-                json: args.json,
-                color: stdout_color && !args.json,
+                json: args.json || json,
+                color: stdout_color && !(args.json || json),
                 bootstrap: args.bootstrap,
                 target: args.target,
                 out: args.out,
@@ -382,6 +431,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 bootstrap: args.bootstrap,
                 target: args.target,
                 saved_plan: args.plan,
+                json: args.json || json,
                 color: stdout_color,
             };
             commands::deploy::run(&opts, &mut out)
@@ -396,6 +446,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 },
                 yes: args.yes,
                 logs: args.logs,
+                json: args.json || json,
                 color: stdout_color,
             };
             commands::delete::run(&opts, &mut out)
@@ -404,6 +455,11 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Invoke(args) => commands::invoke::run(&args, &mut out),
         Command::Logs(args) => commands::logs::run(&args, &mut out),
         Command::Local(args) => commands::local::run(args, stdout_color),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "deployer", &mut out);
+            Ok(())
+        }
     };
     let result = result.and_then(|()| out.flush().map_err(CommandError::from));
     match result {

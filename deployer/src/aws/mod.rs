@@ -20,13 +20,33 @@ pub use policy::parse_policy_document;
 #[derive(Debug, thiserror::Error)]
 pub enum AwsError {
     #[error(
-        "no AWS region configured: set AWS_REGION, a profile's `region`, or pass a region explicitly"
+        "no AWS region configured: pass --region REGION, set AWS_REGION, or set `region` in the profile \
+         (~/.aws/config; `aws configure set region REGION`)"
     )]
     NoRegion,
     #[error(
         "could not find out which AWS account the credentials belong to (STS GetCallerIdentity): {0}"
     )]
     CallerIdentity(String),
+}
+
+/// The command line's `--profile` and `--region`: they win over the environment and the profile
+/// files for every client the process makes (set once, at start).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+}
+
+static OVERRIDES: std::sync::OnceLock<Overrides> = std::sync::OnceLock::new();
+
+/// Sets the process's [`Overrides`]; only the first call counts.
+pub fn set_overrides(overrides: Overrides) {
+    let _ = OVERRIDES.set(overrides);
+}
+
+fn overrides() -> Overrides {
+    OVERRIDES.get().cloned().unwrap_or_default()
 }
 
 /// What the caller may override in the standard configuration chain.
@@ -49,10 +69,11 @@ impl ClientOptions {
     /// The standard chain's loader with these overrides applied; callers may customise it further.
     pub fn loader(&self) -> ConfigLoader {
         let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if let Some(profile) = &self.profile {
+        let process = overrides();
+        if let Some(profile) = self.profile.as_ref().or(process.profile.as_ref()) {
             loader = loader.profile_name(profile);
         }
-        if let Some(region) = &self.region {
+        if let Some(region) = self.region.as_ref().or(process.region.as_ref()) {
             loader = loader.region(Region::new(region.clone()));
         }
         if let Some(endpoint) = &self.endpoint_url {
@@ -162,16 +183,24 @@ pub fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&s
     }
 }
 
-/// A sample event's context in the configured region: `AWS_REGION`, `AWS_DEFAULT_REGION`, the
-/// profile's `region`, else [`DEFAULT_REGION`](chalice_lambda::samples::DEFAULT_REGION).
+/// A sample event's context in the configured region: `--region`, `AWS_REGION`, `AWS_DEFAULT_REGION`,
+/// the profile's `region`, else [`DEFAULT_REGION`](chalice_lambda::samples::DEFAULT_REGION).
 ///
 /// Only the environment and the profile files are read: no network (IMDS) lookup.
 pub async fn sample_context() -> chalice_lambda::samples::SampleContext {
     use aws_config::environment::EnvironmentVariableRegionProvider;
     use aws_config::meta::region::RegionProviderChain;
     use aws_config::profile::ProfileFileRegionProvider;
-    let chain = RegionProviderChain::first_try(EnvironmentVariableRegionProvider::new())
-        .or_else(ProfileFileRegionProvider::new());
+    let process = overrides();
+    let profile = match &process.profile {
+        Some(name) => ProfileFileRegionProvider::builder()
+            .profile_name(name)
+            .build(),
+        None => ProfileFileRegionProvider::new(),
+    };
+    let chain = RegionProviderChain::first_try(process.region.map(Region::new))
+        .or_else(EnvironmentVariableRegionProvider::new())
+        .or_else(profile);
     let region = chain.region().await;
     chalice_lambda::samples::SampleContext::new(
         region

@@ -10,19 +10,60 @@ use super::CommandError;
 use crate::project::app_file;
 
 /// Loads `app`; on success writes its warnings to `err` (as the build shows them, in colour with
-/// `color`) and a one-line summary to `out`.
+/// `color`) and a one-line summary to `out`. With `json`, `out` gets one JSON document instead, errors
+/// included.
 pub fn run(
     app: &Path,
+    json: bool,
     out: &mut dyn Write,
     err: &mut dyn Write,
     color: bool,
 ) -> Result<(), CommandError> {
-    let (model, warnings) = app_file::load_with_warnings(app)?;
+    let loaded = app_file::load_with_warnings(app);
+    if json {
+        return write_json(app, loaded, out);
+    }
+    let (model, warnings) = loaded?;
     if !warnings.items.is_empty() {
         write!(err, "{}", warnings.render(color))?;
     }
     writeln!(out, "{}: {}", app.display(), summary(&model))?;
     Ok(())
+}
+
+/// `{"file", "valid", "app", "stages", "handlers": [{"name", "kind"}], "warnings"}`, or with errors
+/// `{"file", "valid": false, "errors"}` (and the error returned, for the exit status and stderr).
+fn write_json(
+    app: &Path,
+    loaded: Result<(Model, chalice_codegen::Diagnostics), app_file::LoadError>,
+    out: &mut dyn Write,
+) -> Result<(), CommandError> {
+    let file = app.display().to_string();
+    let doc = match &loaded {
+        Ok((model, warnings)) => serde_json::json!({
+            "file": file,
+            "valid": true,
+            "app": model.app,
+            "stages": model.stage_names(),
+            "handlers": model
+                .handlers
+                .iter()
+                .map(|h| serde_json::json!({"name": h.name, "kind": h.kind().keyword()}))
+                .collect::<Vec<_>>(),
+            "warnings": warnings.to_json(),
+        }),
+        Err(app_file::LoadError::Invalid { diagnostics, .. }) => serde_json::json!({
+            "file": file,
+            "valid": false,
+            "errors": diagnostics.to_json(),
+        }),
+        Err(e) => serde_json::json!({"file": file, "valid": false, "error": e.to_string()}),
+    };
+    serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::from)?;
+    writeln!(out)?;
+    loaded
+        .map(|_| ())
+        .map_err(|e| CommandError::Project(e.into()))
 }
 
 /// `app `orders` is valid: 3 handlers (2 schedules, 1 queue); stages: dev, prod`

@@ -17,10 +17,17 @@ pub struct DeleteOptions {
     pub yes: bool,
     /// Delete the functions' log groups too.
     pub logs: bool,
+    /// One JSON document on stdout (what was deleted) and nothing else there.
+    pub json: bool,
     pub color: bool,
 }
 
 pub fn run(opts: &DeleteOptions, out: &mut dyn Write) -> Result<(), CommandError> {
+    if opts.json && !opts.yes {
+        return Err(CommandError::Usage(
+            "--json shows nothing to confirm: pass --yes too".into(),
+        ));
+    }
     require_confirmation_possible(opts.yes, "delete")?;
     let plan = load_plan(&opts.live.app, &opts.live.stage)?;
     let runtime = crate::engine::runtime()?;
@@ -39,6 +46,10 @@ async fn delete(
 ) -> Result<(), CommandError> {
     let mut shown = Ok(());
     let ask = |s: &Session, changes: &[diff::Change]| {
+        if opts.json {
+            eprintln!("Deleting {} resource(s):", changes.len());
+            return Ok(true);
+        }
         shown = (|| -> Result<(), CommandError> {
             writeln!(
                 out,
@@ -66,6 +77,17 @@ async fn delete(
     let result = converge::delete(s, opts.logs, ask, &progress).await;
     shown?;
     let deleted = result?;
+    if opts.json {
+        let mut doc = diff::to_json(&deleted.changes);
+        doc["app"] = s.plan.app.clone().into();
+        doc["stage"] = s.plan.stage.clone().into();
+        doc["account"] = s.ctx.account.clone().into();
+        doc["region"] = s.ctx.region.clone().into();
+        doc["log_groups_kept"] = (!opts.logs).into();
+        serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::from)?;
+        writeln!(out)?;
+        return Ok(());
+    }
     if deleted.changes.is_empty() {
         writeln!(
             out,

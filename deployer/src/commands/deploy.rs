@@ -24,6 +24,8 @@ pub struct DeployOptions {
     pub target: Option<String>,
     /// Apply exactly this saved plan (`plan --out`), without asking, if nothing moved since.
     pub saved_plan: Option<PathBuf>,
+    /// One JSON document on stdout (the changes applied, the functions) and nothing else there.
+    pub json: bool,
     pub color: bool,
 }
 
@@ -33,6 +35,12 @@ pub fn run(opts: &DeployOptions, out: &mut dyn Write) -> Result<(), CommandError
         Some(path) => Some(SavedPlan::read(path).map_err(EngineError::from)?),
         // A saved plan was reviewed when it was made: it is applied without asking.
         None => {
+            if opts.json && !opts.yes {
+                return Err(CommandError::Usage(
+                    "--json shows no plan to confirm: pass --yes too (or --plan FILE, a reviewed plan)"
+                        .into(),
+                ));
+            }
             require_confirmation_possible(opts.yes, "deploy")?;
             None
         }
@@ -95,7 +103,9 @@ async fn deploy(
                 return Err(EngineError::StalePlan(moved));
             }
         }
-        shown = show(s, changes, opts.color, &mut *out);
+        if !opts.json {
+            shown = show(s, changes, opts.color, &mut *out);
+        }
         if shown.is_err() {
             return Ok(false);
         }
@@ -120,6 +130,25 @@ async fn deploy(
         && !saved.changes.is_empty()
     {
         return Err(EngineError::StalePlan(saved.moved(&[])).into());
+    }
+    if opts.json {
+        let mut doc = diff::to_json(&converged.changes);
+        doc["app"] = s.plan.app.clone().into();
+        doc["stage"] = s.plan.stage.clone().into();
+        doc["account"] = s.ctx.account.clone().into();
+        doc["region"] = s.ctx.region.clone().into();
+        doc["elapsed_ms"] = u64::try_from(converged.elapsed.as_millis())
+            .unwrap_or(u64::MAX)
+            .into();
+        doc["functions"] = s
+            .plan
+            .functions
+            .iter()
+            .map(|f| serde_json::json!({"handler": f.handler, "name": f.name, "arn": f.arn.resolve(&s.ctx)}))
+            .collect();
+        serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::from)?;
+        writeln!(out)?;
+        return Ok(());
     }
     if converged.changes.is_empty() {
         show(s, &[], opts.color, out)?;
