@@ -151,6 +151,26 @@ pub async fn subscribe_queue_to_topic(
         .ok_or_else(|| CallError::other("Subscribe", topic_arn, "no subscription ARN"))
 }
 
+/// Sets a subscription's filter policy and its scope (`MessageAttributes` or `MessageBody`).
+pub async fn set_filter_policy(
+    c: &Clients,
+    subscription_arn: &str,
+    policy: &str,
+    scope: &str,
+) -> Result<(), CallError> {
+    for (name, value) in [("FilterPolicyScope", scope), ("FilterPolicy", policy)] {
+        c.sns
+            .set_subscription_attributes()
+            .subscription_arn(subscription_arn)
+            .attribute_name(name)
+            .attribute_value(value)
+            .send()
+            .await
+            .map_err(|e| CallError::new("SetSubscriptionAttributes", subscription_arn, e))?;
+    }
+    Ok(())
+}
+
 /// Removes the queue's subscription; gone already is fine.
 pub async fn unsubscribe_queue(c: &Clients, subscription_arn: &str) -> Result<(), CallError> {
     resources::subscription::unsubscribe(c, subscription_arn).await
