@@ -16,7 +16,7 @@ use super::cleanup::{Cleanup, set_mapping_enabled};
 use super::destinations::{Destination, LocalInvoke, Target};
 use super::filter::Filters;
 use super::functions::LocalHandler;
-use super::pollers::asynchronous::AsyncPolicy;
+use super::pollers::asynchronous::{AsyncPolicy, RETRY_DELAYS};
 use super::pollers::sqs::{self, QueueSource, Shape};
 use super::pollers::streams::{self, StreamSource};
 use super::pollers::{clock, supervise};
@@ -27,7 +27,13 @@ use crate::resources::sources::queue_info;
 use crate::resources::{CallError, mapping, subscription};
 
 /// How many messages a routed queue's poller takes per receive (each is its own invocation).
-const ROUTED_BATCH: u32 = 10;
+/// Each message is handled in turn, so one is taken at a time: a message waiting behind others'
+/// retries would otherwise outlive its visibility timeout.
+const ROUTED_BATCH: u32 = 1;
+/// Added to a route queue's visibility timeout beyond its handler's attempts and pauses.
+const ROUTE_VISIBILITY_MARGIN_S: u32 = 30;
+/// SQS's longest visibility timeout (12 hours).
+const MAX_VISIBILITY_S: u32 = 43_200;
 
 /// What [`connect`] works from.
 pub struct Wiring<'a> {
@@ -264,6 +270,20 @@ async fn route_queue(
     cleanup.push(Cleanup::Queue {
         url: queue.url.clone(),
     });
+    // The runner retries a failed event while it holds the message: it stays hidden for every
+    // attempt (each up to the function's timeout) and the pauses between them.
+    let timeout = function_of(w, handler)?.timeout_s;
+    let attempts = async_policy(w, handler)?.max_retries + 1;
+    let pauses = RETRY_DELAYS
+        .iter()
+        .map(|d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
+        .fold(0u32, u32::saturating_add);
+    let visibility = timeout
+        .saturating_mul(attempts)
+        .saturating_add(pauses)
+        .saturating_add(ROUTE_VISIBILITY_MARGIN_S)
+        .min(MAX_VISIBILITY_S);
+    routing::set_visibility_timeout(w.clients, &queue.url, visibility).await?;
     Ok(queue)
 }
 

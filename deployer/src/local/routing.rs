@@ -115,6 +115,23 @@ pub async fn create_route_queue(
     Ok(RouteQueue { url, arn })
 }
 
+/// Sets the queue's visibility timeout: how long a message being handled (retries included) stays
+/// hidden before SQS hands it out again.
+pub async fn set_visibility_timeout(
+    c: &Clients,
+    queue_url: &str,
+    seconds: u32,
+) -> Result<(), CallError> {
+    c.sqs
+        .set_queue_attributes()
+        .queue_url(queue_url)
+        .attributes(QueueAttributeName::VisibilityTimeout, seconds.to_string())
+        .send()
+        .await
+        .map_err(|e| CallError::new("SetQueueAttributes", queue_url, e))?;
+    Ok(())
+}
+
 /// Deletes a route queue; gone already is fine.
 pub async fn delete_route_queue(c: &Clients, queue_url: &str) -> Result<(), CallError> {
     gone(
