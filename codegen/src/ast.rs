@@ -137,7 +137,7 @@ pub enum Value {
     Int(i64),
     /// A number with a fraction or exponent (only meaningful inside JSON).
     Float(f64),
-    /// `60s`, `5m`, `1h`, `500ms`.
+    /// `60s`, `5m`, `1h`, `7d`, `500ms`.
     Duration {
         amount: i64,
         unit: DurationUnit,
@@ -182,6 +182,7 @@ pub enum DurationUnit {
     Seconds,
     Minutes,
     Hours,
+    Days,
 }
 
 impl DurationUnit {
@@ -191,6 +192,7 @@ impl DurationUnit {
             DurationUnit::Seconds => "s",
             DurationUnit::Minutes => "m",
             DurationUnit::Hours => "h",
+            DurationUnit::Days => "d",
         }
     }
 
@@ -201,6 +203,7 @@ impl DurationUnit {
             DurationUnit::Seconds => 1_000,
             DurationUnit::Minutes => 60_000,
             DurationUnit::Hours => 3_600_000,
+            DurationUnit::Days => 86_400_000,
         }
     }
 }

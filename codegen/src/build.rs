@@ -46,7 +46,8 @@ impl BuildError {
     }
 }
 
-/// Reads `manifest_dir/events.chalice` and writes the generated files into `out_dir`.
+/// Reads `manifest_dir/events.chalice` and writes the generated files into `out_dir`; the file's
+/// warnings are printed for cargo (see [`warning_lines`]).
 ///
 /// Files whose content is unchanged are not rewritten, so their mtime (and cargo's
 /// fingerprints) stay put.
@@ -54,7 +55,11 @@ pub fn generate(manifest_dir: &Path, out_dir: &Path) -> Result<(), BuildError> {
     let path = manifest_dir.join(SOURCE_FILE);
     let source =
         std::fs::read_to_string(&path).map_err(|source| BuildError::Read { path, source })?;
-    let model = crate::load(SOURCE_FILE, &source).map_err(BuildError::Invalid)?;
+    let (model, warnings) =
+        crate::load_with_warnings(SOURCE_FILE, &source).map_err(BuildError::Invalid)?;
+    for line in warning_lines(&warnings) {
+        println!("{line}");
+    }
 
     write_if_changed(
         &out_dir.join(HANDLERS_FILE),
@@ -71,6 +76,20 @@ pub fn generate(manifest_dir: &Path, out_dir: &Path) -> Result<(), BuildError> {
         }
     }
     Ok(())
+}
+
+/// The warnings rendered like rustc's, one `cargo:warning=` instruction per line (cargo shows each
+/// as a `warning:` line of the build); nothing when there is no warning.
+pub fn warning_lines(warnings: &Diagnostics) -> Vec<String> {
+    if warnings.items.is_empty() {
+        return Vec::new();
+    }
+    warnings
+        .render(false)
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| format!("cargo:warning={line}"))
+        .collect()
 }
 
 fn write_if_changed(path: &Path, content: &str) -> Result<(), BuildError> {
@@ -170,6 +189,36 @@ mod tests {
         assert!(matches!(err, BuildError::Invalid(_)), "{err:?}");
         assert!(text.contains("events.chalice:2:"), "{text}");
         assert!(!dir.join(HANDLERS_FILE).exists());
+    }
+
+    #[test]
+    fn warnings_become_cargo_warning_lines() {
+        let src = "app a\ntable t \"orders\" { filter = { \"eventName\": [\"UPDATE\"] } }\n";
+        let (_, warnings) = crate::load_with_warnings(SOURCE_FILE, src).unwrap();
+        let lines = warning_lines(&warnings);
+        assert!(
+            lines.iter().all(|l| l.starts_with("cargo:warning=")),
+            "{lines:#?}"
+        );
+        assert!(
+            lines[0].starts_with("cargo:warning=warning[W001]: `eventName` is never `UPDATE`"),
+            "{lines:#?}"
+        );
+        assert!(
+            lines.iter().any(|l| l.contains("events.chalice:2:45")),
+            "{lines:#?}"
+        );
+        assert_eq!(
+            lines.last().map(String::as_str),
+            Some("cargo:warning=warning: `events.chalice` generated 1 warning")
+        );
+        let (_, none) = crate::load_with_warnings(SOURCE_FILE, "app a\n").unwrap();
+        assert!(warning_lines(&none).is_empty());
+        // A file with warnings still generates.
+        let dir = temp_dir("warnings");
+        std::fs::write(dir.join(SOURCE_FILE), src).unwrap();
+        generate(&dir, &dir).unwrap();
+        assert!(dir.join(PLAN_FILE).exists());
     }
 
     #[test]

@@ -34,7 +34,8 @@ impl From<pest::Span<'_>> for Span {
 
 macro_rules! error_kinds {
     ($( $(#[doc = $doc:literal])* $variant:ident = $code:literal, $name:literal; )*) => {
-        /// What went wrong; each kind has a stable code (`E0xx`) and a kebab-case name.
+        /// What went wrong; each kind has a stable code (`E0xx` for errors, `W0xx` for warnings) and a
+        /// kebab-case name.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum ErrorKind {
             $( $(#[doc = $doc])* $variant, )*
@@ -147,6 +148,16 @@ error_kinds! {
     InvalidLayer = "E083", "invalid-layer";
     /// A VPC configuration Lambda refuses (subnet or security group ids, their number).
     InvalidVpc = "E084", "invalid-vpc";
+    /// A stream, table or queue `filter` Lambda refuses: too many, not an object, or a field its records
+    /// do not have.
+    InvalidFilter = "E090", "invalid-filter";
+    /// An SNS subscription `filter_policy` SNS refuses (keys, combinations, nesting, values).
+    InvalidFilterPolicy = "E091", "invalid-filter-policy";
+    /// An `on_failure` destination Lambda refuses: a service the binding cannot send to, a name or ARN
+    /// of the wrong service, a FIFO queue or topic, none or several in one block.
+    InvalidDestination = "E092", "invalid-destination";
+    /// A warning: a filter that can never match a record (the file still builds).
+    UnmatchableFilter = "W001", "unmatchable-filter";
 }
 
 impl fmt::Display for ErrorKind {
@@ -155,10 +166,22 @@ impl fmt::Display for ErrorKind {
     }
 }
 
+/// Whether a diagnostic stops the build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Severity {
+    /// The file is refused.
+    #[default]
+    Error,
+    /// The file builds, but probably does not do what was meant.
+    Warning,
+}
+
 /// One problem in the file: what, where, and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     pub kind: ErrorKind,
+    /// An error (the default) or a warning.
+    pub severity: Severity,
     /// The headline, e.g. "unknown key `batchsize` for a queue".
     pub message: String,
     /// The offending text.
@@ -172,15 +195,30 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
+    /// An error.
     pub fn new(kind: ErrorKind, span: Span, message: impl Into<String>) -> Self {
         Diagnostic {
             kind,
+            severity: Severity::Error,
             message: message.into(),
             span,
             label: String::new(),
             related: Vec::new(),
             help: None,
         }
+    }
+
+    /// A warning: reported, but the file still builds.
+    pub fn warning(kind: ErrorKind, span: Span, message: impl Into<String>) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::new(kind, span, message)
+        }
+    }
+
+    /// Whether this is a warning (the file still builds).
+    pub fn is_warning(&self) -> bool {
+        self.severity == Severity::Warning
     }
 
     pub fn label(mut self, label: impl Into<String>) -> Self {
@@ -230,7 +268,11 @@ impl Diagnostics {
                     .iter()
                     .map(|(s, m)| Label::secondary((), clamp(*s, &self.source)).with_message(m)),
             );
-            let mut cs = CsDiagnostic::error()
+            let cs = match d.severity {
+                Severity::Error => CsDiagnostic::error(),
+                Severity::Warning => CsDiagnostic::warning(),
+            };
+            let mut cs = cs
                 .with_code(d.kind.code())
                 .with_message(&d.message)
                 .with_labels(labels);
@@ -241,13 +283,22 @@ impl Diagnostics {
             // outside the file was clamped above.
             let _ = term::emit(&mut buf, &config, &file, &cs);
         }
-        let n = self.items.len();
-        let summary = format!(
-            "error: could not compile `{}` due to {} previous error{}\n",
-            self.file_name,
-            n,
-            if n == 1 { "" } else { "s" }
-        );
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        let errors = self.items.iter().filter(|d| !d.is_warning()).count();
+        let warnings = self.items.len() - errors;
+        let summary = if errors > 0 {
+            format!(
+                "error: could not compile `{}` due to {errors} previous error{}\n",
+                self.file_name,
+                plural(errors)
+            )
+        } else {
+            format!(
+                "warning: `{}` generated {warnings} warning{}\n",
+                self.file_name,
+                plural(warnings)
+            )
+        };
         let mut out = String::from_utf8_lossy(buf.as_slice()).into_owned();
         out.push_str(&summary);
         out

@@ -859,6 +859,35 @@ mod tests {
     }
 
     #[test]
+    fn destination_grants_use_reserved_sids() {
+        let handlers: Vec<Handler> = DestinationKind::ALL
+            .into_iter()
+            .map(|kind| {
+                let mut h = hourly(&format!("to_{}", kind.keyword()));
+                h.delivery.on_failure = Some(ModelDestination {
+                    kind,
+                    target: NameOrArn::Name("failed".into()),
+                });
+                h
+            })
+            .collect();
+        let p = plan(&model(handlers), "dev").unwrap();
+        assert_eq!(p.invoke_configs.len(), DestinationKind::ALL.len());
+        assert_eq!(
+            sids(&p, "to_bucket"),
+            ["Logs", "FailureBucketList", "FailureBucketPut"]
+        );
+        for role in &p.roles {
+            for sid in sids(&p, &role.function) {
+                assert!(
+                    crate::validate::policy::RESERVED_SIDS.contains(&sid),
+                    "`{sid}` must be refused in the file's policies"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn a_given_role_replaces_the_functions_own() {
         let mut h = hourly("tick");
         h.settings.policy =

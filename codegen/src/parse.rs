@@ -466,6 +466,7 @@ impl Builder<'_> {
             "ms" => DurationUnit::Millis,
             "s" => DurationUnit::Seconds,
             "m" => DurationUnit::Minutes,
+            "d" => DurationUnit::Days,
             _ => DurationUnit::Hours,
         };
         match text[..digits_end].parse::<i64>() {

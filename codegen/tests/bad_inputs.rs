@@ -749,6 +749,7 @@ fn cases() -> Vec<(&'static str, String, ErrorKind, (usize, usize))> {
     ]
     .into_iter()
     .chain(issue_9_cases())
+    .chain(delivery_cases())
     .collect()
 }
 
@@ -1206,11 +1207,349 @@ fn issue_9_cases() -> Vec<(&'static str, String, ErrorKind, (usize, usize))> {
     ]
 }
 
+/// Retries, ages, bisection, parallelization, tumbling windows, on-failure destinations, filters and
+/// filter policies: each binding line is the file's second, after `app a`.
+fn delivery_cases() -> Vec<(&'static str, String, ErrorKind, (usize, usize))> {
+    let s = |x: &str| x.to_string();
+    let case = |what: &'static str, line: &str, kind: ErrorKind, needle: &str| {
+        (
+            what,
+            format!("app a\n{line}\n"),
+            kind,
+            (2, col(line, needle)),
+        )
+    };
+    let policy_keys: Vec<String> = (0..6).map(|i| format!("\"k{i}\": [\"v\"]")).collect();
+    let values = |n: usize| {
+        (0..n)
+            .map(|i| format!("\"v{i}\""))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let six_filters: Vec<String> = (0..6)
+        .map(|i| format!("{{ \"body\": [\"{i}\"] }}"))
+        .collect();
+    let six = format!("queue q \"q\" {{ filter = [{}] }}", six_filters.join(", "));
+    let combos = format!(
+        "topic t \"t\" {{ filter_policy = {{ \"a\": [{}], \"b\": [{}] }} }}",
+        values(10),
+        values(16)
+    );
+    let keys = format!(
+        "topic t \"t\" {{ filter_policy = {{ {} }} }}",
+        policy_keys.join(", ")
+    );
+    vec![
+        // Retries and ages
+        case(
+            "stream retries over 10000",
+            "stream s \"x\" { maximum_retry_attempts = 10001 }",
+            OutOfRange,
+            "10001",
+        ),
+        case(
+            "stream retries below -1",
+            "stream s \"x\" { maximum_retry_attempts = -2 }",
+            OutOfRange,
+            "-2",
+        ),
+        case(
+            "asynchronous retries over 2",
+            "bucket b \"uploads\" { maximum_retry_attempts = 3 }",
+            OutOfRange,
+            "3 }",
+        ),
+        case(
+            "record age under a minute",
+            "stream s \"x\" { maximum_record_age = 30s }",
+            OutOfRange,
+            "30s",
+        ),
+        case(
+            "record age over 7 days",
+            "table t \"orders\" { maximum_record_age = 8d }",
+            OutOfRange,
+            "8d",
+        ),
+        case(
+            "record age without a unit",
+            "stream s \"x\" { maximum_record_age = 3600 }",
+            InvalidDuration,
+            "3600",
+        ),
+        case(
+            "record age on a bucket",
+            "bucket b \"uploads\" { maximum_record_age = 1h }",
+            UnknownKey,
+            "maximum_record_age",
+        ),
+        case(
+            "event age on a stream",
+            "stream s \"x\" { maximum_event_age = 1h }",
+            UnknownKey,
+            "maximum_event_age",
+        ),
+        case(
+            "event age over 6 hours",
+            "topic t \"t\" { maximum_event_age = 7h }",
+            OutOfRange,
+            "7h",
+        ),
+        case(
+            "event age in milliseconds",
+            "schedule s rate(1 hour) { maximum_event_age = 90500ms }",
+            InvalidDuration,
+            "90500ms",
+        ),
+        case(
+            "retries on a queue",
+            "queue q \"q\" { maximum_retry_attempts = 3 }",
+            UnknownKey,
+            "maximum_retry_attempts",
+        ),
+        // Stream options
+        case(
+            "bisect as a string",
+            "table t \"orders\" { bisect_on_error = \"true\" }",
+            WrongType,
+            "\"true\"",
+        ),
+        case(
+            "bisect on a queue",
+            "queue q \"q\" { bisect_on_error = true }",
+            UnknownKey,
+            "bisect_on_error",
+        ),
+        case(
+            "parallelization over 10",
+            "stream s \"x\" { parallelization_factor = 11 }",
+            OutOfRange,
+            "11",
+        ),
+        case(
+            "tumbling window over 900s",
+            "stream s \"x\" { tumbling_window = 901s }",
+            OutOfRange,
+            "901s",
+        ),
+        case(
+            "tumbling window on a rule",
+            "rule r { pattern = { \"source\": [\"a\"] }, tumbling_window = 30s }",
+            UnknownKey,
+            "tumbling_window",
+        ),
+        (
+            "a delivery key in defaults",
+            s("app a\ndefaults { bisect_on_error = true }\n"),
+            UnknownKey,
+            (2, 12),
+        ),
+        (
+            "a filter in a stage",
+            s("app a\nstage prod { filter = { \"body\": [\"x\"] } }\n"),
+            UnknownKey,
+            (2, 14),
+        ),
+        (
+            "a day-long timeout",
+            s("app a\ndefaults { timeout = 1d }\n"),
+            OutOfRange,
+            (2, 22),
+        ),
+        // Destinations
+        case(
+            "on_failure on a queue",
+            "queue q \"q\" { on_failure { queue = \"dead\" } }",
+            UnknownKey,
+            "on_failure",
+        ),
+        case(
+            "misspelt destination",
+            "stream s \"x\" { on_failure { que = \"dead\" } }",
+            UnknownKey,
+            "que ",
+        ),
+        case(
+            "a bus for a stream",
+            "stream s \"x\" { on_failure { bus = \"ops\" } }",
+            InvalidDestination,
+            "bus",
+        ),
+        case(
+            "two destinations",
+            "topic t \"t\" { on_failure { queue = \"dead\", topic = \"alerts\" } }",
+            InvalidDestination,
+            "topic =",
+        ),
+        case(
+            "no destination",
+            "topic t \"t\" { on_failure { } }",
+            InvalidDestination,
+            "{ }",
+        ),
+        case(
+            "on_failure as a string",
+            "topic t \"t\" { on_failure = \"dead\" }",
+            WrongType,
+            "\"dead\"",
+        ),
+        case(
+            "an SNS ARN as a queue",
+            "bucket b \"uploads\" { on_failure { queue = \"arn:aws:sns:us-east-1:123456789012:alerts\" } }",
+            InvalidDestination,
+            "\"arn:",
+        ),
+        case(
+            "a FIFO queue destination",
+            "stream s \"x\" { on_failure { queue = \"dead.fifo\" } }",
+            FifoConstraint,
+            "\"dead.fifo\"",
+        ),
+        case(
+            "a FIFO topic destination",
+            "schedule s rate(1 hour) { on_failure { topic = \"alerts.fifo\" } }",
+            FifoConstraint,
+            "\"alerts.fifo\"",
+        ),
+        case(
+            "a bad bucket destination",
+            "table t \"orders\" { on_failure { bucket = \"Bad_Bucket\" } }",
+            InvalidBucket,
+            "Bad_Bucket",
+        ),
+        case(
+            "a queue URL destination",
+            "topic t \"t\" { on_failure { queue = \"https://sqs.us-east-1.amazonaws.com/123456789012/dead\" } }",
+            InvalidDestination,
+            "\"https",
+        ),
+        case(
+            "a bad function destination",
+            "rule r { pattern = { \"source\": [\"a\"] }, on_failure { function = \"on failure\" } }",
+            InvalidDestination,
+            "\"on failure\"",
+        ),
+        case(
+            "an unknown variable in a destination",
+            "stream s \"x\" { on_failure { queue = \"dead-${stag}\" } }",
+            UnknownVariable,
+            "${stag}",
+        ),
+        case(
+            "a deploy-time variable in a destination name",
+            "stream s \"x\" { on_failure { queue = \"${region}-dead\" } }",
+            MisplacedVariable,
+            "${region}",
+        ),
+        (
+            "a destination invalid in one stage",
+            s("app a\nstage Prod\ntopic t \"t\" { on_failure { bucket = \"failed-${stage}\" } }\n"),
+            InvalidBucket,
+            (3, 37),
+        ),
+        // Filters
+        case(
+            "a filter on a topic",
+            "topic t \"t\" { filter = { \"kind\": [\"a\"] } }",
+            UnknownKey,
+            "filter",
+        ),
+        case(
+            "a filter on a rule",
+            "rule r { pattern = { \"source\": [\"a\"] }, filter = { \"a\": [1] } }",
+            UnknownKey,
+            "filter",
+        ),
+        case(
+            "a queue filter on no field",
+            "queue q \"q\" { filter = { \"bdy\": { \"type\": [\"order\"] } } }",
+            InvalidFilter,
+            "\"bdy\"",
+        ),
+        case(
+            "a stream filter on `kinesis`",
+            "stream s \"x\" { filter = { \"kinesis\": { \"data\": [\"a\"] } } }",
+            InvalidFilter,
+            "\"kinesis\"",
+        ),
+        case(
+            "a table filter on NewImage at the top",
+            "table t \"orders\" { filter = { \"NewImage\": { \"a\": { \"S\": [\"x\"] } } } }",
+            InvalidFilter,
+            "\"NewImage\"",
+        ),
+        case("six filters", &six, InvalidFilter, "{ \"body\": [\"5\"] }"),
+        case(
+            "no filter",
+            "queue q \"q\" { filter = [] }",
+            InvalidFilter,
+            "[]",
+        ),
+        case(
+            "a filter as a string",
+            "queue q \"q\" { filter = \"{}\" }",
+            WrongType,
+            "\"{}\"",
+        ),
+        case(
+            "wildcard in a Lambda filter",
+            "queue q \"q\" { filter = { \"body\": { \"a\": [ { \"wildcard\": \"x*\" } ] } } }",
+            InvalidFilter,
+            "\"wildcard\"",
+        ),
+        case(
+            "a filter value not in an array",
+            "queue q \"q\" { filter = { \"body\": { \"a\": \"x\" } } }",
+            InvalidFilter,
+            "\"x\"",
+        ),
+        // Filter policies
+        case(
+            "a filter policy on a queue",
+            "queue q \"q\" { filter_policy = { \"a\": [\"x\"] } }",
+            UnknownKey,
+            "filter_policy",
+        ),
+        case(
+            "a nested attribute policy",
+            "topic t \"t\" { filter_policy = { \"order\": { \"kind\": [\"a\"] } } }",
+            InvalidFilterPolicy,
+            "{ \"kind\"",
+        ),
+        case("six policy keys", &keys, InvalidFilterPolicy, "\"k5\""),
+        case(
+            "151 combinations and more",
+            &combos,
+            InvalidFilterPolicy,
+            "{ \"a\"",
+        ),
+        case(
+            "a boolean attribute",
+            "topic t \"t\" { filter_policy = { \"paid\": [true] } }",
+            InvalidFilterPolicy,
+            "true",
+        ),
+        case(
+            "a scope without a policy",
+            "topic t \"t\" { filter_policy_scope = message_body }",
+            MissingKey,
+            "filter_policy_scope",
+        ),
+        case(
+            "an unknown scope",
+            "topic t \"t\" { filter_policy = { \"a\": [\"x\"] }, filter_policy_scope = body }",
+            InvalidValue,
+            "body }",
+        ),
+    ]
+}
+
 #[test]
 fn each_bad_input_is_refused_at_the_right_place() {
     let cases = cases();
     assert!(cases.len() >= 120, "{} cases", cases.len());
     assert!(issue_9_cases().len() >= 30);
+    assert!(delivery_cases().len() >= 30);
     let mut failures = Vec::new();
     for (what, src, kind, at) in &cases {
         let d = load_err(src);

@@ -860,3 +860,290 @@ proptest! {
         let _ = chalice_codegen::load("events.chalice", &src);
     }
 }
+
+const DELIVERY: &str = include_str!("fixtures/delivery.chalice");
+
+/// The failure-handling and filters contract loads, without warnings, to the `Delivery` of each binding.
+#[test]
+fn the_delivery_contract_loads_to_its_delivery_values() {
+    use chalice_codegen::model::{
+        Delivery, Destination, DestinationKind, FilterPolicy, FilterPolicyScope,
+    };
+    use serde_json::json;
+
+    let (model, warnings) = chalice_codegen::load_with_warnings("events.chalice", DELIVERY)
+        .unwrap_or_else(|d| panic!("{}", d.render(false)));
+    assert!(warnings.items.is_empty(), "{}", warnings.render(false));
+    let delivery = |name: &str| model.handler(name).unwrap().delivery.clone();
+    let to = |kind, name: &str| {
+        Some(Destination {
+            kind,
+            target: NameOrArn::Name(name.to_string()),
+        })
+    };
+    assert_eq!(
+        delivery("on_click"),
+        Delivery {
+            filters: vec![json!({ "data": { "page": [ { "prefix": "/checkout" } ] } })],
+            maximum_retry_attempts: Some(3),
+            maximum_age_s: Some(3600),
+            bisect_on_error: Some(true),
+            parallelization_factor: Some(2),
+            tumbling_window_s: Some(30),
+            on_failure: to(DestinationKind::Queue, "clicks-failed-${stage}"),
+            ..Delivery::default()
+        }
+    );
+    assert_eq!(
+        model
+            .delivery_for(model.handler("on_click").unwrap(), "dev")
+            .on_failure,
+        to(DestinationKind::Queue, "clicks-failed-dev"),
+        "variables resolve per stage"
+    );
+    assert_eq!(
+        delivery("on_audit"),
+        Delivery {
+            filters: vec![json!({ "eventName": ["INSERT", "MODIFY"] })],
+            on_failure: to(DestinationKind::Topic, "alerts"),
+            ..Delivery::default()
+        }
+    );
+    assert_eq!(
+        delivery("on_order"),
+        Delivery {
+            filters: vec![json!({ "body": { "type": ["order"] } })],
+            ..Delivery::default()
+        }
+    );
+    assert_eq!(
+        delivery("on_notice"),
+        Delivery {
+            filter_policy: Some(FilterPolicy {
+                policy: json!({ "kind": ["shipped"] }),
+                scope: FilterPolicyScope::MessageBody,
+            }),
+            ..Delivery::default()
+        }
+    );
+    assert_eq!(
+        delivery("on_upload"),
+        Delivery {
+            maximum_retry_attempts: Some(0),
+            maximum_age_s: Some(3600),
+            on_failure: to(DestinationKind::Queue, "dead"),
+            ..Delivery::default()
+        }
+    );
+    assert_eq!(
+        delivery("nightly"),
+        Delivery {
+            maximum_retry_attempts: Some(1),
+            on_failure: to(DestinationKind::Topic, "alerts"),
+            ..Delivery::default()
+        }
+    );
+}
+
+/// The contract's plan in `dev`: mappings with their filters and failure handling, invoke configs of
+/// the asynchronous functions, the subscription's filter policy, and the roles' destination grants.
+#[test]
+fn the_delivery_contract_plans_filters_retries_and_destinations() {
+    use chalice_codegen::plan::{
+        Destination, DestinationKind, FilterPolicy, FilterPolicyScope, InvokeConfig, StreamFailure,
+    };
+
+    let model = load(DELIVERY);
+    let p = plan(&model, "dev").unwrap();
+    let arn = |s: &str| Arn(s.to_string());
+    let click = p.mapping("on_click").unwrap();
+    assert_eq!(
+        click.filters,
+        [r#"{"data":{"page":[{"prefix":"/checkout"}]}}"#]
+    );
+    assert_eq!(
+        click.stream_failure,
+        Some(StreamFailure {
+            maximum_retry_attempts: 3,
+            maximum_record_age_s: 3600,
+            bisect_on_error: true,
+            parallelization_factor: 2,
+            tumbling_window_s: 30,
+            on_failure: Some(Destination {
+                kind: DestinationKind::Queue,
+                arn: arn("arn:{partition}:sqs:{region}:{account}:clicks-failed-dev"),
+            }),
+        })
+    );
+    let audit = p.mapping("on_audit").unwrap();
+    assert_eq!(audit.filters, [r#"{"eventName":["INSERT","MODIFY"]}"#]);
+    assert_eq!(
+        audit.stream_failure,
+        Some(StreamFailure {
+            on_failure: Some(Destination {
+                kind: DestinationKind::Topic,
+                arn: arn("arn:{partition}:sns:{region}:{account}:alerts"),
+            }),
+            ..StreamFailure::default()
+        })
+    );
+    let order = p.mapping("on_order").unwrap();
+    assert_eq!(order.filters, [r#"{"body":{"type":["order"]}}"#]);
+    assert_eq!(
+        order.stream_failure, None,
+        "a queue has no stream failure handling"
+    );
+
+    assert_eq!(
+        p.invoke_configs,
+        [
+            InvokeConfig {
+                id: "invoke_config.on_upload".into(),
+                function: "on_upload".into(),
+                maximum_retry_attempts: 0,
+                maximum_event_age_s: 3600,
+                on_failure: Some(Destination {
+                    kind: DestinationKind::Queue,
+                    arn: arn("arn:{partition}:sqs:{region}:{account}:dead"),
+                }),
+            },
+            InvokeConfig {
+                id: "invoke_config.nightly".into(),
+                function: "nightly".into(),
+                maximum_retry_attempts: 1,
+                maximum_event_age_s: 21_600,
+                on_failure: Some(Destination {
+                    kind: DestinationKind::Topic,
+                    arn: arn("arn:{partition}:sns:{region}:{account}:alerts"),
+                }),
+            },
+        ]
+    );
+    assert_eq!(
+        p.invoke_config("on_notice"),
+        None,
+        "a topic binding without retries or destination"
+    );
+    let subscription = p
+        .subscriptions
+        .iter()
+        .find(|s| s.function == "on_notice")
+        .unwrap();
+    assert_eq!(
+        subscription.filter_policy,
+        Some(FilterPolicy {
+            policy: r#"{"kind":["shipped"]}"#.into(),
+            scope: FilterPolicyScope::MessageBody,
+        })
+    );
+
+    let grants = |handler: &str| -> Vec<(String, Vec<String>, Vec<String>)> {
+        p.role(handler)
+            .unwrap()
+            .statements
+            .iter()
+            .filter(|s| s.sid.starts_with("Failure"))
+            .map(|s| {
+                (
+                    s.sid.clone(),
+                    s.actions.clone(),
+                    s.resources.iter().map(|r| r.0.clone()).collect(),
+                )
+            })
+            .collect()
+    };
+    let one = |sid: &str, action: &str, resource: &str| {
+        vec![(
+            sid.to_string(),
+            vec![action.to_string()],
+            vec![resource.to_string()],
+        )]
+    };
+    assert_eq!(
+        grants("on_click"),
+        one(
+            "FailureQueue",
+            "sqs:SendMessage",
+            "arn:{partition}:sqs:{region}:{account}:clicks-failed-dev"
+        )
+    );
+    assert_eq!(
+        grants("on_audit"),
+        one(
+            "FailureTopic",
+            "sns:Publish",
+            "arn:{partition}:sns:{region}:{account}:alerts"
+        )
+    );
+    assert_eq!(
+        grants("on_upload"),
+        one(
+            "FailureQueue",
+            "sqs:SendMessage",
+            "arn:{partition}:sqs:{region}:{account}:dead"
+        )
+    );
+    assert_eq!(
+        grants("nightly"),
+        one(
+            "FailureTopic",
+            "sns:Publish",
+            "arn:{partition}:sns:{region}:{account}:alerts"
+        )
+    );
+    assert!(grants("on_order").is_empty() && grants("on_notice").is_empty());
+}
+
+/// Filters that can never match load (they may be the user's call) with a warning each, rendered like
+/// rustc's; `load` ignores them.
+#[test]
+fn never_matching_filters_load_with_warnings() {
+    let src = r#"app a
+table t "orders" { filter = [ { "eventName": ["Insert"] }, { "dynamodb": { "Keys": { "id": ["x"] } } } ] }
+stream s "clicks" { filter = { "data": ["abc"] } }
+queue q "q" { filter = { "body": ["plain text"] } }
+"#;
+    assert!(chalice_codegen::load("events.chalice", src).is_ok());
+    let (model, warnings) = chalice_codegen::load_with_warnings("events.chalice", src).unwrap();
+    assert_eq!(model.handlers.len(), 3);
+    let at: Vec<(chalice_codegen::ErrorKind, (usize, usize))> = warnings
+        .items
+        .iter()
+        .map(|w| (w.kind, warnings.line_col(w.span.start)))
+        .collect();
+    use chalice_codegen::ErrorKind::UnmatchableFilter;
+    assert_eq!(
+        at,
+        [
+            (UnmatchableFilter, (2, 47)),
+            (UnmatchableFilter, (2, 92)),
+            (UnmatchableFilter, (3, 40)),
+        ]
+    );
+    assert!(warnings.items.iter().all(|w| w.is_warning()));
+    let text = warnings.render(false);
+    assert!(
+        text.starts_with("warning[W001]: `eventName` is never `Insert`"),
+        "{text}"
+    );
+    assert!(text.contains("┌─ events.chalice:2:47"), "{text}");
+    assert!(
+        text.contains("help: event names are upper case: `\"INSERT\"`"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("warning: `events.chalice` generated 3 warnings\n"),
+        "{text}"
+    );
+}
+
+/// `7d` is a duration in days, wherever a duration is taken.
+#[test]
+fn durations_in_days() {
+    let model = load("app a\nstream s \"x\" { maximum_record_age = 7d }\n");
+    assert_eq!(model.handlers[0].delivery.maximum_age_s, Some(604_800));
+    let model =
+        load("app a\nstream s \"x\" { maximum_record_age = -1, maximum_retry_attempts = -1 }\n");
+    assert_eq!(model.handlers[0].delivery.maximum_age_s, Some(-1));
+    assert_eq!(model.handlers[0].delivery.maximum_retry_attempts, Some(-1));
+}

@@ -198,6 +198,17 @@ fn plans_of_the_contract() {
     insta::assert_json_snapshot!("plan_contract_prod", plan(&model, "prod").unwrap());
 }
 
+const DELIVERY: &str = include_str!("fixtures/delivery.chalice");
+
+/// The failure-handling and filters contract in `dev`: mapping filters and stream failure handling,
+/// invoke configs, the subscription's filter policy, destination grants.
+#[test]
+fn plan_of_the_delivery_contract() {
+    let model =
+        chalice_codegen::load("delivery.chalice", DELIVERY).unwrap_or_else(|d| panic!("{d}"));
+    insta::assert_json_snapshot!("plan_delivery_dev", plan(&model, "dev").unwrap());
+}
+
 #[test]
 fn fixture_parses() {
     let (_, diagnostics) = chalice_codegen::parse::parse(EVERY_KIND);

@@ -3,6 +3,7 @@
 use crate::ast::{Block, Entry, Kind};
 use crate::diag::{Diagnostic, ErrorKind, did_you_mean};
 
+use super::delivery;
 use super::values::duplicate_key;
 
 /// Function settings: the keys of `defaults`, `stage` and every binding block.
@@ -50,6 +51,7 @@ impl Scope {
         let mut keys = SETTING_KEYS.to_vec();
         if let Scope::Binding(kind) = self {
             keys.extend_from_slice(kind_keys(kind));
+            keys.extend(delivery::keys_for(kind));
         }
         keys
     }
@@ -112,6 +114,13 @@ fn unknown_key(entry: &Entry, scope: Scope, valid: &[&'static str]) -> Diagnosti
         format!("unknown key `{key}` {}", scope.place()),
     )
     .label("unknown key");
+    let kind = match scope {
+        Scope::Binding(kind) => Some(kind),
+        Scope::Defaults | Scope::Stage => None,
+    };
+    if let Some(help) = delivery::misplaced_help(key, kind) {
+        return d.help(help);
+    }
     let owners: Vec<&str> = Kind::ALL
         .into_iter()
         .filter(|k| kind_keys(*k).contains(&key))

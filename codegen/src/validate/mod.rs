@@ -5,6 +5,8 @@
 //! names with variables, overlapping notifications) and assembles the [`Model`] when nothing is wrong.
 
 mod arns;
+mod delivery;
+mod filters;
 mod keys;
 mod merged;
 mod names;
@@ -33,7 +35,17 @@ const PLACEHOLDER_APP: &str = "app";
 
 /// Checks a parsed file against AWS's rules; every problem is reported, sorted by position.
 pub fn validate(file: &File, source: &str) -> Result<Model, Vec<Diagnostic>> {
+    validate_with_warnings(file, source).map(|(model, _)| model)
+}
+
+/// [`validate`], with the warnings of a valid file (sorted by position): what builds but probably does
+/// not do what was meant.
+pub fn validate_with_warnings(
+    file: &File,
+    source: &str,
+) -> Result<(Model, Vec<Diagnostic>), Vec<Diagnostic>> {
     let mut diags = Vec::new();
+    let mut warnings = Vec::new();
     let mut app: Option<&Spanned<String>> = None;
     let mut app_ok = false;
     let mut defaults: Option<Layer> = None;
@@ -90,7 +102,7 @@ pub fn validate(file: &File, source: &str) -> Result<Model, Vec<Diagnostic>> {
                     None => stages.push((name, layer, ok)),
                 }
             }
-            Item::Binding(b) => drafts.push(draft(b, source, &mut diags)),
+            Item::Binding(b) => drafts.push(draft(b, source, &mut diags, &mut warnings)),
         }
     }
 
@@ -172,6 +184,7 @@ pub fn validate(file: &File, source: &str) -> Result<Model, Vec<Diagnostic>> {
     }
     for d in &drafts {
         stages::run(&d.layer.deferred, app_name, &stage_names, &mut diags);
+        stages::run(&d.delivery.deferred, app_name, &stage_names, &mut diags);
     }
 
     let sources: Vec<Option<BTreeMap<String, Source>>> = drafts
@@ -224,11 +237,11 @@ pub fn validate(file: &File, source: &str) -> Result<Model, Vec<Diagnostic>> {
                 kind: d.binding.kind.node,
                 sources: sources?,
                 settings: d.layer.patch,
-                delivery: crate::model::Delivery::default(),
+                delivery: d.delivery.delivery,
             })
         })
         .collect();
-    Ok(Model {
+    let model = Model {
         app: app.map(|a| a.node.clone()).unwrap_or_default(),
         defaults: Settings::default().apply(&defaults.patch),
         stages: stages
@@ -236,7 +249,8 @@ pub fn validate(file: &File, source: &str) -> Result<Model, Vec<Diagnostic>> {
             .map(|(n, l, _)| (n.node.clone(), l.patch))
             .collect::<BTreeMap<_, _>>(),
         handlers,
-    })
+    };
+    Ok((model, sorted_once(warnings)))
 }
 
 /// The diagnostics sorted by position, each once (a check run for several stages may find the same
@@ -300,16 +314,24 @@ struct Draft<'a> {
     /// The variables of its source (or bus) are fine: it can be resolved for each stage.
     vars_ok: bool,
     layer: Layer,
+    /// Its filters, retries and destination, with the destination's name to check per stage.
+    delivery: delivery::Read,
     line: usize,
     declaration: String,
 }
 
-fn draft<'a>(b: &'a Binding, source: &str, diags: &mut Vec<Diagnostic>) -> Draft<'a> {
+fn draft<'a>(
+    b: &'a Binding,
+    source: &str,
+    diags: &mut Vec<Diagnostic>,
+    warnings: &mut Vec<Diagnostic>,
+) -> Draft<'a> {
     let name_error = names::handler(&b.handler);
     let name_ok = name_error.is_none();
     diags.extend(name_error);
     let entries = keys::check(b.block.as_ref(), Scope::Binding(b.kind.node), diags);
     let layer = settings::read(&entries, b.handler.span, diags);
+    let delivery = delivery::read(b.kind.node, &entries, diags, warnings);
     let vars_ok = sources::check_variables(b, &entries, diags);
     sources::check_unresolved(&entries, diags);
     Draft {
@@ -318,6 +340,7 @@ fn draft<'a>(b: &'a Binding, source: &str, diags: &mut Vec<Diagnostic>) -> Draft
         name_ok,
         vars_ok,
         layer,
+        delivery,
         line: line_col(source, b.span.start).0,
         declaration: first_line(source, b),
     }

@@ -568,6 +568,56 @@ pub(crate) fn event_bus(s: &str, span: Span) -> Result<(), Diagnostic> {
     })
 }
 
+fn function_name(name: &str) -> Result<(), String> {
+    let n = name.chars().count();
+    if !(1..=MAX_RESOURCE_NAME).contains(&n) {
+        return Err(format!(
+            "function name `{name}` is {n} characters; Lambda allows 1 to {MAX_RESOURCE_NAME}"
+        ));
+    }
+    match first_bad(name, topic_chars) {
+        Some((_, c)) => Err(format!("function name `{name}` contains `{c}`")),
+        None => Ok(()),
+    }
+}
+
+/// A Lambda function name or ARN (`arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]`), an
+/// on-failure destination.
+pub(crate) fn function(s: &str, span: Span) -> Result<(), Diagnostic> {
+    const HELP: &str = "give a function name (1-64 letters, digits, `-`, `_`) or an ARN `arn:aws:lambda:REGION:ACCOUNT:function:NAME`";
+    let result = if s.starts_with("arn:") {
+        parse_arn(s, "lambda").and_then(|arn| {
+            let rest = arn
+                .resource
+                .strip_prefix("function:")
+                .ok_or_else(|| "a function ARN ends in `:function:NAME`".to_string())?;
+            let (name, qualifier) = rest.split_once(':').unwrap_or((rest, "$LATEST"));
+            function_name(name)?;
+            let qualifier_ok = !qualifier.is_empty()
+                && qualifier.len() <= 128
+                && qualifier
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_$".contains(c));
+            if qualifier_ok {
+                Ok(())
+            } else {
+                Err(format!("`{qualifier}` is not a version or alias"))
+            }
+        })
+    } else {
+        function_name(s)
+    };
+    result.map_err(|reason| {
+        err(
+            ErrorKind::InvalidDestination,
+            span,
+            format!("invalid function `{s}`: {reason}"),
+            "invalid function",
+            HELP,
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,4 +1,7 @@
 //! EventBridge event patterns: the JSON shape AWS accepts, checked member by member.
+//!
+//! Lambda's event filters and SNS's filter policies are written in the same language with fewer
+//! operators (a [`Dialect`]); `filters` checks what is particular to each.
 
 use crate::ast::{Json, Spanned, Value};
 use crate::diag::{Diagnostic, ErrorKind, Span, did_you_mean};
@@ -19,7 +22,76 @@ const OPERATORS: &[&str] = &[
     "cidr",
 ];
 
-type Members = [(Spanned<String>, Spanned<Json>)];
+/// The content filters Lambda's event filtering documents (no `wildcard`, no `cidr`).
+const LAMBDA_OPERATORS: &[&str] = &[
+    "prefix",
+    "suffix",
+    "anything-but",
+    "numeric",
+    "exists",
+    "equals-ignore-case",
+];
+
+/// The content filters of SNS filter policies (no `wildcard`).
+const SNS_OPERATORS: &[&str] = &[
+    "prefix",
+    "suffix",
+    "anything-but",
+    "numeric",
+    "exists",
+    "equals-ignore-case",
+    "cidr",
+];
+
+/// Which service reads a pattern: the operators it takes differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    /// A rule's event pattern.
+    EventBridge,
+    /// An event source mapping's `filter`.
+    Lambda,
+    /// An SNS subscription's `filter_policy`.
+    Sns,
+}
+
+impl Dialect {
+    fn operators(self) -> &'static [&'static str] {
+        match self {
+            Dialect::EventBridge => OPERATORS,
+            Dialect::Lambda => LAMBDA_OPERATORS,
+            Dialect::Sns => SNS_OPERATORS,
+        }
+    }
+
+    /// What a pattern of this dialect is called in messages.
+    fn noun(self) -> &'static str {
+        match self {
+            Dialect::EventBridge => "an event pattern",
+            Dialect::Lambda => "a Lambda event filter",
+            Dialect::Sns => "an SNS filter policy",
+        }
+    }
+}
+
+pub(crate) type Members = [(Spanned<String>, Spanned<Json>)];
+
+/// Checks one pattern object of `dialect` (an event source mapping's filter, an SNS filter policy):
+/// every member's shape and content filters. Returns whether nothing was wrong.
+pub(crate) fn check_object(
+    members: &Members,
+    span: Span,
+    dialect: Dialect,
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
+    let before = diags.len();
+    object(members, span, dialect, diags);
+    diags.len() == before
+}
+
+/// The length of `value` as compact JSON, in characters (what AWS's length limits count).
+pub(crate) fn compact_len(value: &serde_json::Value) -> usize {
+    serde_json::to_string(value).map_or(0, |s| s.chars().count())
+}
 
 /// Checks `pattern = {...}` and returns the pattern as JSON (members in written order).
 pub(crate) fn check(v: &Spanned<Value>, diags: &mut Vec<Diagnostic>) -> Option<serde_json::Value> {
@@ -40,13 +112,13 @@ pub(crate) fn check(v: &Spanned<Value>, diags: &mut Vec<Diagnostic>) -> Option<s
     };
     let before = diags.len();
     if let Json::Object(members) = json {
-        object(members, v.span, diags);
+        object(members, v.span, Dialect::EventBridge, diags);
     }
     if diags.len() > before {
         return None;
     }
     let value = json.to_value();
-    let len = serde_json::to_string(&value).map_or(0, |s| s.chars().count());
+    let len = compact_len(&value);
     if len > MAX_PATTERN_LEN {
         diags.push(
             Diagnostic::new(
@@ -74,11 +146,11 @@ fn invalid(
 }
 
 /// A pattern object: each field maps to an array of values or a nested object.
-fn object(members: &Members, span: Span, diags: &mut Vec<Diagnostic>) {
+fn object(members: &Members, span: Span, dialect: Dialect, diags: &mut Vec<Diagnostic>) {
     if members.is_empty() {
         diags.push(invalid(
             span,
-            "empty object in the event pattern",
+            format!("empty object in {}", dialect.noun()),
             "empty object",
             "name at least one field to match, e.g. `{ \"source\": [\"aws.s3\"] }`",
         ));
@@ -90,12 +162,12 @@ fn object(members: &Members, span: Span, diags: &mut Vec<Diagnostic>) {
             continue;
         }
         if key.node == "$or" {
-            or_clause(value, diags);
+            or_clause(value, dialect, diags);
             continue;
         }
         match &value.node {
-            Json::Object(inner) => object(inner, value.span, diags),
-            Json::Array(items) => match_values(&key.node, items, value.span, diags),
+            Json::Object(inner) => object(inner, value.span, dialect, diags),
+            Json::Array(items) => match_values(&key.node, items, value.span, dialect, diags),
             other => {
                 let shown = serde_json::to_string(&other.to_value()).unwrap_or_default();
                 diags.push(invalid(
@@ -114,7 +186,7 @@ fn object(members: &Members, span: Span, diags: &mut Vec<Diagnostic>) {
 }
 
 /// `"$or": [ {...}, {...} ]`
-fn or_clause(value: &Spanned<Json>, diags: &mut Vec<Diagnostic>) {
+fn or_clause(value: &Spanned<Json>, dialect: Dialect, diags: &mut Vec<Diagnostic>) {
     let help = "write `\"$or\": [ { \"a\": [1] }, { \"b\": [2] } ]`";
     let Json::Array(items) = &value.node else {
         diags.push(invalid(
@@ -138,7 +210,7 @@ fn or_clause(value: &Spanned<Json>, diags: &mut Vec<Diagnostic>) {
     }
     for item in items {
         match &item.node {
-            Json::Object(members) => object(members, item.span, diags),
+            Json::Object(members) => object(members, item.span, dialect, diags),
             other => diags.push(invalid(
                 item.span,
                 format!(
@@ -153,7 +225,13 @@ fn or_clause(value: &Spanned<Json>, diags: &mut Vec<Diagnostic>) {
 }
 
 /// The array a field matches against: plain values or content filters.
-fn match_values(key: &str, items: &[Spanned<Json>], span: Span, diags: &mut Vec<Diagnostic>) {
+fn match_values(
+    key: &str,
+    items: &[Spanned<Json>],
+    span: Span,
+    dialect: Dialect,
+    diags: &mut Vec<Diagnostic>,
+) {
     if items.is_empty() {
         diags.push(invalid(
             span,
@@ -167,20 +245,21 @@ fn match_values(key: &str, items: &[Spanned<Json>], span: Span, diags: &mut Vec<
             Json::Null | Json::Bool(_) | Json::Number(_) | Json::Str(_) => {}
             Json::Array(_) => diags.push(invalid(
                 item.span,
-                "arrays cannot be nested in an event pattern",
+                format!("arrays cannot be nested in {}", dialect.noun()),
                 "nested array",
                 "list the values in one array",
             )),
-            Json::Object(members) => filter(members, item.span, diags),
+            Json::Object(members) => filter(members, item.span, dialect, diags),
         }
     }
 }
 
 /// A content filter: `{ "prefix": "..." }`, `{ "numeric": [">", 0] }`, ...
-fn filter(members: &Members, span: Span, diags: &mut Vec<Diagnostic>) {
+fn filter(members: &Members, span: Span, dialect: Dialect, diags: &mut Vec<Diagnostic>) {
+    let allowed = dialect.operators();
     let ops = format!(
         "one of {}",
-        OPERATORS
+        allowed
             .iter()
             .map(|o| format!("`{o}`"))
             .collect::<Vec<_>>()
@@ -199,6 +278,19 @@ fn filter(members: &Members, span: Span, diags: &mut Vec<Diagnostic>) {
         ));
         return;
     };
+    if OPERATORS.contains(&op.node.as_str()) && !allowed.contains(&op.node.as_str()) {
+        diags.push(invalid(
+            op.span,
+            format!(
+                "`{}` is not a content filter of {}",
+                op.node,
+                dialect.noun()
+            ),
+            "not supported here",
+            format!("use {ops}"),
+        ));
+        return;
+    }
     let bad_arg = |expected: &str, help: &str| {
         invalid(
             arg.span,
@@ -246,11 +338,11 @@ fn filter(members: &Members, span: Span, diags: &mut Vec<Diagnostic>) {
             "an array",
             "e.g. `{ \"numeric\": [\">\", 0, \"<=\", 5] }`",
         )),
-        ("anything-but", _) => anything_but(arg, diags),
+        ("anything-but", _) => anything_but(arg, dialect, diags),
         (other, _) => {
-            let help = match did_you_mean(other, OPERATORS.iter().copied()) {
+            let help = match did_you_mean(other, allowed.iter().copied()) {
                 Some(best) => format!("did you mean `{best}`?"),
-                None => format!("the operators are {}", OPERATORS.join(", ")),
+                None => format!("the operators are {}", allowed.join(", ")),
             };
             diags.push(invalid(
                 op.span,
@@ -262,8 +354,9 @@ fn filter(members: &Members, span: Span, diags: &mut Vec<Diagnostic>) {
     }
 }
 
-fn anything_but(arg: &Spanned<Json>, diags: &mut Vec<Diagnostic>) {
+fn anything_but(arg: &Spanned<Json>, dialect: Dialect, diags: &mut Vec<Diagnostic>) {
     let help = "e.g. `{ \"anything-but\": [\"a\", \"b\"] }` or `{ \"anything-but\": { \"prefix\": \"tmp/\" } }`";
+    let wildcard = dialect == Dialect::EventBridge;
     let ok = match &arg.node {
         Json::Str(_) | Json::Number(_) => true,
         Json::Array(items) => {
@@ -274,6 +367,7 @@ fn anything_but(arg: &Spanned<Json>, diags: &mut Vec<Diagnostic>) {
         Json::Object(inner) => match &inner[..] {
             [(k, v)] => match (k.node.as_str(), &v.node) {
                 ("prefix" | "suffix", Json::Str(_)) => true,
+                ("wildcard", _) if !wildcard => false,
                 ("equals-ignore-case" | "wildcard", Json::Str(_)) => true,
                 ("equals-ignore-case" | "wildcard", Json::Array(items)) => {
                     !items.is_empty() && items.iter().all(|i| matches!(i.node, Json::Str(_)))

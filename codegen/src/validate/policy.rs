@@ -8,7 +8,7 @@ use super::values::{duplicate_key, wrong_type};
 use super::vars::{self, Allow};
 
 /// The statement ids of the statements chalice-rs writes into a role itself (see `emit_plan`).
-pub(crate) const RESERVED_SIDS: [&str; 7] = [
+pub(crate) const RESERVED_SIDS: [&str; 13] = [
     "Logs",
     "SqsConsume",
     "KinesisRead",
@@ -16,6 +16,12 @@ pub(crate) const RESERVED_SIDS: [&str; 7] = [
     "DynamodbListStreams",
     "XRayWrite",
     "VpcNetworkInterfaces",
+    "FailureQueue",
+    "FailureTopic",
+    "FailureBucketList",
+    "FailureBucketPut",
+    "FailureBus",
+    "FailureFunction",
 ];
 
 /// The policy language versions IAM knows.

@@ -31,6 +31,24 @@ pub(crate) fn string<'a>(v: &'a Spanned<Value>, diags: &mut Vec<Diagnostic>) -> 
     }
 }
 
+/// `true` or `false`.
+pub(crate) fn boolean(v: &Spanned<Value>, key: &str, diags: &mut Vec<Diagnostic>) -> Option<bool> {
+    match &v.node {
+        Value::Bool(b) => Some(*b),
+        Value::Str(s) if s == "true" || s == "false" => {
+            diags.push(wrong_type(v, "`true` or `false`"));
+            None
+        }
+        _ => {
+            diags.push(
+                wrong_type(v, "`true` or `false`")
+                    .help(format!("write `{key} = true` or `{key} = false`")),
+            );
+            None
+        }
+    }
+}
+
 /// A string of at most `max` characters (`TooLong` otherwise).
 pub(crate) fn bounded_string(
     v: &Spanned<Value>,

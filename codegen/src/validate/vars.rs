@@ -20,7 +20,7 @@ pub(crate) enum Allow {
 }
 
 /// Where the deploy-time variables may go (the help of a misplaced one).
-pub(crate) const DEPLOY_TIME_PLACES: &str = "`${partition}`, `${region}` and `${account}` are known at deploy time only: they go in ARNs (a source given by its ARN, `role`, `layers`, `managed_policies`) and in `policy` documents";
+pub(crate) const DEPLOY_TIME_PLACES: &str = "`${partition}`, `${region}` and `${account}` are known at deploy time only: they go in ARNs (a source or an `on_failure` destination given by its ARN, `role`, `layers`, `managed_policies`) and in `policy` documents";
 
 /// Checks every `${...}` in `text`, a string literal written at `span` that holds `what`
 /// (e.g. "a queue name"); `true` when there is nothing to report.
