@@ -13,6 +13,7 @@ use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
 use super::cleanup::{Cleanup, set_mapping_enabled};
+use super::console::say;
 use super::destinations::{Destination, LocalInvoke, Target};
 use super::filter::Filters;
 use super::functions::LocalHandler;
@@ -116,6 +117,15 @@ pub async fn connect(
                 let mut source = StreamSource::from_mapping(m, &stream_arn, &region)
                     .map_err(|e| CallError::other("connect", &stream_arn, e.to_string()))?;
                 source.function_arn = function_arn(w, &m.function)?;
+                if let Some(f) = &m.stream_failure
+                    && (f.parallelization_factor > 1 || f.tumbling_window_s > 0)
+                {
+                    say(&format!(
+                        "note: {} reads one batch per shard at a time locally, without a tumbling \
+                         window (parallelization_factor and tumbling_window apply on AWS only)",
+                        m.function
+                    ));
+                }
                 source.on_failure = m
                     .stream_failure
                     .as_ref()

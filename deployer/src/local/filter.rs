@@ -3,9 +3,11 @@
 //!
 //! The emulator stores a mapping's filter criteria but applies none of them, so the runner does.
 //! What a pattern sees is the record as Lambda's filtering sees it ([`sqs_view`], [`kinesis_view`],
-//! DynamoDB records as they are): an SQS `body` and Kinesis `data` (base64-decoded first) are
-//! matched as JSON when they parse as JSON, otherwise as the plain string they are, so only string
-//! patterns (exact, prefix, suffix, ...) can match them.
+//! DynamoDB records as they are): an SQS `body` is matched as JSON when it parses as JSON, otherwise
+//! as the plain string it is (only string patterns, exact, prefix, ..., can match it); Kinesis `data`
+//! is base64-decoded and matched as JSON when it is JSON, otherwise it stays the base64 text of the
+//! record (Lambda filters a stream's data only when it is JSON; codegen warns about plain patterns
+//! on `data`, which cannot match).
 //!
 //! Operators: exact values (strings, numbers compared as numbers, booleans, `null`), `prefix`,
 //! `suffix` (either with `equals-ignore-case`), `anything-but` (a value, a list, `prefix`, `suffix`,
@@ -76,17 +78,16 @@ pub fn sqs_view(record: &Value) -> Value {
 }
 
 /// A Kinesis record (as in Lambda's event) as filtering sees it: the `kinesis` object's fields,
-/// `data` base64-decoded, then parsed when it is JSON (kept as text when it is UTF-8 but not JSON).
+/// `data` base64-decoded and parsed when it is JSON (left as the record's base64 text otherwise).
 pub fn kinesis_view(record: &Value) -> Value {
     let mut view = record.get("kinesis").cloned().unwrap_or(Value::Null);
     if let Some(data) = view.get_mut("data") {
-        let decoded = data
+        let parsed = data
             .as_str()
             .and_then(|d| BASE64.decode(d).ok())
-            .and_then(|bytes| String::from_utf8(bytes).ok());
-        if let Some(text) = decoded {
-            *data = Value::String(text);
-            decode_json_string(data);
+            .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok());
+        if let Some(json) = parsed {
+            *data = json;
         }
     }
     view
@@ -533,12 +534,13 @@ mod tests {
         assert!(f.pass(&kinesis_view(&record(br#"{"page":"/checkout/pay"}"#))));
         assert!(!f.pass(&kinesis_view(&record(br#"{"page":"/cart"}"#))));
         assert!(!f.pass(&kinesis_view(&record(b"/checkout"))), "not JSON");
+        // Data that is not JSON is not decoded: a plain pattern on it cannot match.
         let text = Filters::new(&[r#"{"data":["hello"]}"#.into()]).unwrap();
-        assert!(text.pass(&kinesis_view(&record(b"hello"))));
-        assert!(
-            !text.pass(&kinesis_view(&record(&[0xff, 0xfe]))),
-            "not UTF-8"
-        );
+        assert!(!text.pass(&kinesis_view(&record(b"hello"))));
+        assert!(!text.pass(&kinesis_view(&record(&[0xff, 0xfe]))));
+        // JSON scalars are JSON too.
+        let number = Filters::new(&[r#"{"data":[{"numeric":[">",1]}]}"#.into()]).unwrap();
+        assert!(number.pass(&kinesis_view(&record(b"42"))));
         let pk = Filters::new(&[r#"{"partitionKey":["pk-1"]}"#.into()]).unwrap();
         assert!(pk.pass(&kinesis_view(&record(b"x"))));
     }

@@ -15,9 +15,10 @@
 //! - [`console`]: what it prints (invocations, copy-paste commands).
 //!
 //! Imports point one way, and no two modules import each other: `runner` uses the modules above;
-//! `connect` uses `pollers`, `routing`, `cleanup` and `functions`; `cleanup` uses `routing`;
-//! `functions` uses `console::output`; `rebuild` uses `functions`; `pollers` use [`Deliver`],
-//! [`Shutdown`], `filter`, `failure` and `destinations` (leaves that import nothing of `local`).
+//! `connect` uses `pollers`, `routing`, `cleanup`, `functions`, `destinations` and `console::say`;
+//! `cleanup` uses `routing`; `functions` uses `console::output`; `rebuild` uses `functions`;
+//! `pollers` use [`Deliver`], [`Shutdown`], `filter`, `failure` and `destinations`; `filter` and
+//! `failure` import nothing of `local`, `destinations` only [`Delivered`].
 
 pub mod cleanup;
 pub mod connect;
