@@ -609,6 +609,114 @@ async fn stream_records_outside_the_filter_are_skipped_and_checkpointed() {
     );
 }
 
+#[tokio::test]
+async fn a_failing_table_batch_is_described_on_its_on_failure_topic() {
+    let moto = Moto::start();
+    let c = moto.clients().await;
+    support::fixtures::create_table(&c, "orders", "pk", true).await;
+    let stream = streams::table_stream_arn(&c, "orders").await.unwrap();
+    // The topic's records, read through a queue subscribed to it (raw: the record is the body).
+    let topic = create_topic(&c, "alerts").await;
+    let reader = create_queue(&c, "alerts-reader", None).await;
+    c.sns
+        .subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint(queue_arn("alerts-reader"))
+        .attributes("RawMessageDelivery", "true")
+        .send()
+        .await
+        .unwrap();
+    let mut source = StreamSource {
+        timing: fast(),
+        retry: RetryPolicy {
+            max_retries: Some(0),
+            ..RetryPolicy::default()
+        },
+        on_failure: Some(Destination::new(
+            c.clone(),
+            Target::new(DestinationKind::Topic, topic, None),
+        )),
+        function_arn: function_arn("app-dev-on_audit"),
+        ..StreamSource::new(
+            StreamKind::DynamoDb {
+                stream_arn: stream.clone(),
+            },
+            REGION,
+        )
+    };
+    source.filters = Filters::new(&[r#"{"eventName":["INSERT"]}"#.to_owned()]).unwrap();
+    let rec = Recorder::new(|_| fail());
+    let run = Running::stream(&c, source, rec.clone());
+    for pk in ["o-1", "o-2"] {
+        c.dynamodb
+            .put_item()
+            .table_name("orders")
+            .item("pk", aws_sdk_dynamodb::types::AttributeValue::S(pk.into()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let (record, _) = first_message(&c, &reader).await;
+    let calls = rec.calls();
+    let seqs: Vec<&str> = calls[0]
+        .records()
+        .iter()
+        .map(|r| r["dynamodb"]["SequenceNumber"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        record["requestContext"]["condition"],
+        "RetryAttemptsExhausted"
+    );
+    assert_eq!(record["requestContext"]["approximateInvokeCount"], 1);
+    let info = &record["DDBStreamBatchInfo"];
+    assert!(record.get("KinesisBatchInfo").is_none());
+    assert_eq!(info["streamArn"], stream);
+    assert_eq!(info["startSequenceNumber"], seqs[0]);
+    assert_eq!(info["endSequenceNumber"], *seqs.last().unwrap());
+    assert_eq!(info["batchSize"], seqs.len());
+    // A change the filter rejects (MODIFY) is never delivered.
+    c.dynamodb
+        .update_item()
+        .table_name("orders")
+        .key(
+            "pk",
+            aws_sdk_dynamodb::types::AttributeValue::S("o-1".into()),
+        )
+        .update_expression("SET st = :s")
+        .expression_attribute_values(
+            ":s",
+            aws_sdk_dynamodb::types::AttributeValue::S("paid".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    let skipped = async {
+        while !rec
+            .notes()
+            .iter()
+            .any(|n| n.starts_with("skipped 1 record"))
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(PATIENCE, skipped)
+        .await
+        .unwrap_or_else(|_| panic!("no skip note: {:?}", rec.notes()));
+    run.stop().await;
+    let names: Vec<String> = rec
+        .calls()
+        .iter()
+        .flat_map(|c| {
+            c.records()
+                .iter()
+                .map(|r| r["eventName"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert!(names.iter().all(|n| n == "INSERT"), "{names:?}");
+}
+
 // ------------------------------------------------------------------ asynchronous events
 
 #[tokio::test]
