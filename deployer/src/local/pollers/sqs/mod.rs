@@ -1,11 +1,12 @@
 //! An SQS queue polled the way Lambda's SQS event source mapping polls it.
 //!
 //! Long polls (so an idle queue costs one request per 20 s and a new message is seen at once), gathers a
-//! batch (up to `batch_size`, within the batching window), invokes the handler with Lambda's SQS event,
+//! batch (up to `batch_size`, within the batching window), deletes the messages the mapping's filters
+//! reject (as Lambda does: they never reach the handler), invokes the handler with Lambda's SQS event,
 //! then deletes what succeeded. What is not deleted comes back after the queue's visibility timeout: SQS
 //! does the retrying, as it does for Lambda. Queues the runner owns ([`Shape`] other than `Queue`) carry
 //! notifications from SNS, S3 or EventBridge; `routed` turns each back into the event Lambda would
-//! have sent, one invocation per message.
+//! have sent, one invocation per message, retried and given up as Lambda handles an asynchronous one.
 //!
 //! Imports point one way: this poller uses `message` and `routed`; `routed` uses `message`; neither
 //! knows the poller.
