@@ -15,7 +15,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chalice_codegen::plan::DestinationKind;
 use chalice_deployer::aws::Clients;
-use chalice_deployer::local::destinations::{Destination, Target};
+use chalice_deployer::local::destinations::{Destination, LocalInvoke, Target};
 use chalice_deployer::local::filter::Filters;
 use chalice_deployer::local::pollers::asynchronous::AsyncPolicy;
 use chalice_deployer::local::pollers::sqs::{self, QueueSource, Shape};
@@ -877,6 +877,36 @@ async fn async_records_reach_topics_buckets_and_buses() {
         "Lambda Function Invocation Result - Failure"
     );
     assert_eq!(event["detail"], record);
+
+    // One of the app's handlers: invoked locally with the record; its failure is the send's.
+    let got: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let seen = Arc::clone(&got);
+    let local: LocalInvoke = Arc::new(move |record| {
+        seen.lock().unwrap().push(record);
+        Box::pin(std::future::ready(Delivered::Ok(Value::Null)))
+    });
+    let to_handler = Destination::new(
+        c.clone(),
+        Target::new(
+            DestinationKind::Function,
+            function_arn("app-dev-audit"),
+            Some(local),
+        ),
+    );
+    to_handler.send(&record, "unused", &arn).await.unwrap();
+    assert_eq!(*got.lock().unwrap(), std::slice::from_ref(&record));
+    let failing: LocalInvoke =
+        Arc::new(|_| Box::pin(std::future::ready(Delivered::Failed("boom".into()))));
+    let to_failing = Destination::new(
+        c.clone(),
+        Target::new(
+            DestinationKind::Function,
+            function_arn("app-dev-audit"),
+            Some(failing),
+        ),
+    );
+    let err = to_failing.send(&record, "unused", &arn).await.unwrap_err();
+    assert!(err.to_string().contains("boom"), "{err}");
 
     // A function that is not one of the app's cannot be reached locally.
     let elsewhere = Destination::new(
