@@ -33,6 +33,11 @@ fn fixture_app() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/local/events.chalice")
 }
 
+/// The app of [`filters_retries_and_on_failure_queues_work_end_to_end`].
+fn failures_app() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/local-failures/events.chalice")
+}
+
 /// A copy of the bootstrap at a path of its own, so its processes can be told apart from others'.
 fn private_bootstrap(dir: &Path, name: &str) -> PathBuf {
     let path = dir.join(name);
@@ -131,9 +136,37 @@ impl Runner {
             .lock()
             .unwrap()
             .iter()
-            .filter(|v| v["handler"] == handler)
+            .filter(|v| v["handler"] == handler && v.get("note").is_none())
             .cloned()
             .collect()
+    }
+
+    /// The notes (filtered, retried, given up) about `handler`'s events so far.
+    fn notes(&self, handler: &str) -> Vec<String> {
+        self.stdout
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|v| v["handler"] == handler)
+            .filter_map(|v| v.get("note")?.as_str().map(str::to_owned))
+            .collect()
+    }
+
+    /// Waits until a note about `handler` contains `text`.
+    fn wait_note(&self, handler: &str, text: &str, within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(note) = self.notes(handler).into_iter().find(|n| n.contains(text)) {
+                return note;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{handler}: no note with {text:?} after {within:?}\nstdout: {:#?}\nstderr:\n{}",
+                self.stdout.lock().unwrap(),
+                self.stderr_text()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Waits until `handler` has had `count` invocations; returns them.
@@ -699,4 +732,167 @@ fn ctrl_c_while_starting_stops_the_emulator() {
         processes_mentioning(&format!("-p\0{port}")),
         Vec::<u32>::new()
     );
+}
+
+/// The first message on `queue_url` within [`DELIVERED`] (deleted), its body parsed.
+async fn first_message(c: &Clients, queue_url: &str) -> Value {
+    let deadline = Instant::now() + DELIVERED;
+    loop {
+        let out = c
+            .sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        if let Some(m) = out.messages().first() {
+            c.sqs
+                .delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+            return serde_json::from_str(m.body().unwrap()).unwrap();
+        }
+        assert!(Instant::now() < deadline, "nothing arrived on {queue_url}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filters_retries_and_on_failure_queues_work_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = private_bootstrap(dir.path(), "bootstrap-failures");
+    let app = failures_app();
+    let mut runner = Runner::start(
+        &[
+            "--app",
+            app.to_str().unwrap(),
+            "--bootstrap",
+            program.to_str().unwrap(),
+        ],
+        |_| {},
+    );
+    runner.wait_ready();
+    let endpoint = runner.endpoint();
+    let said = runner.stderr_text();
+    // The on-failure queues are created beside the sources, and the hints say how to read them.
+    for created in ["queue clicks-failed", "queue dead"] {
+        assert!(said.contains(created), "{said}");
+    }
+    assert!(said.contains("Read on-failure records:"), "{said}");
+    assert!(said.contains("Action=ReceiveMessage"), "{said}");
+    let c = clients(&endpoint).await;
+
+    // A queue filter: the message it rejects is deleted unseen, the order reaches the handler.
+    let queue_url = format!("{endpoint}/{ACCOUNT}/my-queue");
+    for body in [
+        json!({"id": "x-1", "items": []}).to_string(),
+        json!({"id": "o-1", "items": [{"sku": "BOOK-42", "quantity": 1, "price_cents": 100}]})
+            .to_string(),
+    ] {
+        c.sqs
+            .send_message()
+            .queue_url(&queue_url)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
+    }
+    let orders = runner.wait_for("on_order", 1, DELIVERED);
+    assert!(logs_of(&orders[0]).contains("o-1"), "{orders:#?}");
+    runner.wait_note("on_order", "(filter)", DELIVERED);
+
+    // A topic's filter policy: only the shipped notice is delivered.
+    let topic = format!("arn:aws:sns:us-east-1:{ACCOUNT}:notices");
+    for kind in ["lost", "shipped"] {
+        c.sns
+            .publish()
+            .topic_arn(&topic)
+            .message(format!("parcel {kind}"))
+            .message_attributes(
+                "kind",
+                aws_sdk_sns::types::MessageAttributeValue::builder()
+                    .data_type("String")
+                    .string_value(kind)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+    let notices = runner.wait_for("on_notice", 1, DELIVERED);
+    assert!(
+        logs_of(&notices[0]).contains("parcel shipped"),
+        "{notices:#?}"
+    );
+
+    // A stream record the handler cannot read: retried once, then described in clicks-failed,
+    // and the next record is delivered.
+    let stream = format!("arn:aws:kinesis:us-east-1:{ACCOUNT}:stream/clicks");
+    let bad = c
+        .kinesis
+        .put_record()
+        .stream_arn(&stream)
+        .partition_key("u-1")
+        .data(Blob::new("not a click"))
+        .send()
+        .await
+        .unwrap()
+        .sequence_number()
+        .to_owned();
+    let failed = first_message(&c, &format!("{endpoint}/{ACCOUNT}/clicks-failed")).await;
+    assert_eq!(
+        failed["requestContext"]["condition"],
+        "RetryAttemptsExhausted"
+    );
+    assert_eq!(failed["KinesisBatchInfo"]["startSequenceNumber"], bad);
+    assert_eq!(
+        failed["KinesisBatchInfo"]["shardId"],
+        "shardId-000000000000"
+    );
+    c.kinesis
+        .put_record()
+        .stream_arn(&stream)
+        .partition_key("u-1")
+        .data(Blob::new(r#"{"page":"/checkout","user":"u-1"}"#))
+        .send()
+        .await
+        .unwrap();
+    let clicks = runner.wait_for("on_click", 3, DELIVERED);
+    assert_eq!(clicks[0]["result"], "partial", "{clicks:#?}");
+    assert_eq!(clicks[2]["result"], "ok", "{clicks:#?}");
+    assert!(logs_of(&clicks[2]).contains("/checkout"), "{clicks:#?}");
+
+    // A bucket event the handler fails, no retries: its invocation record lands in dead, once.
+    c.s3.put_object()
+        .bucket("uploads")
+        .key("other/x.txt")
+        .body(b"x".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let record = first_message(&c, &format!("{endpoint}/{ACCOUNT}/dead")).await;
+    assert_eq!(record["requestContext"]["condition"], "RetriesExhausted");
+    assert_eq!(
+        record["requestPayload"]["Records"][0]["s3"]["object"]["key"],
+        "other/x.txt"
+    );
+    assert!(
+        record["responsePayload"]["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("unexpected key"),
+        "{record:#}"
+    );
+    runner.wait_note("on_upload", "record sent to queue dead", DELIVERED);
+
+    // Nothing more: one order, one notice, one upload attempt.
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(runner.invocations("on_order").len(), 1);
+    assert_eq!(runner.invocations("on_notice").len(), 1);
+    assert_eq!(runner.invocations("on_upload").len(), 1);
+    assert!(runner.interrupt(Duration::from_secs(30)).success());
 }

@@ -14,6 +14,7 @@ use aws_lambda_events::sns::SnsEvent;
 use aws_lambda_events::sqs::SqsEvent;
 use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
 use chalice_deployer::aws::Clients;
+use chalice_deployer::local::filter::Filters;
 use chalice_deployer::local::pollers::sqs::{self, QueueError, QueueSource, Shape};
 use chalice_deployer::local::{Deliver, Delivered, routing as routes};
 use serde_json::{Value, json};
@@ -124,6 +125,8 @@ fn source(
         batch_size,
         batching_window: window,
         shape,
+        filters: Filters::default(),
+        async_policy: None,
     }
 }
 
@@ -695,14 +698,18 @@ async fn a_failed_routed_event_is_retried_twice_then_dropped() {
     let first = run.next(Duration::from_secs(5)).await;
     assert_eq!(first.summary, "com.acme.orders / Order Placed");
     assert_eq!(first.event, event);
+    // Retried at once (AWS waits about a minute, then two), with Lambda's default of 2 retries.
     let second = run.next(Duration::from_secs(5)).await;
     assert_eq!(
         second.summary,
-        "com.acme.orders / Order Placed (attempt #2)"
+        "com.acme.orders / Order Placed (retry 1 of 2)"
     );
     let third = run.next(Duration::from_secs(5)).await;
-    assert_eq!(third.summary, "com.acme.orders / Order Placed (attempt #3)");
-    // Lambda drops an asynchronous event after its third failed attempt.
+    assert_eq!(
+        third.summary,
+        "com.acme.orders / Order Placed (retry 2 of 2)"
+    );
+    // Lambda drops an asynchronous event after its third failed attempt (no destination).
     run.none(Duration::from_millis(2200)).await;
     assert_eq!(messages_left(&c, &queue.0).await, 0);
     run.stop().await;

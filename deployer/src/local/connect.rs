@@ -8,23 +8,33 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chalice_codegen::plan::{AwsContext, Function, MappingSource, Plan};
+use chalice_codegen::plan::{self, AwsContext, Function, MappingSource, Plan};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
-use super::Shutdown;
 use super::cleanup::{Cleanup, set_mapping_enabled};
+use super::console::say;
+use super::destinations::{Destination, LocalInvoke, Target};
+use super::filter::Filters;
 use super::functions::LocalHandler;
+use super::pollers::asynchronous::{AsyncPolicy, RETRY_DELAYS};
 use super::pollers::sqs::{self, QueueSource, Shape};
 use super::pollers::streams::{self, StreamSource};
 use super::pollers::{clock, supervise};
 use super::routing::{self, RULE_TARGET_ID, RouteQueue};
+use super::{Deliver, Shutdown};
 use crate::aws::Clients;
 use crate::resources::sources::queue_info;
 use crate::resources::{CallError, mapping, subscription};
 
 /// How many messages a routed queue's poller takes per receive (each is its own invocation).
-const ROUTED_BATCH: u32 = 10;
+/// Each message is handled in turn, so one is taken at a time: a message waiting behind others'
+/// retries would otherwise outlive its visibility timeout.
+const ROUTED_BATCH: u32 = 1;
+/// Added to a route queue's visibility timeout beyond its handler's attempts and pauses.
+const ROUTE_VISIBILITY_MARGIN_S: u32 = 30;
+/// SQS's longest visibility timeout (12 hours).
+const MAX_VISIBILITY_S: u32 = 43_200;
 
 /// What [`connect`] works from.
 pub struct Wiring<'a> {
@@ -88,6 +98,9 @@ pub async fn connect(
                         .filter(|s| *s > 0)
                         .map(|s| Duration::from_secs(s.into())),
                     shape: Shape::Queue,
+                    filters: Filters::new(&m.filters)
+                        .map_err(|e| CallError::other("connect", &m.id, e.to_string()))?,
+                    async_policy: None,
                 };
                 spawn_queue(tasks, c, source, deliver, w.shutdown.clone());
             }
@@ -101,8 +114,23 @@ pub async fn connect(
                     }
                     MappingSource::Queue { .. } => unreachable!("matched above"),
                 };
-                let source = StreamSource::from_mapping(m, &stream_arn, &region)
+                let mut source = StreamSource::from_mapping(m, &stream_arn, &region)
                     .map_err(|e| CallError::other("connect", &stream_arn, e.to_string()))?;
+                source.function_arn = function_arn(w, &m.function)?;
+                if let Some(f) = &m.stream_failure
+                    && (f.parallelization_factor > 1 || f.tumbling_window_s > 0)
+                {
+                    say(&format!(
+                        "note: {} reads one batch per shard at a time locally, without a tumbling \
+                         window (parallelization_factor and tumbling_window apply on AWS only)",
+                        m.function
+                    ));
+                }
+                source.on_failure = m
+                    .stream_failure
+                    .as_ref()
+                    .and_then(|f| f.on_failure.as_ref())
+                    .map(|d| destination(w, d));
                 let clients = c.clone();
                 supervise(
                     tasks,
@@ -129,14 +157,22 @@ pub async fn connect(
         let lambda_subscription = subscription::subscribe(c, &topic, &function_arn, None).await?;
         let queue = route_queue(w, &s.function, &topic, cleanup).await?;
         let subscription = routing::subscribe_queue_to_topic(c, &topic, &queue.arn).await?;
-        cleanup.push(Cleanup::Subscription { arn: subscription });
+        cleanup.push(Cleanup::Subscription {
+            arn: subscription.clone(),
+        });
+        if let Some(filter) = &s.filter_policy {
+            // The emulator applies the policy when it delivers to the runner's queue, as SNS
+            // would before invoking the function.
+            routing::set_filter_policy(c, &subscription, &filter.policy, filter.scope.as_str())
+                .await?;
+        }
         let shape = Shape::Topic {
             subscription_arn: lambda_subscription,
         };
         spawn_queue(
             tasks,
             c,
-            routed_source(queue, &region, shape),
+            routed_source(queue, &region, shape, async_policy(w, &s.function)?),
             deliver,
             w.shutdown.clone(),
         );
@@ -164,7 +200,7 @@ pub async fn connect(
         spawn_queue(
             tasks,
             c,
-            routed_source(queue, &region, Shape::Bucket),
+            routed_source(queue, &region, Shape::Bucket, async_policy(w, &n.function)?),
             deliver,
             w.shutdown.clone(),
         );
@@ -197,6 +233,7 @@ pub async fn connect(
                 schedule,
                 rule_arn,
                 w.ctx.clone(),
+                async_policy(w, &r.function)?,
                 deliver,
                 fire,
                 w.shutdown.clone(),
@@ -213,7 +250,7 @@ pub async fn connect(
         spawn_queue(
             tasks,
             c,
-            routed_source(queue, &region, Shape::Rule),
+            routed_source(queue, &region, Shape::Rule, async_policy(w, &r.function)?),
             deliver,
             w.shutdown.clone(),
         );
@@ -243,10 +280,29 @@ async fn route_queue(
     cleanup.push(Cleanup::Queue {
         url: queue.url.clone(),
     });
+    // The runner retries a failed event while it holds the message: it stays hidden for every
+    // attempt (each up to the function's timeout) and the pauses between them.
+    let timeout = function_of(w, handler)?.timeout_s;
+    let attempts = async_policy(w, handler)?.max_retries + 1;
+    let pauses = RETRY_DELAYS
+        .iter()
+        .map(|d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX))
+        .fold(0u32, u32::saturating_add);
+    let visibility = timeout
+        .saturating_mul(attempts)
+        .saturating_add(pauses)
+        .saturating_add(ROUTE_VISIBILITY_MARGIN_S)
+        .min(MAX_VISIBILITY_S);
+    routing::set_visibility_timeout(w.clients, &queue.url, visibility).await?;
     Ok(queue)
 }
 
-fn routed_source(queue: RouteQueue, region: &str, shape: Shape) -> QueueSource {
+fn routed_source(
+    queue: RouteQueue,
+    region: &str,
+    shape: Shape,
+    policy: AsyncPolicy,
+) -> QueueSource {
     QueueSource {
         queue_url: queue.url,
         queue_arn: queue.arn,
@@ -254,7 +310,46 @@ fn routed_source(queue: RouteQueue, region: &str, shape: Shape) -> QueueSource {
         batch_size: ROUTED_BATCH,
         batching_window: None,
         shape,
+        filters: Filters::default(),
+        async_policy: Some(policy),
     }
+}
+
+/// How `handler`'s asynchronous events are retried and given up: its invoke config (or Lambda's
+/// defaults) and its on-failure destination.
+fn async_policy(w: &Wiring<'_>, handler: &str) -> Result<AsyncPolicy, CallError> {
+    let config = w.plan.invoke_config(handler);
+    let on_failure = config
+        .and_then(|c| c.on_failure.as_ref())
+        .map(|d| destination(w, d));
+    Ok(AsyncPolicy::from_plan(
+        config,
+        &function_arn(w, handler)?,
+        on_failure,
+    ))
+}
+
+/// A planned destination, reachable from here: a function that is one of the app's handlers is
+/// invoked locally.
+fn destination(w: &Wiring<'_>, d: &plan::Destination) -> Destination {
+    let arn = d.arn.resolve(w.ctx);
+    let local = w
+        .plan
+        .functions
+        .iter()
+        .find(|f| f.arn.resolve(w.ctx) == arn)
+        .and_then(|f| w.handlers.get(&f.handler).cloned())
+        .map(|handler| -> LocalInvoke {
+            Arc::new(move |record| {
+                let handler = Arc::clone(&handler);
+                Box::pin(async move {
+                    handler
+                        .deliver(record, "an on-failure record".to_owned())
+                        .await
+                })
+            })
+        });
+    Destination::new(w.clients.clone(), Target::new(d.kind, arn, local))
 }
 
 fn spawn_queue(

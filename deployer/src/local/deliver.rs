@@ -44,6 +44,10 @@ pub trait Deliver: Send + Sync + 'static {
     /// `summary` is the event in a few words for the runner's output line,
     /// e.g. `3 messages from orders` or `2 records from shardId-000000000000`.
     fn deliver(&self, event: Value, summary: String) -> impl Future<Output = Delivered> + Send;
+
+    /// Says something about this handler's events that is not an invocation, as a line of the
+    /// runner's output (`skipped 1 message (filter)`, `retrying ...`, `gave up on ...`).
+    fn note(&self, _text: &str) {}
 }
 
 #[cfg(test)]

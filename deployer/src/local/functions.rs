@@ -193,6 +193,10 @@ impl Deliver for LocalHandler {
     async fn deliver(&self, event: Value, summary: String) -> Delivered {
         self.invoke(event, &summary).await
     }
+
+    fn note(&self, text: &str) {
+        self.output.note(&self.handler, text);
+    }
 }
 
 /// The lines logged since `mark`, once the pipes have been quiet for a moment (a handler's last

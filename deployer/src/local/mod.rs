@@ -7,20 +7,27 @@
 //! - [`rebuild`]: rebuilding the `bootstrap` when the code changes.
 //! - [`connect`]: each binding's event source connected to its handler.
 //! - [`pollers`]: what reads an event source and hands its events to a handler ([`Deliver`]).
+//! - [`filter`]: Lambda's event filtering, applied by the pollers before they invoke.
+//! - [`failure`]: the records Lambda writes about events and batches it gave up on.
+//! - [`destinations`]: where those records go (queue, topic, bucket, bus, function).
 //! - [`routing`]: the queues the runner owns for topics, buckets and pattern rules, and their removal.
 //! - [`cleanup`]: what the runner created or changed, undone on exit.
 //! - [`console`]: what it prints (invocations, copy-paste commands).
 //!
 //! Imports point one way, and no two modules import each other: `runner` uses the modules above;
-//! `connect` uses `pollers`, `routing`, `cleanup` and `functions`; `cleanup` uses `routing`;
-//! `functions` uses `console::output`; `rebuild` uses `functions`; `pollers` use only [`Deliver`]
-//! and [`Shutdown`] from here.
+//! `connect` uses `pollers`, `routing`, `cleanup`, `functions`, `destinations` and `console::say`;
+//! `cleanup` uses `routing`; `functions` uses `console::output`; `rebuild` uses `functions`;
+//! `pollers` use [`Deliver`], [`Shutdown`], `filter`, `failure` and `destinations`; `filter` and
+//! `failure` import nothing of `local`, `destinations` only [`Delivered`].
 
 pub mod cleanup;
 pub mod connect;
 pub mod console;
 pub mod deliver;
+pub mod destinations;
 pub mod emulator;
+pub mod failure;
+pub mod filter;
 pub mod functions;
 pub mod pollers;
 pub mod rebuild;

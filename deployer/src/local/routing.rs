@@ -115,6 +115,23 @@ pub async fn create_route_queue(
     Ok(RouteQueue { url, arn })
 }
 
+/// Sets the queue's visibility timeout: how long a message being handled (retries included) stays
+/// hidden before SQS hands it out again.
+pub async fn set_visibility_timeout(
+    c: &Clients,
+    queue_url: &str,
+    seconds: u32,
+) -> Result<(), CallError> {
+    c.sqs
+        .set_queue_attributes()
+        .queue_url(queue_url)
+        .attributes(QueueAttributeName::VisibilityTimeout, seconds.to_string())
+        .send()
+        .await
+        .map_err(|e| CallError::new("SetQueueAttributes", queue_url, e))?;
+    Ok(())
+}
+
 /// Deletes a route queue; gone already is fine.
 pub async fn delete_route_queue(c: &Clients, queue_url: &str) -> Result<(), CallError> {
     gone(
@@ -149,6 +166,26 @@ pub async fn subscribe_queue_to_topic(
     out.subscription_arn()
         .map(str::to_string)
         .ok_or_else(|| CallError::other("Subscribe", topic_arn, "no subscription ARN"))
+}
+
+/// Sets a subscription's filter policy and its scope (`MessageAttributes` or `MessageBody`).
+pub async fn set_filter_policy(
+    c: &Clients,
+    subscription_arn: &str,
+    policy: &str,
+    scope: &str,
+) -> Result<(), CallError> {
+    for (name, value) in [("FilterPolicyScope", scope), ("FilterPolicy", policy)] {
+        c.sns
+            .set_subscription_attributes()
+            .subscription_arn(subscription_arn)
+            .attribute_name(name)
+            .attribute_value(value)
+            .send()
+            .await
+            .map_err(|e| CallError::new("SetSubscriptionAttributes", subscription_arn, e))?;
+    }
+    Ok(())
 }
 
 /// Removes the queue's subscription; gone already is fine.

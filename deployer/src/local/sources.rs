@@ -1,6 +1,8 @@
-//! The buckets, topics, queues, streams, tables and event buses an app binds to, created in an
-//! emulator `deployer local` started itself (on AWS they are the user's, never the app's).
+//! The buckets, topics, queues, streams, tables and event buses an app binds to or sends failure
+//! records to, created in an emulator `deployer local` started itself (on AWS they are the user's,
+//! never the app's).
 //!
+//! The on-failure destinations the plan names (queues, topics, buckets, buses) are created too.
 //! Each is created only when missing, so a second run against the same emulator changes nothing.
 //! Queues get a visibility timeout equal to their function's timeout (the least a mapping accepts),
 //! streams one shard, tables a string partition key `Id` and a stream with both images.
@@ -12,11 +14,14 @@ use aws_sdk_dynamodb::types::{
     StreamSpecification, StreamViewType,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
-use chalice_codegen::plan::{AwsContext, MappingSource, Plan};
+use chalice_codegen::plan::{AwsContext, DestinationKind, MappingSource, Plan};
 
 use crate::aws::{Clients, error_code};
 use crate::resources::CallError;
 use crate::resources::sources::arn_parts;
+
+/// The visibility timeout of an on-failure queue the runner creates (SQS's default).
+const DESTINATION_VISIBILITY_S: u32 = 30;
 
 /// The partition key of the tables the runner creates.
 pub const TABLE_KEY: &str = "Id";
@@ -94,6 +99,29 @@ pub fn sources(plan: &Plan, ctx: &AwsContext) -> Vec<Source> {
                     found.push(Source::Table(table.to_owned()));
                 }
             }
+        }
+    }
+    // On-failure destinations, so the records of what was given up land somewhere readable.
+    let destinations = plan
+        .event_source_mappings
+        .iter()
+        .filter_map(|m| m.stream_failure.as_ref()?.on_failure.as_ref())
+        .chain(
+            plan.invoke_configs
+                .iter()
+                .filter_map(|c| c.on_failure.as_ref()),
+        );
+    for d in destinations {
+        let name = last(&d.arn.resolve(ctx));
+        match d.kind {
+            DestinationKind::Queue => {
+                queues.entry(name).or_insert(DESTINATION_VISIBILITY_S);
+            }
+            DestinationKind::Topic => found.push(Source::Topic(name)),
+            DestinationKind::Bucket => found.push(Source::Bucket(name)),
+            DestinationKind::Bus => found.push(Source::Bus(name)),
+            // A function is one of the app's (run locally) or cannot be created here.
+            DestinationKind::Function => {}
         }
     }
     found.extend(

@@ -10,7 +10,7 @@ use std::time::UNIX_EPOCH;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use chalice_codegen::ast::Kind;
-use chalice_codegen::plan::{AwsContext, Plan};
+use chalice_codegen::plan::{AwsContext, DestinationKind, Plan};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Map, Value, json};
 
@@ -109,6 +109,53 @@ fn schedule(plan: &Plan, handler: &str) -> (String, String) {
     )
 }
 
+/// A command that reads an on-failure queue: the records of what a handler's events gave up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reader {
+    /// What it reads, e.g. `records on_click gave up (queue clicks-failed)`.
+    pub about: String,
+    pub command: String,
+}
+
+/// A command per on-failure queue `plan` names (stream mappings and invoke configs), in the plan's
+/// order, each queue once.
+pub fn failure_readers(plan: &Plan, ctx: &AwsContext, endpoint: &str, style: Style) -> Vec<Reader> {
+    let to = Target {
+        endpoint: endpoint.trim_end_matches('/'),
+        ctx,
+        style,
+    };
+    let destinations = plan
+        .event_source_mappings
+        .iter()
+        .filter_map(|m| Some((&m.function, m.stream_failure.as_ref()?.on_failure.as_ref()?)))
+        .chain(
+            plan.invoke_configs
+                .iter()
+                .filter_map(|c| Some((&c.function, c.on_failure.as_ref()?))),
+        )
+        .filter(|(_, d)| d.kind == DestinationKind::Queue);
+    let mut readers: Vec<(String, Vec<String>)> = Vec::new();
+    for (handler, d) in destinations {
+        let arn = d.arn.resolve(ctx);
+        match readers.iter_mut().find(|(a, _)| *a == arn) {
+            Some((_, handlers)) => handlers.push(handler.clone()),
+            None => readers.push((arn, vec![handler.clone()])),
+        }
+    }
+    readers
+        .into_iter()
+        .map(|(arn, handlers)| Reader {
+            about: format!(
+                "records of what {} gave up (queue {})",
+                handlers.join(", "),
+                last_field(&arn)
+            ),
+            command: to.receive(&arn),
+        })
+        .collect()
+}
+
 /// Where the commands send their requests.
 struct Target<'a> {
     endpoint: &'a str,
@@ -174,14 +221,8 @@ impl Target<'_> {
 
     fn queue(&self, queue_arn: &str) -> (String, String) {
         let name = last_field(queue_arn);
-        let account = queue_arn
-            .split(':')
-            .nth(4)
-            .filter(|a| !a.is_empty())
-            .unwrap_or(&self.ctx.account);
         let region = self.region(queue_arn);
-        // How SQS (and moto) spell a queue's URL; no GetQueueUrl round trip needed.
-        let url = format!("{}/{account}/{name}", self.endpoint);
+        let url = self.queue_url(queue_arn);
         let fifo = name.ends_with(".fifo");
         let command = match self.style {
             Style::Curl => {
@@ -209,6 +250,42 @@ impl Target<'_> {
             }
         };
         (format!("send an order to queue {name}"), command)
+    }
+
+    /// Receives up to 10 messages from the queue (they come back after its visibility timeout).
+    fn receive(&self, queue_arn: &str) -> String {
+        let region = self.region(queue_arn);
+        let url = self.queue_url(queue_arn);
+        match self.style {
+            Style::Curl => {
+                let mut args = self.curl(region, "sqs");
+                args.push(sh(&url));
+                for param in ["Action=ReceiveMessage", "MaxNumberOfMessages=10"] {
+                    args.extend(words(&["--data-urlencode", param]));
+                }
+                args.join(" ")
+            }
+            Style::AwsCli => {
+                let mut args = self.aws(region, "sqs", "receive-message");
+                args.extend(words(&[
+                    "--queue-url",
+                    &url,
+                    "--max-number-of-messages",
+                    "10",
+                ]));
+                args.join(" ")
+            }
+        }
+    }
+
+    /// How SQS (and moto) spell a queue's URL; no GetQueueUrl round trip needed.
+    fn queue_url(&self, queue_arn: &str) -> String {
+        let account = queue_arn
+            .split(':')
+            .nth(4)
+            .filter(|a| !a.is_empty())
+            .unwrap_or(&self.ctx.account);
+        format!("{}/{account}/{}", self.endpoint, last_field(queue_arn))
     }
 
     fn bucket(&self, bucket: &str, key: &str) -> (String, String) {
@@ -494,6 +571,57 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    #[test]
+    fn on_failure_queues_get_a_reader_each() {
+        use chalice_codegen::plan::{Destination, InvokeConfig, StreamFailure};
+        // Two handlers give up to queue `dead` (read once), one to a topic (not a queue).
+        let mut plan = example_plan();
+        let dead = Destination {
+            kind: DestinationKind::Queue,
+            arn: Arn("arn:{partition}:sqs:{region}:{account}:dead".into()),
+        };
+        let alerts = Destination {
+            kind: DestinationKind::Topic,
+            arn: Arn("arn:{partition}:sns:{region}:{account}:alerts".into()),
+        };
+        for (handler, on_failure) in [("on_upload", &dead), ("nightly", &alerts)] {
+            plan.invoke_configs.push(InvokeConfig {
+                id: format!("invoke_config.{handler}"),
+                function: handler.into(),
+                maximum_retry_attempts: 0,
+                maximum_event_age_s: 3600,
+                on_failure: Some(on_failure.clone()),
+            });
+        }
+        let click = plan
+            .event_source_mappings
+            .iter_mut()
+            .find(|m| m.function == "on_click")
+            .unwrap();
+        click.stream_failure = Some(StreamFailure {
+            on_failure: Some(dead),
+            ..StreamFailure::default()
+        });
+        let plan = &plan;
+        let readers = failure_readers(plan, &ctx(), ENDPOINT, Style::AwsCli);
+        assert_eq!(readers.len(), 1, "one queue, read once: {readers:?}");
+        assert_eq!(
+            readers[0].about,
+            "records of what on_click, on_upload gave up (queue dead)"
+        );
+        assert_eq!(
+            readers[0].command,
+            "aws --endpoint-url http://127.0.0.1:5000 --region us-east-1 sqs receive-message \
+             --queue-url http://127.0.0.1:5000/123456789012/dead --max-number-of-messages 10"
+        );
+        let curl = failure_readers(plan, &ctx(), ENDPOINT, Style::Curl);
+        assert!(
+            curl[0].command.contains("Action=ReceiveMessage"),
+            "{curl:?}"
+        );
+        assert!(failure_readers(&example_plan(), &ctx(), ENDPOINT, Style::Curl).is_empty());
     }
 
     #[test]

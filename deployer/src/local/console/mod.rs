@@ -15,7 +15,8 @@ pub fn say(line: &str) {
 /// The copy-paste commands for `plan`'s handlers, under a heading (nothing when there are none).
 pub fn print_hints(plan: &Plan, ctx: &AwsContext, endpoint: &str, style: hints::Style) {
     let hints = hints::commands(plan, ctx, endpoint, style);
-    if hints.is_empty() {
+    let readers = hints::failure_readers(plan, ctx, endpoint, style);
+    if hints.is_empty() && readers.is_empty() {
         return;
     }
     say("\nSend events (copy and paste):");
@@ -27,6 +28,13 @@ pub fn print_hints(plan: &Plan, ctx: &AwsContext, endpoint: &str, style: hints::
             hint.about
         ));
         say(&format!("  {}", hint.command));
+    }
+    if !readers.is_empty() {
+        say("\nRead on-failure records:");
+        for reader in readers {
+            say(&format!("  # {}", reader.about));
+            say(&format!("  {}", reader.command));
+        }
     }
     say("");
 }

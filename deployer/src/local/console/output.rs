@@ -75,6 +75,36 @@ impl Output {
         let _ = out.flush();
     }
 
+    /// Prints a line about `handler`'s events that is not an invocation (a filtered message, a
+    /// retry, a batch given up), aligned with the invocation lines.
+    pub fn note(&self, handler: &str, text: &str) {
+        let now = SystemTime::now();
+        let line = if self.json {
+            let time = DateTime::<Utc>::from(now).to_rfc3339_opts(SecondsFormat::Millis, true);
+            format!(
+                "{}\n",
+                json!({"time": time, "handler": handler, "note": text})
+            )
+        } else {
+            self.note_text(now, handler, text)
+        };
+        let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(line.as_bytes());
+        let _ = out.flush();
+    }
+
+    fn note_text(&self, at: SystemTime, handler: &str, text: &str) -> String {
+        let time = DateTime::<Local>::from(at).format("%H:%M:%S%.3f");
+        let pad = self.width.saturating_sub(handler.len());
+        let name = if self.color {
+            format!("{HANDLER}{handler}{HANDLER:#}")
+        } else {
+            handler.to_owned()
+        };
+        format!("{time}  {name}{:pad$}  {text}\n", "")
+    }
+
     fn text(&self, r: &Record<'_>) -> String {
         let time = DateTime::<Local>::from(r.started).format("%H:%M:%S%.3f");
         let paint = |style: Style, s: &str| {
@@ -227,6 +257,16 @@ mod tests {
             r#"INFO image uploaded key="a.png" size=7"#
         );
         assert_eq!(readable("{not json"), "{not json");
+    }
+
+    #[test]
+    fn notes_line_up_with_invocations() {
+        let out = Output::new(false, false, &["on_order", "every_hour"]);
+        let line = out.note_text(SystemTime::now(), "on_order", "skipped 1 message (filter)");
+        assert!(
+            line.ends_with("  on_order    skipped 1 message (filter)\n"),
+            "{line:?}"
+        );
     }
 
     #[test]

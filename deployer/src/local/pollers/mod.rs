@@ -1,11 +1,13 @@
 //! What reads an event source and hands its events to a handler ([`Deliver`]), the way Lambda's
 //! event source mappings, asynchronous invocations and EventBridge schedules do it: queues
 //! ([`sqs`], including the runner's routed queues), Kinesis and DynamoDB streams ([`streams`]),
-//! schedules on a local clock ([`clock`]); and [`supervise`], which restarts a poller that stopped
+//! schedules on a local clock ([`clock`]); how a failed asynchronous event is retried and given up
+//! ([`asynchronous`]); and [`supervise`], which restarts a poller that stopped
 //! with an error.
 //!
 //! [`Deliver`]: crate::local::Deliver
 
+pub mod asynchronous;
 pub mod clock;
 pub mod sqs;
 pub mod streams;

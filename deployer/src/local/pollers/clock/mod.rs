@@ -6,8 +6,7 @@
 //! that waits for them, on a wall clock that tests can speed up.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use chalice_codegen::plan::{self, AwsContext};
 use chrono::{DateTime, Utc};
@@ -15,6 +14,7 @@ use serde_json::Value;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use super::asynchronous::{self, AsyncPolicy};
 use crate::local::{Deliver, Shutdown, stopped};
 use chalice_lambda::samples::{self, SampleContext};
 
@@ -101,12 +101,14 @@ impl Clock {
 /// "Scheduled Event" for `rule_arn` (its `time` the scheduled time); `fire_now` fires one at once
 /// (its `time` now) without moving the schedule.
 ///
-/// Like EventBridge, a fire is not retried when the handler fails, and fires missed while the
-/// previous delivery ran (or the machine slept) are skipped.
+/// EventBridge invokes the function asynchronously, so a failed fire is retried and given up as
+/// `policy` says ([`asynchronous`]); fires missed while the previous delivery ran (or the machine
+/// slept) are skipped.
 pub async fn run<D: Deliver>(
     schedule: Timetable,
     rule_arn: String,
     ctx: AwsContext,
+    policy: AsyncPolicy,
     deliver: Arc<D>,
     fire_now: Arc<Notify>,
     shutdown: Shutdown,
@@ -115,6 +117,7 @@ pub async fn run<D: Deliver>(
         schedule,
         rule_arn,
         ctx,
+        policy,
     };
     run_on(Clock::real(), fire, deliver, fire_now, shutdown).await;
 }
@@ -124,6 +127,7 @@ struct Fire {
     schedule: Timetable,
     rule_arn: String,
     ctx: AwsContext,
+    policy: AsyncPolicy,
 }
 
 impl Fire {
@@ -166,10 +170,12 @@ async fn run_on<D: Deliver>(
         } else {
             fire.schedule.expression.clone()
         };
+        let event = fire.event(time);
+        let between_attempts = shutdown.clone();
         tokio::select! {
             biased;
             () = stopped(&mut shutdown) => return,
-            _ = deliver.deliver(fire.event(time), summary) => {}
+            _ = asynchronous::invoke(deliver.as_ref(), &fire.policy, &event, &summary, time, &between_attempts) => {}
         }
         if !manual {
             let after = clock.now().max(time);
@@ -188,26 +194,7 @@ async fn sleep_until(wake: Option<Instant>) {
 
 /// A fresh random (version 4) UUID, as EventBridge gives each event.
 fn event_id() -> String {
-    use std::collections::hash_map::RandomState;
-    use std::hash::{BuildHasher, Hasher};
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_nanos();
-    // Each RandomState is keyed from the OS's randomness: good enough for ids, not for secrets.
-    let half = |salt: u64| {
-        let mut hasher = RandomState::new().build_hasher();
-        hasher.write_u64(count);
-        hasher.write_u128(nanos);
-        hasher.write_u64(salt);
-        hasher.finish()
-    };
-    let random = (u128::from(half(1)) << 64) | u128::from(half(2));
-    uuid::Builder::from_random_bytes(random.to_be_bytes())
-        .into_uuid()
-        .to_string()
+    crate::local::failure::random_uuid()
 }
 
 #[cfg(test)]
@@ -324,6 +311,7 @@ mod tests {
             schedule: timetable(expression),
             rule_arn: RULE.into(),
             ctx: ctx(),
+            policy: AsyncPolicy::lambda_default("arn:aws:lambda:eu-west-3:111122223333:function:f"),
         };
         let real_start = std::time::Instant::now();
         let task = tokio::spawn(run_on(

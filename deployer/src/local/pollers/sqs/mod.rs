@@ -1,11 +1,12 @@
 //! An SQS queue polled the way Lambda's SQS event source mapping polls it.
 //!
 //! Long polls (so an idle queue costs one request per 20 s and a new message is seen at once), gathers a
-//! batch (up to `batch_size`, within the batching window), invokes the handler with Lambda's SQS event,
+//! batch (up to `batch_size`, within the batching window), deletes the messages the mapping's filters
+//! reject (as Lambda does: they never reach the handler), invokes the handler with Lambda's SQS event,
 //! then deletes what succeeded. What is not deleted comes back after the queue's visibility timeout: SQS
 //! does the retrying, as it does for Lambda. Queues the runner owns ([`Shape`] other than `Queue`) carry
 //! notifications from SNS, S3 or EventBridge; `routed` turns each back into the event Lambda would
-//! have sent, one invocation per message.
+//! have sent, one invocation per message, retried and given up as Lambda handles an asynchronous one.
 //!
 //! Imports point one way: this poller uses `message` and `routed`; `routed` uses `message`; neither
 //! knows the poller.
@@ -14,13 +15,15 @@ mod message;
 mod routed;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 use tokio::time::Instant;
 
 pub use self::message::{Received, Shape, sqs_event};
 use self::routed::Routed;
+use super::asynchronous::{self, AsyncPolicy, Handled};
+use crate::local::filter::{Filters, sqs_view};
 use crate::local::{Deliver, Delivered, Shutdown, stopped};
 use crate::resources::CallError;
 
@@ -34,8 +37,6 @@ const MAX_FAILURES: u32 = 5;
 const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 /// Pause between short polls in the last second of a batching window.
 const SHORT_POLL_PAUSE: Duration = Duration::from_millis(50);
-/// Attempts Lambda makes at an asynchronous invocation (SNS, S3, EventBridge): the first and two retries.
-pub const ASYNC_ATTEMPTS: u32 = 3;
 
 /// A queue to poll and how to batch it (the event source mapping's settings).
 #[derive(Debug, Clone)]
@@ -50,6 +51,11 @@ pub struct QueueSource {
     /// what the first receive returned.
     pub batching_window: Option<Duration>,
     pub shape: Shape,
+    /// The mapping's filter criteria (`Shape::Queue`): messages they reject are deleted unseen.
+    pub filters: Filters,
+    /// How a routed shape's failed events are retried and given up (`None`: Lambda's defaults,
+    /// no destination).
+    pub async_policy: Option<AsyncPolicy>,
 }
 
 impl QueueSource {
@@ -261,6 +267,21 @@ impl Poller {
         batch: Vec<Received>,
         deliver: &D,
     ) -> Result<(), QueueError> {
+        let (batch, skipped) = self.filter(batch);
+        if !skipped.is_empty() {
+            // Lambda deletes what its filters reject: it never reaches the handler.
+            let n = skipped.len();
+            deliver.note(&format!(
+                "skipped {n} message{} from {} (filter)",
+                if n == 1 { "" } else { "s" },
+                self.source.queue_name()
+            ));
+            let refs: Vec<&Received> = skipped.iter().collect();
+            self.delete(&refs).await?;
+        }
+        if batch.is_empty() {
+            return Ok(());
+        }
         let event = sqs_event(&self.source.queue_arn, &self.source.region, &batch);
         let summary = batch_summary(self.source.queue_name(), &batch);
         let outcome = deliver.deliver(event, summary).await;
@@ -268,16 +289,37 @@ impl Poller {
         self.delete(&done).await
     }
 
-    /// One invocation per message, with the event Lambda would have got from SNS, S3 or EventBridge.
-    ///
-    /// A failed one stays for redelivery until its last attempt (as Lambda retries an asynchronous
-    /// invocation twice, then drops the event).
+    /// Splits `batch` into the messages the filters pass and those they reject.
+    fn filter(&self, batch: Vec<Received>) -> (Vec<Received>, Vec<Received>) {
+        if self.source.filters.is_empty() {
+            return (batch, Vec::new());
+        }
+        let arn = &self.source.queue_arn;
+        let region = &self.source.region;
+        batch.into_iter().partition(|m| {
+            let event = sqs_event(arn, region, std::slice::from_ref(m));
+            let record = event.pointer("/Records/0").cloned().unwrap_or_default();
+            self.source.filters.pass(&sqs_view(&record))
+        })
+    }
+
+    /// One invocation per message, with the event Lambda would have got from SNS, S3 or EventBridge,
+    /// retried and given up as Lambda handles a failed asynchronous invocation ([`asynchronous`]).
+    /// A message is deleted once its event succeeded or was given up.
     async fn invoke_each<D: Deliver>(
         &mut self,
         batch: Vec<Received>,
         deliver: &D,
         shutdown: &Shutdown,
     ) -> Result<(), QueueError> {
+        let default_policy;
+        let policy = match &self.source.async_policy {
+            Some(policy) => policy,
+            None => {
+                default_policy = AsyncPolicy::lambda_default("");
+                &default_policy
+            }
+        };
         let mut done = Vec::new();
         for m in &batch {
             if stopping(shutdown) {
@@ -285,8 +327,13 @@ impl Poller {
             }
             match routed::route(&self.source.shape, m) {
                 Routed::Invoke { event, summary } => {
-                    let outcome = deliver.deliver(event, summary).await;
-                    if outcome.is_ok() || m.receive_count() >= ASYNC_ATTEMPTS {
+                    let sent = m
+                        .sent_millis()
+                        .map_or_else(SystemTime::now, |ms| UNIX_EPOCH + Duration::from_millis(ms));
+                    let handled =
+                        asynchronous::invoke(deliver, policy, &event, &summary, sent, shutdown)
+                            .await;
+                    if handled != Handled::Interrupted {
                         done.push(m);
                     }
                 }
@@ -366,6 +413,8 @@ mod tests {
             batch_size: 10,
             batching_window: None,
             shape: Shape::Queue,
+            filters: Filters::default(),
+            async_policy: None,
         }
     }
 

@@ -3,8 +3,9 @@
 //! Locally nothing invokes the function for an SNS message, an S3 notification or an EventBridge event
 //! (moto stores Lambda destinations but does not run them), so the runner adds an SQS destination of its
 //! own beside the app's Lambda one ([`crate::local::routing`]), polls that queue ([`super`]) and converts
-//! each message into what Lambda would have passed the handler: one invocation per message, deleted on
-//! success, left for redelivery on failure.
+//! each message into what Lambda would have passed the handler: one invocation per message, retried
+//! and given up as an asynchronous invocation is ([`crate::local::pollers::asynchronous`]), then
+//! deleted.
 
 use chrono::{NaiveDateTime, SecondsFormat};
 use percent_encoding::percent_decode_str;

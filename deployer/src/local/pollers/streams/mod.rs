@@ -2,13 +2,17 @@
 //! batches, the way Lambda's event source mapping does it.
 //!
 //! Per shard: one batch in flight; the iterator is obtained at the starting position once, then from
-//! the in-memory checkpoint (`AFTER_SEQUENCE_NUMBER` the last delivered record, or `AT_SEQUENCE_NUMBER`
-//! the earliest record a handler reported failed). A failed invocation retries the same batch with
-//! backoff, forever (Lambda's default `MaximumRetryAttempts` of -1). Child shards start once their
-//! parents are read to the end, at `TRIM_HORIZON`.
+//! the in-memory checkpoint (`AFTER_SEQUENCE_NUMBER` the last record of the last batch handled).
+//! A batch is kept in memory until every record of it succeeded or was given up. Records the mapping's filters reject are skipped
+//! and checkpointed. A failed invocation retries the batch with backoff: forever by default
+//! (Lambda's `MaximumRetryAttempts` of -1), or as the mapping says (retries, record age, bisection;
+//! see `retry`), after which the batch is given up, its record sent to the on-failure destination,
+//! and the shard moves on. Child shards start once their parents are read to the end, at
+//! `TRIM_HORIZON`.
 
 mod reader;
 mod records;
+mod retry;
 mod shard;
 mod source;
 
@@ -20,7 +24,9 @@ use tokio::time::Instant;
 
 use self::reader::{ReadError, Reader, ShardInfo};
 use self::shard::{Backoff, Poller};
-pub use self::source::{StartingPosition, StreamError, StreamKind, StreamSource, Timing};
+pub use self::source::{
+    RetryPolicy, StartingPosition, StreamError, StreamKind, StreamSource, Timing,
+};
 use crate::aws::Clients;
 use crate::local::{Deliver, Shutdown, stopped};
 use crate::resources::sources::{TableStream, table_stream};

@@ -27,7 +27,6 @@ const TRANSIENT_CODES: &[&str] = &[
 pub(super) enum Resume {
     Start(StartingPosition),
     After(String),
-    At(String),
 }
 
 /// A shard as listed.
@@ -187,9 +186,6 @@ impl Reader {
                     Resume::After(seq) => call
                         .shard_iterator_type(T::AfterSequenceNumber)
                         .starting_sequence_number(seq),
-                    Resume::At(seq) => call
-                        .shard_iterator_type(T::AtSequenceNumber)
-                        .starting_sequence_number(seq),
                 };
                 let out = call
                     .send()
@@ -211,9 +207,6 @@ impl Reader {
                     Resume::Start(_) => call.shard_iterator_type(T::TrimHorizon),
                     Resume::After(seq) => call
                         .shard_iterator_type(T::AfterSequenceNumber)
-                        .sequence_number(seq),
-                    Resume::At(seq) => call
-                        .shard_iterator_type(T::AtSequenceNumber)
                         .sequence_number(seq),
                 };
                 let out = call

@@ -1,12 +1,14 @@
 //! Kinesis and DynamoDB stream records as Lambda's events carry them, and a batch's summary.
 
 use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde_json::{Map, Value, json};
 
 use super::source::StreamKind;
+use crate::local::filter::kinesis_view;
 use crate::resources::sources::arn_parts;
 
 /// One record as the handler receives it.
@@ -30,6 +32,24 @@ impl Item {
             size,
             event_name,
         }
+    }
+}
+
+/// When the record reached the stream (Kinesis' `approximateArrivalTimestamp`, DynamoDB's
+/// `ApproximateCreationDateTime`, both in seconds).
+pub(super) fn arrival(record: &Value) -> Option<SystemTime> {
+    let secs = record
+        .pointer("/kinesis/approximateArrivalTimestamp")
+        .or_else(|| record.pointer("/dynamodb/ApproximateCreationDateTime"))?
+        .as_f64()?;
+    (secs.is_finite() && secs >= 0.0).then(|| UNIX_EPOCH + Duration::from_secs_f64(secs))
+}
+
+/// The record as the mapping's filters see it.
+pub(super) fn filter_view(kind: &StreamKind, record: &Value) -> Value {
+    match kind {
+        StreamKind::Kinesis { .. } => kinesis_view(record),
+        StreamKind::DynamoDb { .. } => record.clone(),
     }
 }
 

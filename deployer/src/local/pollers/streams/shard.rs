@@ -2,14 +2,18 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use super::reader::{ReadError, Reader, Resume};
-use super::records::{Item, summary};
-use super::source::{StartingPosition, StreamError, StreamSource, Timing};
+use super::records::{Item, arrival, filter_view, summary};
+use super::retry::{Next, Retries, Verdict};
+use super::source::{StartingPosition, StreamError, StreamKind, StreamSource, Timing};
+use crate::local::failure::{
+    BatchInfo, StreamCondition, StreamOrigin, stream_object_key, stream_record,
+};
 use crate::local::{Deliver, Delivered};
 
 /// Lambda's synchronous invocation payload limit: a batch stops growing before its event exceeds it.
@@ -120,34 +124,134 @@ impl<D: Deliver> Poller<D> {
                 // Only a closed shard read to its end gets here.
                 return Ok(());
             }
-            let seqs: Vec<String> = batch.items.iter().map(|i| i.seq.clone()).collect();
-            let summary = summary(&self.source.kind, shard, &batch.items);
-            let event = json!({
-                "Records": batch.items.into_iter().map(|i| i.record).collect::<Vec<_>>()
-            });
-            loop {
-                let outcome = self.deliver.deliver(event.clone(), summary.clone()).await;
-                match verdict(&outcome, &seqs) {
-                    Verdict::Done => {
-                        if let Some(last) = seqs.last() {
-                            resume = Resume::After(last.clone());
-                        }
-                        invoke_backoff.reset();
-                        break;
-                    }
-                    Verdict::RetryFrom(index) => {
-                        // Checkpoint just before the earliest failed record and re-read from it.
-                        if let Some(seq) = seqs.get(index) {
-                            resume = Resume::At(seq.clone());
-                        }
-                        cursor = Cursor::Need;
-                        carry.clear();
-                        tokio::time::sleep(invoke_backoff.next()).await;
-                        break;
-                    }
-                    Verdict::RetryAll => tokio::time::sleep(invoke_backoff.next()).await,
+            let Some(last) = batch.items.last().map(|i| i.seq.clone()) else {
+                continue;
+            };
+            let items = self.filtered(shard, std::mem::take(&mut batch.items));
+            self.deliver_batch(shard, &items, &mut invoke_backoff).await;
+            // Delivered, filtered out or given up: the shard moves on past the whole batch. The
+            // cursor already points after it (no record of it is read twice).
+            resume = Resume::After(last);
+        }
+    }
+
+    /// The records the mapping's filters pass; says how many were skipped.
+    fn filtered(&self, shard: &str, items: Vec<Item>) -> Vec<Item> {
+        if self.source.filters.is_empty() {
+            return items;
+        }
+        let kind = &self.source.kind;
+        let (passed, skipped): (Vec<Item>, Vec<Item>) = items
+            .into_iter()
+            .partition(|i| self.source.filters.pass(&filter_view(kind, &i.record)));
+        if !skipped.is_empty() {
+            let what = summary(kind, shard, &skipped);
+            self.deliver.note(&format!("skipped {what} (filter)"));
+        }
+        passed
+    }
+
+    /// Delivers `items` until every part of them succeeded or was given up, as the mapping's
+    /// retry policy says.
+    async fn deliver_batch(&self, shard: &str, items: &[Item], backoff: &mut Backoff) {
+        let policy = self.source.retry;
+        let mut retries = Retries::new(items.len(), policy);
+        while let Some(part) = retries.current().cloned() {
+            let records = &items[part.range.clone()];
+            if let Some(max_age) = policy.max_record_age {
+                let oldest = records.iter().filter_map(|i| arrival(&i.record)).min();
+                let age = oldest.and_then(|t| SystemTime::now().duration_since(t).ok());
+                if age.is_some_and(|age| age > max_age) {
+                    retries.give_up();
+                    let condition = StreamCondition::RecordAgeExceeded;
+                    self.give_up(shard, records, condition, part.invocations.max(1))
+                        .await;
+                    continue;
                 }
             }
+            let mut summary = summary(&self.source.kind, shard, records);
+            if part.retries > 0 {
+                match policy.max_retries {
+                    Some(max) => summary.push_str(&format!(" (retry {} of {max})", part.retries)),
+                    None => summary.push_str(&format!(" (retry {})", part.retries)),
+                }
+            }
+            let event = json!({
+                "Records": records.iter().map(|i| i.record.clone()).collect::<Vec<_>>()
+            });
+            let seqs: Vec<String> = records.iter().map(|i| i.seq.clone()).collect();
+            let outcome = self.deliver.deliver(event, summary).await;
+            match retries.outcome(verdict(&outcome, &seqs)) {
+                Next::Done => backoff.reset(),
+                Next::Retry => tokio::time::sleep(backoff.next()).await,
+                Next::Bisected => self.deliver.note(&format!(
+                    "split the failed batch of {} records in two (bisect_on_error)",
+                    records.len()
+                )),
+                Next::GiveUp => {
+                    if let Some(given) = retries.give_up() {
+                        let condition = StreamCondition::RetryAttemptsExhausted;
+                        self.give_up(shard, &items[given.range], condition, given.invocations)
+                            .await;
+                    }
+                    backoff.reset();
+                }
+            }
+        }
+    }
+
+    /// Gives `records` up: their batch's record goes to the on-failure destination, if any.
+    async fn give_up(
+        &self,
+        shard: &str,
+        records: &[Item],
+        condition: StreamCondition,
+        invocations: u32,
+    ) {
+        let what = summary(&self.source.kind, shard, records);
+        let why = match condition {
+            StreamCondition::RetryAttemptsExhausted => format!(
+                "after {invocations} attempt{}",
+                if invocations == 1 { "" } else { "s" }
+            ),
+            StreamCondition::RecordAgeExceeded => "(too old to retry)".to_owned(),
+        };
+        let Some(destination) = &self.source.on_failure else {
+            self.deliver.note(&format!(
+                "gave up on {what} {why}: skipped (no on_failure destination)"
+            ));
+            return;
+        };
+        let (Some(first), Some(last)) = (records.first(), records.last()) else {
+            return;
+        };
+        let origin = match self.source.kind {
+            StreamKind::Kinesis { .. } => StreamOrigin::Kinesis,
+            StreamKind::DynamoDb { .. } => StreamOrigin::DynamoDb,
+        };
+        let info = BatchInfo {
+            origin,
+            shard_id: shard.to_owned(),
+            start_sequence_number: first.seq.clone(),
+            end_sequence_number: last.seq.clone(),
+            first_arrival: arrival(&first.record),
+            last_arrival: arrival(&last.record),
+            batch_size: records.len(),
+            stream_arn: self.source.kind.stream_arn().to_owned(),
+        };
+        let now = SystemTime::now();
+        let function_arn = &self.source.function_arn;
+        let record = stream_record(function_arn, condition, invocations, &info, now);
+        let function_name = function_arn.rsplit(':').next().unwrap_or(function_arn);
+        let key = stream_object_key(function_name, shard, now);
+        match destination.send(&record, &key, function_arn).await {
+            Ok(()) => self.deliver.note(&format!(
+                "gave up on {what} {why}: {} record sent to {destination}",
+                condition.as_str()
+            )),
+            Err(e) => self.deliver.note(&format!(
+                "gave up on {what} {why}; could not send its record to {destination}: {e}"
+            )),
         }
     }
 
@@ -172,15 +276,6 @@ impl<D: Deliver> Poller<D> {
             }
         }
     }
-}
-
-/// What a batch's outcome asks for.
-#[derive(Debug, PartialEq, Eq)]
-enum Verdict {
-    Done,
-    /// Re-read from this record of the batch (a partial batch failure).
-    RetryFrom(usize),
-    RetryAll,
 }
 
 /// Lambda's reading of an invocation's outcome, `ReportBatchItemFailures` on.

@@ -7,6 +7,9 @@ use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use chalice_codegen::plan::{EventSourceMapping, MappingSource};
 
+pub use super::retry::RetryPolicy;
+use crate::local::destinations::Destination;
+use crate::local::filter::{FilterError, Filters};
 use crate::resources::CallError;
 
 /// Errors that stop a stream poller.
@@ -23,6 +26,8 @@ pub enum StreamError {
     Config(String),
     #[error("the poller of {0} stopped unexpectedly: {1}")]
     Task(String, String),
+    #[error(transparent)]
+    Filter(#[from] FilterError),
 }
 
 /// Which stream a mapping reads.
@@ -96,8 +101,8 @@ impl Default for Timing {
     }
 }
 
-/// What one event source mapping reads, and how it batches.
-#[derive(Debug, Clone, PartialEq)]
+/// What one event source mapping reads, how it batches, filters and handles failures.
+#[derive(Debug, Clone)]
 pub struct StreamSource {
     pub kind: StreamKind,
     pub batch_size: u32,
@@ -111,6 +116,14 @@ pub struct StreamSource {
     /// whoever reads the stream. Left out of the events when `None`.
     pub invoke_identity_arn: Option<String>,
     pub timing: Timing,
+    /// The mapping's filter criteria: records they reject are skipped (and checkpointed).
+    pub filters: Filters,
+    /// Retries, record age and bisection of a failing batch.
+    pub retry: RetryPolicy,
+    /// Where the record of a batch given up goes (`None`: it is only skipped).
+    pub on_failure: Option<Destination>,
+    /// The function's ARN, for those records.
+    pub function_arn: String,
 }
 
 impl StreamSource {
@@ -124,11 +137,16 @@ impl StreamSource {
             region: region.into(),
             invoke_identity_arn: None,
             timing: Timing::default(),
+            filters: Filters::default(),
+            retry: RetryPolicy::default(),
+            on_failure: None,
+            function_arn: String::new(),
         }
     }
 
     /// The source of a planned mapping; `stream_arn` is its resolved stream ARN (for a
     /// [`MappingSource::Table`], the table's latest stream: [`super::table_stream_arn`]).
+    /// The on-failure destination and function ARN are the caller's to set.
     pub fn from_mapping(
         m: &EventSourceMapping,
         stream_arn: &str,
@@ -159,6 +177,17 @@ impl StreamSource {
                 .filter(|s| *s > 0)
                 .map(|s| Duration::from_secs(s.into())),
             starting_position,
+            filters: Filters::new(&m.filters)?,
+            retry: m
+                .stream_failure
+                .as_ref()
+                .map_or_else(RetryPolicy::default, |f| {
+                    RetryPolicy::from_plan(
+                        f.maximum_retry_attempts,
+                        f.maximum_record_age_s,
+                        f.bisect_on_error,
+                    )
+                }),
             ..StreamSource::new(kind, region)
         };
         source.check()?;
