@@ -87,7 +87,7 @@ pub enum Command {
     /// Show what deploying a stage would change (or, offline, every resource it needs).
     #[command(
         long_about = "Show what deploying a stage would change.\n\n\
-            Reads what is deployed (and the deploy record in .chalice/deployed/<stage>.json) and prints \
+            Reads what is deployed (and the deploy record in .chalice-rs/deployed/<stage>.json) and prints \
             `+ create`, `~ update` (with `field: old → new` lines) and `- delete` per resource, then \
             `Plan: A to create, U to update, D to delete.` or `No changes. Everything is up to date.` \
             Nothing is written to AWS. The code is compared only with --bootstrap FILE (or --out).\n\n\
@@ -111,7 +111,7 @@ pub enum Command {
             --bootstrap FILE), zipped deterministically and uploaded once to the artifacts bucket \
             chalice-rs-artifacts-<account>-<region>, only when its hash changed. The plan is shown; on a \
             terminal you are asked to confirm (pass --yes elsewhere). Progress goes to stderr. Every \
-            resource is recorded in .chalice/deployed/<stage>.json as soon as it exists, so an interrupted \
+            resource is recorded in .chalice-rs/deployed/<stage>.json as soon as it exists, so an interrupted \
             deploy is resumed by running it again. A deploy with nothing changed makes no write call.",
         after_help = "Examples:\n  deployer deploy\n  deployer deploy --stage prod --yes\n  \
             deployer deploy --yes --bootstrap target/x86_64-unknown-linux-musl/release/bootstrap\n  \
@@ -214,7 +214,7 @@ pub enum Command {
             code under src/ changes, the bootstrap is rebuilt and each handler restarts with it at its next \
             event. Ctrl-C stops the pollers and the handlers, removes the runner's own queues, subscriptions, \
             notification entries and rule targets, gives the functions back their rule targets and event \
-            source mappings (disabled while it runs: it is the poller), stops the emulator it started, and exits 0. A deploy to a configured endpoint is recorded in .chalice/local/<stage>.json.",
+            source mappings (disabled while it runs: it is the poller), stops the emulator it started, and exits 0. A deploy to a configured endpoint is recorded in .chalice-rs/local/<stage>.json.",
         after_help = "Examples:\n  deployer local\n  deployer local --fire nightly\n  deployer local --json | jq .\n  \
             AWS_ENDPOINT_URL=http://127.0.0.1:4566 deployer local --stage prod\n  \
             deployer local --bootstrap target/debug/bootstrap --no-watch\n\n\

@@ -494,7 +494,7 @@ async fn every_kind_of_event_reaches_its_handler_once_and_ctrl_c_leaves_nothing_
 async fn a_configured_emulator_is_used_as_it_is_and_left_as_it_was() {
     let moto = Moto::start();
     let configure = |cmd: &mut Command| moto.configure(cmd);
-    // A copy of the app: the deploy record goes to .chalice/local/ beside it.
+    // A copy of the app: the deploy record goes to .chalice-rs/local/ beside it.
     let dir = Project::new(&std::fs::read_to_string(fixture_app()).unwrap());
     let app = dir.app();
     let program = private_bootstrap(dir.path(), "bootstrap-configured");
@@ -564,7 +564,7 @@ async fn a_configured_emulator_is_used_as_it_is_and_left_as_it_was() {
 
     let status = runner.interrupt(Duration::from_secs(15));
     assert!(status.success(), "{status}:\n{}", runner.stderr_text());
-    assert!(dir.join(".chalice/local/dev.json").is_file());
+    assert!(dir.join(".chalice-rs/local/dev.json").is_file());
     let queues = c.sqs.list_queues().send().await.unwrap();
     let left: Vec<&String> = queues
         .queue_urls()

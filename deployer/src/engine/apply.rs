@@ -541,11 +541,11 @@ mod tests {
                 },
             )],
         };
-        let msg = outcome.failure_message("deploy", ".chalice/deployed/dev.json");
+        let msg = outcome.failure_message("deploy", ".chalice-rs/deployed/dev.json");
         assert_eq!(
             msg,
             "deploy stopped: 1 step(s) failed\n  - create lambda_function b: CreateFunction b: Throttling\n\
-             done before stopping: 1 created, 0 updated, 0 deleted (recorded in .chalice/deployed/dev.json)\n\
+             done before stopping: 1 created, 0 updated, 0 deleted (recorded in .chalice-rs/deployed/dev.json)\n\
              not attempted: 1 change(s)\nrun `deployer deploy` again to resume"
         );
     }

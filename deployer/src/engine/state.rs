@@ -1,4 +1,7 @@
-//! The record of what a stage deployed: `.chalice/deployed/<stage>.json`.
+//! The record of what a stage deployed: `.chalice-rs/deployed/<stage>.json`.
+//!
+//! Not `.chalice/deployed/`: that is Chalice's own record, in another format, and a project may hold
+//! both. A record of ours found there (written by an earlier version) is moved on first use.
 //!
 //! Keyed by the plan's resource ids (`role`, `function.<handler>`, `rule.<handler>`, ...) plus
 //! deployer-managed artifacts (e.g. `artifacts.bucket`, `artifacts.code`). Every change is saved at once
@@ -16,7 +19,11 @@ use serde::{Deserialize, Serialize};
 /// Bumped when the file's shape changes incompatibly.
 pub const STATE_VERSION: u32 = 1;
 /// Where state files live, relative to the project directory.
-pub const STATE_DIR: &str = ".chalice/deployed";
+pub const STATE_DIR: &str = ".chalice-rs/deployed";
+/// Where `deployer local` keeps its records and run files, relative to the project directory.
+pub const LOCAL_DIR: &str = ".chalice-rs/local";
+/// Where earlier versions kept state files (Chalice's own directory).
+const LEGACY_STATE_DIR: &str = ".chalice/deployed";
 const TEMP_MARKER: &str = ".tmp-";
 
 /// Errors reading or writing a state file.
@@ -110,7 +117,9 @@ impl StateFile {
     ///
     /// Temp files left by an interrupted save are removed: the state file itself is always complete.
     pub fn open(project_dir: &Path, app: &str, stage: &str) -> Result<StateFile, StateError> {
-        StateFile::open_at(StateFile::path_for(project_dir, stage)?, app, stage)
+        let path = StateFile::path_for(project_dir, stage)?;
+        move_legacy_record(project_dir, &path, app, stage)?;
+        StateFile::open_at(path, app, stage)
     }
 
     /// [`StateFile::open`] for a record kept elsewhere (`deployer local` keeps its own).
@@ -240,6 +249,36 @@ fn parse(path: &Path, bytes: &[u8], app: &str, stage: &str) -> Result<DeployedSt
     Ok(state)
 }
 
+/// Moves a record of ours for `app`'s `stage` from where earlier versions kept it (Chalice's
+/// `.chalice/deployed/`) to `path`, when `path` has none. Chalice's own records there are left alone.
+fn move_legacy_record(
+    project_dir: &Path,
+    path: &Path,
+    app: &str,
+    stage: &str,
+) -> Result<(), StateError> {
+    let legacy = project_dir
+        .join(LEGACY_STATE_DIR)
+        .join(format!("{stage}.json"));
+    if path.exists() {
+        return Ok(());
+    }
+    let Ok(bytes) = fs::read(&legacy) else {
+        return Ok(());
+    };
+    if parse(&legacy, &bytes, app, stage).is_err() {
+        return Ok(());
+    }
+    let io_err = |source| StateError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(io_err)?;
+    }
+    fs::rename(&legacy, path).map_err(io_err)
+}
+
 /// The temp files of `path` are `.<file name>.tmp-<pid>-<n>` beside it.
 fn temp_prefix(path: &Path) -> String {
     let name = path
@@ -351,8 +390,28 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let state = StateFile::open(dir.path(), "orders", "dev").unwrap();
         assert!(state.is_empty());
-        assert_eq!(state.path(), dir.path().join(".chalice/deployed/dev.json"));
-        assert!(!dir.path().join(".chalice").exists());
+        assert_eq!(state.path(), dir.path().join(".chalice-rs/deployed/dev.json"));
+        assert!(!dir.path().join(".chalice-rs").exists());
+    }
+
+    #[test]
+    fn our_record_moves_out_of_chalices_directory_and_chalices_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let legacy = dir.path().join(".chalice/deployed");
+        fs::create_dir_all(&legacy).unwrap();
+        let ours = DeployedState::new("orders", "dev");
+        fs::write(legacy.join("dev.json"), serde_json::to_vec(&ours).unwrap()).unwrap();
+        // Chalice's own record of another stage: not ours, left where it is.
+        let chalice = r#"{"resources": [], "schema_version": "2.0", "backend": "api"}"#;
+        fs::write(legacy.join("prod.json"), chalice).unwrap();
+
+        let state = StateFile::open(dir.path(), "orders", "dev").unwrap();
+        assert_eq!(state.path(), dir.path().join(".chalice-rs/deployed/dev.json"));
+        assert!(state.path().exists());
+        assert!(!legacy.join("dev.json").exists());
+        let prod = StateFile::open(dir.path(), "orders", "prod").unwrap();
+        assert!(prod.is_empty());
+        assert_eq!(fs::read_to_string(legacy.join("prod.json")).unwrap(), chalice);
     }
 
     #[test]

@@ -235,7 +235,7 @@ async fn serve(
     let state_path = match emulator {
         Some(_) => work.path().join("deployed.json"),
         None => project_dir
-            .join(".chalice/local")
+            .join(crate::engine::state::LOCAL_DIR)
             .join(format!("{}.json", plan.stage)),
     };
     let mut deployed = plan.clone();

@@ -42,7 +42,7 @@ pub fn function_for<'p>(plan: &'p Plan, handler: &str) -> Result<&'p Function, H
     })
 }
 
-/// The directory the app file is in: the cargo project, and where `.chalice/` lives.
+/// The directory the app file is in: the cargo project, and where `.chalice-rs/` lives.
 pub fn project_dir(app: &Path) -> PathBuf {
     match app.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
