@@ -52,10 +52,9 @@ pub fn run(opts: &PackageOptions, out: &mut dyn Write) -> Result<(), CommandErro
     std::fs::create_dir_all(&dir)?;
     std::fs::write(dir.join(opts.format.file_name()), &rendered.text)?;
     for c in &rendered.code {
-        let zip = shipped
-            .zips
-            .get(&c.key)
-            .ok_or_else(|| CommandError::Usage(format!("no zip was built for {}", c.architecture)))?;
+        let zip = shipped.zips.get(&c.key).ok_or_else(|| {
+            CommandError::Usage(format!("no zip was built for {}", c.architecture))
+        })?;
         std::fs::write(dir.join(&c.file_name), zip)?;
     }
     let files: Vec<&str> = rendered.code.iter().map(|c| c.file_name.as_str()).collect();
