@@ -25,6 +25,7 @@ Examples:
   deployer deploy                                build, plan, confirm, apply
   deployer deploy --yes --bootstrap target/x86_64-unknown-linux-musl/release/bootstrap
   deployer delete --yes                          remove everything stage `dev` deployed
+  deployer package --format sam                  a SAM template of stage `dev`, and its code zip
   deployer sample queue                          a sample SQS event, as Lambda delivers it
   deployer invoke on_order --sample              run a handler locally on its sample event
   deployer invoke on_order --remote --sample     invoke the deployed function in AWS
@@ -119,6 +120,31 @@ pub enum Command {
             Exit status: 0 on success (or nothing to do), 1 on any failure (what was done is said; run it again to resume)."
     )]
     Deploy(DeployArgs),
+    /// Write a stage as a CloudFormation or SAM template, with the bootstrap zips it references.
+    #[command(
+        long_about = "Write a stage as a CloudFormation or SAM template, with the bootstrap zips it references.\n\n\
+            The template makes what `deploy` makes, from the same plan, with the same names and settings: \
+            each function's own role (under /chalice/<app>/<stage>/) with its inline policy and managed \
+            policies, log groups with a retention (kept when the stack is deleted), functions, rules and \
+            their targets, permissions, SNS subscriptions, event source mappings and event invoke \
+            configurations. This app's entries in a bucket's notifications are merged in by a custom \
+            resource (an inline Python function), which keeps every other entry of the bucket.\n\n\
+            The bootstrap is built as `deploy` builds it (release, per architecture; --target; or \
+            --bootstrap FILE) and zipped deterministically: the same input gives the same bytes.\n\n\
+            --format cloudformation writes template.json; its functions take their code from S3 \
+            (parameter CodeBucket, and a key per architecture that defaults to the zip's content-addressed \
+            key). --format sam writes template.yaml (AWS::Serverless::Function with SQS, Kinesis, DynamoDB \
+            and SNS events); `sam deploy` uploads the zips it names. A table bound by name becomes a \
+            parameter <Handler>StreamArn (its latest stream ARN). The files go to --out DIR, by default \
+            .chalice-rs/package/<stage>/ beside the app file; the commands to upload and deploy them, with \
+            every parameter, are printed on stdout. Nothing is read from or written to AWS.",
+        after_help = "Examples:\n  deployer package --format cloudformation\n  \
+            deployer package --format sam --stage prod --out build/sam\n  \
+            deployer package --format cloudformation --bootstrap target/x86_64-unknown-linux-musl/release/bootstrap\n\n\
+            Exit status: 0 on success, 1 when the app file has errors, the stage is unknown or the build fails, \
+            2 when the command line is wrong."
+    )]
+    Package(PackageArgs),
     /// Remove everything a stage deployed, and nothing else.
     #[command(
         long_about = "Remove everything a stage deployed, and nothing else.\n\n\
@@ -323,6 +349,36 @@ pub struct DeployArgs {
     pub aws: AwsArgs,
 }
 
+/// The template format of `deployer package`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TemplateFormat {
+    /// template.json: plain CloudFormation, code from S3 (CodeBucket parameter).
+    Cloudformation,
+    /// template.yaml: AWS SAM, code from the zips beside it (`sam deploy` uploads them).
+    Sam,
+}
+
+#[derive(Debug, Args)]
+pub struct PackageArgs {
+    #[command(flatten)]
+    pub app: AppArg,
+    /// The template format.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: TemplateFormat,
+    /// The stage to package: `dev` or one the app file declares.
+    #[arg(long, value_name = "NAME", default_value = chalice_codegen::model::DEFAULT_STAGE)]
+    pub stage: String,
+    /// Where to write the template and zips (default: .chalice-rs/package/<stage>/ beside the app file).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Use this prebuilt bootstrap binary instead of building one.
+    #[arg(long, value_name = "FILE")]
+    pub bootstrap: Option<PathBuf>,
+    /// Build for this target instead of `<arch>-unknown-linux-musl`.
+    #[arg(long, value_name = "TRIPLE", conflicts_with = "bootstrap")]
+    pub target: Option<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
     #[command(flatten)]
@@ -450,6 +506,20 @@ pub fn run(cli: Cli) -> ExitCode {
                 color: stdout_color,
             };
             commands::delete::run(&opts, &mut out)
+        }
+        Command::Package(args) => {
+            let opts = commands::package::PackageOptions {
+                app: args.app.app,
+                stage: args.stage,
+                format: match args.format {
+                    TemplateFormat::Cloudformation => crate::template::Format::CloudFormation,
+                    TemplateFormat::Sam => crate::template::Format::Sam,
+                },
+                out: args.out,
+                bootstrap: args.bootstrap,
+                target: args.target,
+            };
+            commands::package::run(&opts, &mut out)
         }
         Command::Sample(args) => commands::sample::run(&args, &mut out),
         Command::Invoke(args) => commands::invoke::run(&args, &mut out),

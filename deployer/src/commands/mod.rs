@@ -11,6 +11,7 @@ pub mod invoke;
 pub mod invoke_remote;
 pub mod local;
 pub mod logs;
+pub mod package;
 pub mod plan;
 pub mod sample;
 
@@ -30,6 +31,7 @@ use crate::local::runner::LocalError;
 use crate::project::app_file::DEFAULT_APP_FILE;
 use crate::project::plan::project_dir;
 use crate::project::{HandlerError, LoadError, PackageError, ProjectError};
+use crate::template::TemplateError;
 
 /// Success (for `check`: the app file is valid).
 pub const EXIT_OK: u8 = 0;
@@ -66,6 +68,9 @@ pub enum CommandError {
     /// `invoke`: the handler failed, timed out, or its bootstrap could not run.
     #[error(transparent)]
     Invoke(#[from] invocation::InvokeFailure),
+    /// `package`: the template could not be made.
+    #[error(transparent)]
+    Template(#[from] TemplateError),
     /// `local`: the runner could not start.
     #[error(transparent)]
     Local(Box<LocalError>),
