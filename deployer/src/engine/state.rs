@@ -390,7 +390,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let state = StateFile::open(dir.path(), "orders", "dev").unwrap();
         assert!(state.is_empty());
-        assert_eq!(state.path(), dir.path().join(".chalice-rs/deployed/dev.json"));
+        assert_eq!(
+            state.path(),
+            dir.path().join(".chalice-rs/deployed/dev.json")
+        );
         assert!(!dir.path().join(".chalice-rs").exists());
     }
 
@@ -406,12 +409,18 @@ mod tests {
         fs::write(legacy.join("prod.json"), chalice).unwrap();
 
         let state = StateFile::open(dir.path(), "orders", "dev").unwrap();
-        assert_eq!(state.path(), dir.path().join(".chalice-rs/deployed/dev.json"));
+        assert_eq!(
+            state.path(),
+            dir.path().join(".chalice-rs/deployed/dev.json")
+        );
         assert!(state.path().exists());
         assert!(!legacy.join("dev.json").exists());
         let prod = StateFile::open(dir.path(), "orders", "prod").unwrap();
         assert!(prod.is_empty());
-        assert_eq!(fs::read_to_string(legacy.join("prod.json")).unwrap(), chalice);
+        assert_eq!(
+            fs::read_to_string(legacy.join("prod.json")).unwrap(),
+            chalice
+        );
     }
 
     #[test]

@@ -134,6 +134,7 @@ impl Project {
 
     /// The deploy record of `stage`.
     pub fn state_file(&self, stage: &str) -> PathBuf {
-        self.join(".chalice-rs/deployed").join(format!("{stage}.json"))
+        self.join(".chalice-rs/deployed")
+            .join(format!("{stage}.json"))
     }
 }
