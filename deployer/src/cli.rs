@@ -44,7 +44,7 @@ Exit status:
     version,
     long_about = "Plans, deploys and deletes a chalice-rs app's Lambda functions and event sources.\n\n\
         The app is described by `events.chalice` (one line per handler and the event source that \
-        invokes it). `check` validates it, `plan` shows what deploying a stage would change, `deploy` \
+        invokes it). `new` creates an app crate around one, `check` validates it, `plan` shows what deploying a stage would change, `deploy` \
         makes it so, `delete` removes it. AWS settings (region, credentials, endpoint) come from the \
         standard AWS configuration chain.",
     after_help = AFTER_HELP
