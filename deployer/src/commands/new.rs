@@ -74,17 +74,19 @@ pub fn run(args: &NewArgs, out: &mut dyn Write) -> Result<(), CommandError> {
         app.name,
         app.chalice.describe()
     )?;
+    let handler = created.handler;
     for file in &created.files {
         let what = match *file {
-            "Cargo.toml" => "the crate: its `bootstrap` binary, chalice-runtime, chalice-codegen",
-            "build.rs" => "generates the `Handlers` trait from events.chalice at build time",
-            "events.chalice" => "the event sources: one schedule, `hourly`",
-            "src/main.rs" => "`App`, implementing `Handlers`: one method per binding",
-            _ => "",
+            "Cargo.toml" => {
+                "the crate: its `bootstrap` binary, chalice-runtime, chalice-codegen".into()
+            }
+            "build.rs" => "generates the `Handlers` trait from events.chalice at build time".into(),
+            "events.chalice" => format!("the event sources: one schedule, `{handler}`"),
+            "src/main.rs" => "`App`, implementing `Handlers`: one method per binding".into(),
+            _ => String::new(),
         };
         writeln!(out, "  {}", format!("{file:<16}{what}").trim_end())?;
     }
-    let handler = created.handler;
     writeln!(out)?;
     writeln!(out, "Next:")?;
     writeln!(out, "  cd {dir}")?;
