@@ -214,7 +214,7 @@ async fn a_handler_error_goes_to_the_error_endpoint_and_the_next_invocation_succ
             .contains("unexpected key `Happy Face.jpg` in bucket `sourcebucket`"),
         "{error:?}"
     );
-    assert!(!error.error_type.is_empty());
+    assert_eq!(error.error_type, "HandlerError");
 
     let mut event = fixture("example-s3-event.json");
     event["Records"][0]["s3"]["object"]["key"] = json!("images/ok.png");
@@ -284,7 +284,21 @@ async fn a_malformed_event_goes_to_the_error_endpoint_and_the_next_invocation_su
             error.error_message.contains("deserialize"),
             "{malformed}: {error:?}"
         );
+        // A stable name, not the Rust type name of lambda_runtime's private error.
+        assert_eq!(error.error_type, "EventError", "{malformed}: {error:?}");
+        assert!(
+            error.error_message.contains("`SqsEvent`"),
+            "{malformed}: {error:?}"
+        );
     }
+    let error = function
+        .invoke(&json!({ "Records": 42 }))
+        .await
+        .unwrap()
+        .error()
+        .cloned()
+        .expect("an error");
+    assert!(error.error_message.contains("at `Records`"), "{error:?}");
     let outcome = function.invoke(b"{not json".as_slice()).await.unwrap();
     assert!(outcome.error().is_some(), "{outcome:?}");
 

@@ -17,6 +17,7 @@ pub use crate::commands::{EXIT_CHANGES, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
 
 const AFTER_HELP: &str = "\
 Examples:
+  deployer new orders                            a new app crate in ./orders, then the next commands
   deployer check                                 validate ./events.chalice
   deployer check --app path/to/events.chalice
   deployer plan --offline                        what stage `dev` would create
@@ -44,7 +45,7 @@ Exit status:
     version,
     long_about = "Plans, deploys and deletes a chalice-rs app's Lambda functions and event sources.\n\n\
         The app is described by `events.chalice` (one line per handler and the event source that \
-        invokes it). `check` validates it, `plan` shows what deploying a stage would change, `deploy` \
+        invokes it). `new` creates an app crate around one, `check` validates it, `plan` shows what deploying a stage would change, `deploy` \
         makes it so, `delete` removes it. AWS settings (region, credentials, endpoint) come from the \
         standard AWS configuration chain.",
     after_help = AFTER_HELP
@@ -76,6 +77,30 @@ pub enum OutputFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Create a new app: a standalone crate with events.chalice, build.rs and a handler that compiles.
+    #[command(
+        long_about = "Create a new app: a standalone crate with events.chalice, build.rs and a handler that compiles.\n\n\
+            Writes, into ./NAME (or --dir PATH, which must not exist or be empty; nothing is ever \
+            overwritten): Cargo.toml (the package NAME with its `bootstrap` binary, chalice-runtime as a \
+            dependency and chalice-codegen as a build-dependency, release settings for a small binary), \
+            build.rs (`chalice_codegen::build::run()`), events.chalice (`app NAME` and one binding: a \
+            schedule, `hourly`), src/main.rs (`App`, implementing the generated `Handlers` trait) and \
+            .gitignore. Then it prints the next commands.\n\n\
+            NAME is the crate's name and the app's (it prefixes every AWS resource name, \
+            `<app>-<stage>-<handler>`): lowercase ASCII letters, digits, `-` and `_`, starting with a \
+            letter, not a Rust keyword, at most 53 characters.\n\n\
+            The chalice-rs crates come from crates.io at this deployer's version (or --chalice-version \
+            VER), from a checkout (--chalice-path, the directory holding runtime/ and codegen/), or from a \
+            git repository (--chalice-git URL, at --rev REV).",
+        after_help = "Examples:\n  deployer new orders\n  deployer new orders --dir services/orders\n  \
+            deployer new orders --chalice-path ~/src/chalice-rs\n  \
+            deployer new orders --chalice-git https://github.com/chalice-rs/chalice-rs --rev v0.1.0\n  \
+            cd orders && deployer check && deployer invoke hourly --sample\n\n\
+            Exit status: 0 when the app was created, 1 when it was not (the directory is not empty, the \
+            checkout has no runtime/ or codegen/, a file cannot be written), 2 when the command line is \
+            wrong (an invalid NAME, --rev without --chalice-git, two sources)."
+    )]
+    New(commands::new::NewArgs),
     /// Validate the app file and summarise it.
     #[command(
         long_about = "Validate the app file and summarise it.\n\n\
@@ -521,6 +546,7 @@ pub fn run(cli: Cli) -> ExitCode {
             };
             commands::package::run(&opts, &mut out)
         }
+        Command::New(args) => commands::new::run(&args, &mut out),
         Command::Sample(args) => commands::sample::run(&args, &mut out),
         Command::Invoke(args) => commands::invoke::run(&args, &mut out),
         Command::Logs(args) => commands::logs::run(&args, &mut out),
@@ -633,6 +659,47 @@ mod tests {
         assert!(
             Cli::try_parse_from(["deployer", "plan", "--offline", "--bootstrap", "b"]).is_err()
         );
+    }
+
+    #[test]
+    fn new_takes_one_source_of_the_chalice_crates() {
+        let cli = Cli::try_parse_from(["deployer", "new", "orders"]).unwrap();
+        let Command::New(args) = cli.command else {
+            panic!("not new: {cli:?}");
+        };
+        assert_eq!(args.name, "orders");
+        assert!(args.dir.is_none() && args.chalice_path.is_none());
+        let ok = |args: &[&str]| Cli::try_parse_from(args).is_ok();
+        assert!(ok(&[
+            "deployer",
+            "new",
+            "o",
+            "--chalice-git",
+            "u",
+            "--rev",
+            "r"
+        ]));
+        assert!(ok(&[
+            "deployer",
+            "new",
+            "o",
+            "--dir",
+            "d",
+            "--chalice-path",
+            "p"
+        ]));
+        assert!(ok(&["deployer", "new", "o", "--chalice-version", "0.1"]));
+        assert!(!ok(&["deployer", "new", "o", "--rev", "r"]));
+        assert!(!ok(&[
+            "deployer",
+            "new",
+            "o",
+            "--chalice-path",
+            "p",
+            "--chalice-git",
+            "u"
+        ]));
+        assert!(!ok(&["deployer", "new"]));
     }
 
     #[test]

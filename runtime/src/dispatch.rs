@@ -143,14 +143,52 @@ pub fn init_tracing() {
     }
 }
 
-/// A handler's `Err` as Lambda reports it: `errorType` [`HANDLER_ERROR_TYPE`], `errorMessage` the
-/// error and its causes joined by `: `. Its `Debug` (which lambda_runtime logs) is that message.
+/// A failed invocation as Lambda reports it: `errorType` [`HANDLER_ERROR_TYPE`] when the handler
+/// returned `Err` (`errorMessage` the error and its causes joined by `: `), [`EVENT_ERROR_TYPE`] when
+/// the event does not deserialise into the handler's event type (`errorMessage` says where and why).
+/// Its `Debug` (which lambda_runtime logs) is that message.
 pub struct HandlerFailure {
+    error_type: &'static str,
     message: String,
 }
 
 /// The `errorType` of an invocation whose handler returned `Err`.
 pub const HANDLER_ERROR_TYPE: &str = "HandlerError";
+
+/// The `errorType` of an invocation whose event is JSON but not of the handler's event type (the
+/// handler is not called). Stable: alarms and destinations may match on it.
+pub const EVENT_ERROR_TYPE: &str = "EventError";
+
+impl HandlerFailure {
+    /// The `errorType` Lambda reports for it.
+    pub fn error_type(&self) -> &'static str {
+        self.error_type
+    }
+
+    /// The `errorMessage` Lambda reports for it.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// An event that does not deserialise into `E` (the short name of `E` is in the message).
+    pub fn malformed_event<E>(error: serde_path_to_error::Error<serde_json::Error>) -> Self {
+        let type_name = std::any::type_name::<E>();
+        let short = type_name.rsplit("::").next().unwrap_or(type_name);
+        let path = error.path().to_string();
+        let at = if path == "." {
+            String::new()
+        } else {
+            format!(" at `{path}`")
+        };
+        HandlerFailure {
+            error_type: EVENT_ERROR_TYPE,
+            message: format!(
+                "the event cannot be deserialized into `{short}`{at}: {}",
+                error.into_inner()
+            ),
+        }
+    }
+}
 
 impl From<Error> for HandlerFailure {
     fn from(error: Error) -> Self {
@@ -161,7 +199,10 @@ impl From<Error> for HandlerFailure {
             message.push_str(&cause.to_string());
             source = cause.source();
         }
-        HandlerFailure { message }
+        HandlerFailure {
+            error_type: HANDLER_ERROR_TYPE,
+            message,
+        }
     }
 }
 
@@ -174,7 +215,7 @@ impl std::fmt::Debug for HandlerFailure {
 impl From<HandlerFailure> for lambda_runtime::Diagnostic {
     fn from(failure: HandlerFailure) -> Self {
         lambda_runtime::Diagnostic {
-            error_type: HANDLER_ERROR_TYPE.to_owned(),
+            error_type: failure.error_type.to_owned(),
             error_message: failure.message,
         }
     }
@@ -187,8 +228,14 @@ struct Response<R>(R);
 
 /// Serves `f` as the handler named `handler` until the Runtime API goes away.
 ///
-/// Events that do not deserialise into `E`, handler errors (as [`HandlerFailure`]) and panics are
-/// reported as that invocation's error; the loop goes on with the next one.
+/// Events that do not deserialise into `E` ([`EVENT_ERROR_TYPE`]), handler errors
+/// ([`HANDLER_ERROR_TYPE`]) and panics are reported as that invocation's error; the loop goes on
+/// with the next one.
+///
+/// The event is read as JSON first and then as `E` here, not by lambda_runtime, so a malformed
+/// event gets a stable `errorType` (lambda_runtime would report the Rust type name of its own
+/// private error). A body that is not JSON at all is still lambda_runtime's to report; Lambda's
+/// Invoke refuses such payloads, so only a local Runtime API can send one.
 pub async fn serve<E, R, F, Fut>(handler: &'static str, f: F) -> Result<(), Error>
 where
     E: DeserializeOwned,
@@ -196,10 +243,17 @@ where
     F: Fn(E, Context) -> Fut,
     Fut: Future<Output = Result<R, Error>>,
 {
-    let service = lambda_runtime::service_fn(move |event: LambdaEvent<E>| {
+    let service = lambda_runtime::service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let (payload, lambda) = event.into_parts();
-        let fut = f(payload, Context::new(handler, lambda));
-        async move { fut.await.map(Response).map_err(HandlerFailure::from) }
+        let call = serde_path_to_error::deserialize::<_, E>(payload)
+            .map(|event| f(event, Context::new(handler, lambda)))
+            .map_err(HandlerFailure::malformed_event::<E>);
+        async move {
+            match call {
+                Ok(fut) => fut.await.map(Response).map_err(HandlerFailure::from),
+                Err(failure) => Err(failure),
+            }
+        }
     });
     lambda_runtime::run(service).await
 }
@@ -306,6 +360,35 @@ mod tests {
         assert_eq!(
             lambda_runtime::Diagnostic::from(plain).error_message,
             "unexpected key"
+        );
+    }
+
+    #[test]
+    fn a_malformed_event_has_a_stable_error_type() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Order {
+            id: String,
+        }
+        let value = serde_json::json!({ "id": 42 });
+        let error = serde_path_to_error::deserialize::<_, Order>(value).unwrap_err();
+        let diagnostic =
+            lambda_runtime::Diagnostic::from(HandlerFailure::malformed_event::<Order>(error));
+        assert_eq!(diagnostic.error_type, "EventError");
+        assert_eq!(diagnostic.error_type, EVENT_ERROR_TYPE);
+        assert_eq!(
+            diagnostic.error_message,
+            "the event cannot be deserialized into `Order` at `id`: invalid type: integer `42`, expected a string"
+        );
+        let error =
+            serde_path_to_error::deserialize::<_, Order>(serde_json::json!("text")).unwrap_err();
+        let failure = HandlerFailure::malformed_event::<Order>(error);
+        assert_eq!(failure.error_type(), "EventError");
+        assert!(
+            failure
+                .message()
+                .starts_with("the event cannot be deserialized into `Order`: invalid type: string"),
+            "{failure:?}"
         );
     }
 

@@ -11,6 +11,7 @@ pub mod invoke;
 pub mod invoke_remote;
 pub mod local;
 pub mod logs;
+pub mod new;
 pub mod package;
 pub mod plan;
 pub mod sample;
@@ -30,7 +31,7 @@ use crate::engine::state::{StateError, StateFile};
 use crate::local::runner::LocalError;
 use crate::project::app_file::DEFAULT_APP_FILE;
 use crate::project::plan::project_dir;
-use crate::project::{HandlerError, LoadError, PackageError, ProjectError};
+use crate::project::{HandlerError, LoadError, PackageError, ProjectError, ScaffoldError};
 use crate::template::TemplateError;
 
 /// Success (for `check`: the app file is valid).
@@ -89,10 +90,13 @@ impl From<LocalError> for CommandError {
 
 impl CommandError {
     /// The process exit status this error calls for: 2 for a handler or kind the app does not have,
-    /// else 1.
+    /// or a name `deployer new` cannot use, else 1.
     pub fn exit_code(&self) -> u8 {
         match self {
-            CommandError::Project(ProjectError::Handler(_)) => EXIT_USAGE,
+            CommandError::Project(ProjectError::Handler(_))
+            | CommandError::Project(ProjectError::Scaffold(ScaffoldError::InvalidName {
+                ..
+            })) => EXIT_USAGE,
             _ => EXIT_FAILURE,
         }
     }
@@ -107,7 +111,7 @@ macro_rules! via {
         }
     )*};
 }
-via!(Project: LoadError, UnknownStage, HandlerError, PackageError);
+via!(Project: LoadError, UnknownStage, HandlerError, PackageError, ScaffoldError);
 via!(Engine: AwsError, StateError);
 
 /// Options every live command (`plan`, `deploy`, `delete`) takes.

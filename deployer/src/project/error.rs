@@ -4,6 +4,7 @@ use chalice_codegen::emit_plan::UnknownStage;
 
 use super::app_file::LoadError;
 use super::package::PackageError;
+use super::scaffold::ScaffoldError;
 
 /// Why the project could not give what was asked of it.
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +18,9 @@ pub enum ProjectError {
     Handler(#[from] HandlerError),
     #[error(transparent)]
     Package(#[from] PackageError),
+    /// `deployer new`: no app was created.
+    #[error(transparent)]
+    Scaffold(#[from] ScaffoldError),
 }
 
 /// A handler or kind that the app does not have.

@@ -1,4 +1,5 @@
-//! The project: the app file, the plan it gives for a stage, and the `bootstrap` built from it.
+//! The project: the app file, the plan it gives for a stage, the `bootstrap` built from it, and a new
+//! app's files (`scaffold`).
 //!
 //! Above the engine (which takes a plan and code digests) and below the command line.
 
@@ -7,7 +8,9 @@ pub mod code;
 pub mod error;
 pub mod package;
 pub mod plan;
+pub mod scaffold;
 
 pub use app_file::LoadError;
 pub use error::{HandlerError, ProjectError};
 pub use package::PackageError;
+pub use scaffold::ScaffoldError;
