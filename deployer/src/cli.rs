@@ -12,6 +12,8 @@ use crate::commands::{self, CommandError};
 use crate::commands::{AppArg, LiveOptions};
 use crate::project::ProjectError;
 use crate::project::app_file::LoadError;
+use crate::project::bootstrap_arg::{BootstrapArg, Bootstraps};
+use crate::project::builder::Builder;
 
 pub use crate::commands::{EXIT_CHANGES, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
 
@@ -260,10 +262,13 @@ pub struct PlanArgs {
     /// Print the plan as JSON on stdout (and nothing else there).
     #[arg(long)]
     pub json: bool,
-    /// Compare the deployed code with this bootstrap binary (live plan; otherwise code is not compared,
-    /// unless --out is given: then it is built as `deploy` builds it).
-    #[arg(long, value_name = "FILE", conflicts_with = "offline")]
-    pub bootstrap: Option<PathBuf>,
+    /// Compare the deployed code with this prebuilt bootstrap (live plan; otherwise code is not
+    /// compared, unless --out is given: then it is built as `deploy` builds it). FILE for an app on
+    /// one architecture, or ARCH=FILE per architecture (x86_64=FILE,arm64=FILE; repeatable); a binary
+    /// or a zip with a `bootstrap` entry (cargo lambda's outputs). Each is checked, before AWS is
+    /// asked anything, to be a Linux executable for its functions' architecture, built from this app.
+    #[arg(long, value_name = "FILE|ARCH=FILE", conflicts_with = "offline")]
+    pub bootstrap: Vec<BootstrapArg>,
     /// With --out and no --bootstrap: build for this target instead of `<arch>-unknown-linux-musl`.
     #[arg(
         long,
@@ -272,6 +277,16 @@ pub struct PlanArgs {
         conflicts_with = "bootstrap"
     )]
     pub target: Option<String>,
+    /// With --out and no --bootstrap: the build tool (default: cargo when this machine links the
+    /// target, else cargo zigbuild when installed).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "TOOL",
+        requires = "out",
+        conflicts_with = "bootstrap"
+    )]
+    pub builder: Option<BuilderChoice>,
     /// Save the live plan (the changes, what they were computed against, the code's hash) to FILE, for
     /// `deploy --plan FILE`.
     #[arg(long, value_name = "FILE", conflicts_with = "offline")]
@@ -304,12 +319,20 @@ pub struct DeployArgs {
     /// Apply without asking for confirmation (needed when stdin is not a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// Use this prebuilt bootstrap binary instead of building one.
-    #[arg(long, value_name = "FILE")]
-    pub bootstrap: Option<PathBuf>,
+    /// Ship this prebuilt bootstrap instead of building one: FILE for an app on one architecture, or
+    /// ARCH=FILE per architecture (x86_64=FILE,arm64=FILE; repeatable); a binary or a zip with a
+    /// `bootstrap` entry (cargo lambda's `target/lambda/<bin>/bootstrap[.zip]`). Each is checked,
+    /// before AWS is asked anything, to be a Linux executable for its functions' architecture, built
+    /// from this app.
+    #[arg(long, value_name = "FILE|ARCH=FILE")]
+    pub bootstrap: Vec<BootstrapArg>,
     /// Build for this target instead of `<arch>-unknown-linux-musl`.
     #[arg(long, value_name = "TRIPLE", conflicts_with = "bootstrap")]
     pub target: Option<String>,
+    /// The build tool (default: cargo when this machine links the target, else cargo zigbuild when
+    /// installed).
+    #[arg(long, value_enum, value_name = "TOOL", conflicts_with = "bootstrap")]
+    pub builder: Option<BuilderChoice>,
     /// Print the changes applied and the functions as JSON on stdout (and nothing else there); needs
     /// --yes (or --plan).
     #[arg(long)]
@@ -341,6 +364,28 @@ pub struct DeleteArgs {
     pub json: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+/// The tool that builds the bootstrap (`--builder`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BuilderChoice {
+    /// `cargo build`: the host's linker (the host's target, or a musl target of its architecture).
+    Cargo,
+    /// `cargo zigbuild`: any Linux target from any host, arm64 included
+    /// (`pip install ziglang && cargo install cargo-zigbuild`).
+    Zigbuild,
+    /// `cross build`: in a Docker image for the target (`cargo install cross`).
+    Cross,
+}
+
+impl From<BuilderChoice> for Builder {
+    fn from(choice: BuilderChoice) -> Builder {
+        match choice {
+            BuilderChoice::Cargo => Builder::Cargo,
+            BuilderChoice::Zigbuild => Builder::Zigbuild,
+            BuilderChoice::Cross => Builder::Cross,
+        }
+    }
 }
 
 /// When to colour output.
@@ -399,15 +444,16 @@ pub fn run(cli: Cli) -> ExitCode {
             &mut io::stderr(),
             stderr_color,
         ),
-        Command::Plan(args) => {
+        Command::Plan(args) => bootstraps(args.bootstrap).and_then(|bootstrap| {
             let opts = commands::plan::PlanOptions {
                 app: args.app.app,
                 stage: args.stage,
                 offline: args.offline,
                 json: args.json || json,
                 color: stdout_color && !(args.json || json),
-                bootstrap: args.bootstrap,
+                bootstrap,
                 target: args.target,
+                builder: args.builder.map(Builder::from),
                 out: args.out,
                 max_attempts: args.aws.max_attempts,
                 calls: args.aws.calls,
@@ -418,8 +464,8 @@ pub fn run(cli: Cli) -> ExitCode {
                     exit = EXIT_CHANGES;
                 }
             })
-        }
-        Command::Deploy(args) => {
+        }),
+        Command::Deploy(args) => bootstraps(args.bootstrap).and_then(|bootstrap| {
             let opts = commands::deploy::DeployOptions {
                 live: LiveOptions {
                     app: args.app.app,
@@ -428,14 +474,15 @@ pub fn run(cli: Cli) -> ExitCode {
                     calls: args.aws.calls,
                 },
                 yes: args.yes,
-                bootstrap: args.bootstrap,
+                bootstrap,
                 target: args.target,
+                builder: args.builder.map(Builder::from),
                 saved_plan: args.plan,
                 json: args.json || json,
                 color: stdout_color,
             };
             commands::deploy::run(&opts, &mut out)
-        }
+        }),
         Command::Delete(args) => {
             let opts = commands::delete::DeleteOptions {
                 live: LiveOptions {
@@ -469,6 +516,11 @@ pub fn run(cli: Cli) -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// The `--bootstrap` values given, combined.
+fn bootstraps(args: Vec<BootstrapArg>) -> Result<Option<Bootstraps>, CommandError> {
+    Bootstraps::combine(args).map_err(|e| CommandError::Project(e.into()))
 }
 
 /// Writes `e` to stderr: an invalid app file as rendered diagnostics, anything else as
@@ -536,7 +588,7 @@ mod tests {
             panic!("not deploy: {cli:?}");
         };
         assert!(args.yes);
-        assert_eq!(args.bootstrap, Some(PathBuf::from("b")));
+        assert_eq!(args.bootstrap, [BootstrapArg::File(PathBuf::from("b"))]);
         assert_eq!(args.aws.calls, Some(PathBuf::from("c.json")));
         assert_eq!(
             (args.stage.as_str(), args.app.app.to_str()),

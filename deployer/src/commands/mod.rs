@@ -28,7 +28,9 @@ use crate::engine::session::Session;
 use crate::engine::state::{StateError, StateFile};
 use crate::local::runner::LocalError;
 use crate::project::app_file::DEFAULT_APP_FILE;
+use crate::project::bootstrap_arg::BootstrapArgError;
 use crate::project::plan::project_dir;
+use crate::project::prebuilt::BootstrapError;
 use crate::project::{HandlerError, LoadError, PackageError, ProjectError};
 
 /// Success (for `check`: the app file is valid).
@@ -87,7 +89,9 @@ impl CommandError {
     /// else 1.
     pub fn exit_code(&self) -> u8 {
         match self {
-            CommandError::Project(ProjectError::Handler(_)) => EXIT_USAGE,
+            CommandError::Project(ProjectError::Handler(_) | ProjectError::BootstrapArg(_)) => {
+                EXIT_USAGE
+            }
             _ => EXIT_FAILURE,
         }
     }
@@ -102,7 +106,7 @@ macro_rules! via {
         }
     )*};
 }
-via!(Project: LoadError, UnknownStage, HandlerError, PackageError);
+via!(Project: LoadError, UnknownStage, HandlerError, PackageError, BootstrapArgError, BootstrapError);
 via!(Engine: AwsError, StateError);
 
 /// Options every live command (`plan`, `deploy`, `delete`) takes.
