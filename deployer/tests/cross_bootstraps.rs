@@ -59,7 +59,11 @@ impl Setup {
             run.describe()
         );
         for e in expected {
-            assert!(run.stderr.contains(e), "{e:?} not said:\n{}", run.describe());
+            assert!(
+                run.stderr.contains(e),
+                "{e:?} not said:\n{}",
+                run.describe()
+            );
         }
         assert!(
             !self.project.state_file("dev").exists(),
@@ -75,8 +79,10 @@ async fn a_wrong_architecture_bootstrap_is_refused_before_any_aws_call() {
     let run = s.run(&["deploy", "--yes", "--bootstrap", "bootstrap"]);
     s.assert_refused_before_aws(
         &run,
-        &["error: `bootstrap` is an x86_64 (EM_X86_64) binary, but function orders-dev-on_order \
-           runs on arm64: build it for aarch64-unknown-linux-musl, or pass --bootstrap arm64=FILE"],
+        &[
+            "error: `bootstrap` is an x86_64 (EM_X86_64) binary, but function orders-dev-on_order \
+           runs on arm64: build it for aarch64-unknown-linux-musl, or pass --bootstrap arm64=FILE",
+        ],
     );
     // The arm64 build given for x86_64 (the files swapped).
     let run = s.run(&[
@@ -86,7 +92,11 @@ async fn a_wrong_architecture_bootstrap_is_refused_before_any_aws_call() {
     ]);
     s.assert_refused_before_aws(
         &run,
-        &["`bootstrap-arm64` is an aarch64 (EM_AARCH64) binary, but function orders-dev-tick runs on x86_64"],
+        &[
+            "error: `bootstrap-arm64` is an aarch64 (EM_AARCH64) binary, but function orders-dev-tick \
+             runs on x86_64: build it for x86_64-unknown-linux-musl, or pass --bootstrap x86_64=FILE\n\
+             error: `bootstrap` is an x86_64 (EM_X86_64) binary, but function orders-dev-on_order runs on arm64",
+        ],
     );
     // An architecture the app uses, not given.
     let run = s.run(&["deploy", "--yes", "--bootstrap", "arm64=bootstrap-arm64"]);
@@ -104,10 +114,23 @@ async fn a_wrong_architecture_bootstrap_is_refused_before_any_aws_call() {
     ]);
     s.assert_refused_before_aws(&run, &["is a script (`#!/bin/sh`), not a compiled binary"]);
     std::fs::write(s.project.join("mac"), b"\xcf\xfa\xed\xfe\x07\x00\x00\x01").unwrap();
-    let run = s.run(&["plan", "--bootstrap", "x86_64=mac", "--bootstrap", "arm64=bootstrap-arm64"]);
+    let run = s.run(&[
+        "plan",
+        "--bootstrap",
+        "x86_64=mac",
+        "--bootstrap",
+        "arm64=bootstrap-arm64",
+    ]);
     s.assert_refused_before_aws(&run, &["`mac` is a Mach-O binary (a macOS build)"]);
     // Values that do not go together are a usage error.
-    let run = s.run(&["deploy", "--yes", "--bootstrap", "bootstrap", "--bootstrap", "arm64=x"]);
+    let run = s.run(&[
+        "deploy",
+        "--yes",
+        "--bootstrap",
+        "bootstrap",
+        "--bootstrap",
+        "arm64=x",
+    ]);
     s.assert_refused_before_aws(&run, &["give either one FILE, or ARCH=FILE"]);
     assert_eq!(run.code, Some(2), "{}", run.describe());
 }
@@ -123,7 +146,10 @@ async fn one_bootstrap_per_architecture_deploys_and_a_cargo_lambda_zip_is_the_sa
     ]);
     run.assert_success();
     let aws = s.moto.clients().await;
-    for (function, arch) in [("orders-dev-tick", "x86_64"), ("orders-dev-on_order", "arm64")] {
+    for (function, arch) in [
+        ("orders-dev-tick", "x86_64"),
+        ("orders-dev-on_order", "arm64"),
+    ] {
         let conf = aws
             .lambda
             .get_function_configuration()

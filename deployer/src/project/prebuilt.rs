@@ -69,6 +69,9 @@ pub enum BootstrapError {
         found: Machine,
         host: Machine,
     },
+    /// Several of the above, one per architecture.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\nerror: "))]
+    Several(Vec<BootstrapError>),
     #[error("could not write the bootstrap taken from {}: {source}", path.display())]
     Extract {
         path: PathBuf,
@@ -92,7 +95,7 @@ pub fn default_target(architecture: Architecture) -> &'static str {
     }
 }
 
-/// The architectures `plan`'s functions run on, each with its functions' names (x86_64 first).
+/// The architectures `plan`'s functions run on, by Lambda's name, each with its functions' names.
 pub fn architectures(plan: &Plan) -> BTreeMap<&'static str, (Architecture, Vec<String>)> {
     let mut out: BTreeMap<&'static str, (Architecture, Vec<String>)> = BTreeMap::new();
     for f in &plan.functions {
@@ -121,20 +124,34 @@ pub fn package(
             );
         }
     }
-    let mut checked: Vec<(Architecture, &Path, Vec<String>)> = Vec::new();
-    for (architecture, functions) in used.values() {
-        let path = bootstraps.for_architecture(*architecture).ok_or_else(|| {
-            BootstrapError::MissingArchitecture {
+    // Every architecture's problem at once (x86_64 first), then the manifests.
+    let mut binaries = Vec::new();
+    let mut problems = Vec::new();
+    for (architecture, functions) in used.values().rev() {
+        let checked = bootstraps
+            .for_architecture(*architecture)
+            .ok_or_else(|| BootstrapError::MissingArchitecture {
                 architecture: *architecture,
                 functions: functions.clone(),
-            }
-        })?;
-        checked.push((*architecture, path, functions.clone()));
+            })
+            .and_then(|path| {
+                let binary = read_binary(path)?;
+                check_machine(path, &binary, *architecture, functions)?;
+                Ok((path, binary))
+            });
+        match checked {
+            Ok((path, binary)) => binaries.push((*architecture, path, binary)),
+            Err(e) => problems.push(e),
+        }
+    }
+    if problems.len() > 1 {
+        return Err(BootstrapError::Several(problems).into());
+    }
+    if let Some(problem) = problems.pop() {
+        return Err(problem.into());
     }
     let mut packages = BTreeMap::new();
-    for (architecture, path, functions) in checked {
-        let binary = read_binary(path)?;
-        check_machine(path, &binary, architecture, &functions)?;
+    for (architecture, path, binary) in binaries {
         check_manifest(path, &binary, serves)?;
         packages.insert(
             architecture.as_str().to_owned(),
