@@ -109,14 +109,18 @@ pub enum Command {
     /// Build the bootstrap, plan against what is deployed, confirm, and apply.
     #[command(
         long_about = "Build the bootstrap, plan against what is deployed, confirm, and apply.\n\n\
-            The bootstrap is built in release mode for each architecture the app uses (or taken from \
-            --bootstrap FILE), zipped deterministically and uploaded once to the artifacts bucket \
+            The bootstrap is built in release mode for each architecture the app uses (with --builder, \
+            by default plain cargo when this machine links the target, else cargo zigbuild), or taken \
+            from --bootstrap (checked first: a Linux executable for its functions' architecture, built \
+            from this app), zipped deterministically and uploaded once to the artifacts bucket \
             chalice-rs-artifacts-<account>-<region>, only when its hash changed. The plan is shown; on a \
             terminal you are asked to confirm (pass --yes elsewhere). Progress goes to stderr. Every \
             resource is recorded in .chalice/deployed/<stage>.json as soon as it exists, so an interrupted \
             deploy is resumed by running it again. A deploy with nothing changed makes no write call.",
         after_help = "Examples:\n  deployer deploy\n  deployer deploy --stage prod --yes\n  \
             deployer deploy --yes --bootstrap target/x86_64-unknown-linux-musl/release/bootstrap\n  \
+            deployer deploy --builder zigbuild                              # arm64 too, from any host\n  \
+            deployer deploy --bootstrap x86_64=target/lambda/bootstrap/bootstrap.zip,arm64=arm64/bootstrap\n  \
             deployer deploy --plan prod.plan.json --bootstrap bootstrap   # a reviewed plan, exactly\n\n\
             Exit status: 0 on success (or nothing to do), 1 on any failure (what was done is said; run it again to resume)."
     )]

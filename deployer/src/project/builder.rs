@@ -59,9 +59,8 @@ impl FromStr for Builder {
 pub enum BuilderError {
     #[error(
         "cannot build for {target} on this {host} machine with plain cargo, and cargo-zigbuild is not \
-         installed: install it (`{INSTALL_ZIGBUILD}`){}, or pass --builder cross (Docker), or a prebuilt \
-         binary with --bootstrap FILE",
-        rustup_hint(target, *target_missing)
+         installed: {}, or pass --builder cross (Docker), or a prebuilt binary with --bootstrap FILE",
+        install_hint(target, host, *target_missing)
     )]
     NoBuilder {
         target: String,
@@ -81,11 +80,17 @@ pub enum BuilderError {
     StdMissing { target: String },
 }
 
-fn rustup_hint(target: &str, missing: bool) -> String {
-    if missing {
-        format!(" and run `rustup target add {}`", base_triple(target))
+/// What to install: the musl target when plain cargo would then link it, else cargo-zigbuild (and
+/// the target's standard library when rustup says it is missing).
+fn install_hint(target: &str, host: &str, missing: bool) -> String {
+    let zigbuild = format!("install cargo-zigbuild (`{INSTALL_ZIGBUILD}`)");
+    let add = format!("`rustup target add {}`", base_triple(target));
+    if missing && cargo_links(target, Some(host), None) {
+        format!("run {add} (plain cargo then builds it), or {zigbuild}")
+    } else if missing {
+        format!("{zigbuild} and run {add}")
     } else {
-        String::new()
+        zigbuild
     }
 }
 
@@ -298,7 +303,10 @@ mod tests {
         assert!(err.contains("--builder cross"), "{err}");
         let err = choose(None, X86_MUSL, &m).unwrap_err().to_string();
         assert!(
-            err.contains("rustup target add x86_64-unknown-linux-musl"),
+            err.contains(
+                "installed: run `rustup target add x86_64-unknown-linux-musl` (plain cargo then \
+                 builds it), or install cargo-zigbuild"
+            ),
             "{err}"
         );
     }
