@@ -12,6 +12,8 @@ use crate::commands::{self, CommandError};
 use crate::commands::{AppArg, LiveOptions};
 use crate::project::ProjectError;
 use crate::project::app_file::LoadError;
+use crate::project::bootstrap_arg::{BootstrapArg, Bootstraps};
+use crate::project::builder::Builder;
 
 pub use crate::commands::{EXIT_CHANGES, EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
 
@@ -133,14 +135,18 @@ pub enum Command {
     /// Build the bootstrap, plan against what is deployed, confirm, and apply.
     #[command(
         long_about = "Build the bootstrap, plan against what is deployed, confirm, and apply.\n\n\
-            The bootstrap is built in release mode for each architecture the app uses (or taken from \
-            --bootstrap FILE), zipped deterministically and uploaded once to the artifacts bucket \
+            The bootstrap is built in release mode for each architecture the app uses (with --builder, \
+            by default plain cargo when this machine links the target, else cargo zigbuild), or taken \
+            from --bootstrap (checked first: a Linux executable for its functions' architecture, built \
+            from this app), zipped deterministically and uploaded once to the artifacts bucket \
             chalice-rs-artifacts-<account>-<region>, only when its hash changed. The plan is shown; on a \
             terminal you are asked to confirm (pass --yes elsewhere). Progress goes to stderr. Every \
             resource is recorded in .chalice-rs/deployed/<stage>.json as soon as it exists, so an interrupted \
             deploy is resumed by running it again. A deploy with nothing changed makes no write call.",
         after_help = "Examples:\n  deployer deploy\n  deployer deploy --stage prod --yes\n  \
             deployer deploy --yes --bootstrap target/x86_64-unknown-linux-musl/release/bootstrap\n  \
+            deployer deploy --builder zigbuild                              # arm64 too, from any host\n  \
+            deployer deploy --bootstrap x86_64=target/lambda/bootstrap/bootstrap.zip,arm64=arm64/bootstrap\n  \
             deployer deploy --plan prod.plan.json --bootstrap bootstrap   # a reviewed plan, exactly\n\n\
             Exit status: 0 on success (or nothing to do), 1 on any failure (what was done is said; run it again to resume)."
     )]
@@ -311,10 +317,13 @@ pub struct PlanArgs {
     /// Print the plan as JSON on stdout (and nothing else there).
     #[arg(long)]
     pub json: bool,
-    /// Compare the deployed code with this bootstrap binary (live plan; otherwise code is not compared,
-    /// unless --out is given: then it is built as `deploy` builds it).
-    #[arg(long, value_name = "FILE", conflicts_with = "offline")]
-    pub bootstrap: Option<PathBuf>,
+    /// Compare the deployed code with this prebuilt bootstrap (live plan; otherwise code is not
+    /// compared, unless --out is given: then it is built as `deploy` builds it). FILE for an app on
+    /// one architecture, or ARCH=FILE per architecture (x86_64=FILE,arm64=FILE; repeatable); a binary
+    /// or a zip with a `bootstrap` entry (cargo lambda's outputs). Each is checked, before AWS is
+    /// asked anything, to be a Linux executable for its functions' architecture, built from this app.
+    #[arg(long, value_name = "FILE|ARCH=FILE", conflicts_with = "offline")]
+    pub bootstrap: Vec<BootstrapArg>,
     /// With --out and no --bootstrap: build for this target instead of `<arch>-unknown-linux-musl`.
     #[arg(
         long,
@@ -323,6 +332,16 @@ pub struct PlanArgs {
         conflicts_with = "bootstrap"
     )]
     pub target: Option<String>,
+    /// With --out and no --bootstrap: the build tool (default: cargo when this machine links the
+    /// target, else cargo zigbuild when installed).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "TOOL",
+        requires = "out",
+        conflicts_with = "bootstrap"
+    )]
+    pub builder: Option<BuilderChoice>,
     /// Save the live plan (the changes, what they were computed against, the code's hash) to FILE, for
     /// `deploy --plan FILE`.
     #[arg(long, value_name = "FILE", conflicts_with = "offline")]
@@ -355,12 +374,20 @@ pub struct DeployArgs {
     /// Apply without asking for confirmation (needed when stdin is not a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,
-    /// Use this prebuilt bootstrap binary instead of building one.
-    #[arg(long, value_name = "FILE")]
-    pub bootstrap: Option<PathBuf>,
+    /// Ship this prebuilt bootstrap instead of building one: FILE for an app on one architecture, or
+    /// ARCH=FILE per architecture (x86_64=FILE,arm64=FILE; repeatable); a binary or a zip with a
+    /// `bootstrap` entry (cargo lambda's `target/lambda/<bin>/bootstrap[.zip]`). Each is checked,
+    /// before AWS is asked anything, to be a Linux executable for its functions' architecture, built
+    /// from this app.
+    #[arg(long, value_name = "FILE|ARCH=FILE")]
+    pub bootstrap: Vec<BootstrapArg>,
     /// Build for this target instead of `<arch>-unknown-linux-musl`.
     #[arg(long, value_name = "TRIPLE", conflicts_with = "bootstrap")]
     pub target: Option<String>,
+    /// The build tool (default: cargo when this machine links the target, else cargo zigbuild when
+    /// installed).
+    #[arg(long, value_enum, value_name = "TOOL", conflicts_with = "bootstrap")]
+    pub builder: Option<BuilderChoice>,
     /// Print the changes applied and the functions as JSON on stdout (and nothing else there); needs
     /// --yes (or --plan).
     #[arg(long)]
@@ -396,12 +423,16 @@ pub struct PackageArgs {
     /// Where to write the template and zips (default: .chalice-rs/package/<stage>/ beside the app file).
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Use this prebuilt bootstrap binary instead of building one.
-    #[arg(long, value_name = "FILE")]
-    pub bootstrap: Option<PathBuf>,
+    /// Ship this prebuilt bootstrap instead of building one: FILE, or ARCH=FILE per architecture, as
+    /// `deploy --bootstrap` takes it (checked the same way).
+    #[arg(long, value_name = "FILE|ARCH=FILE")]
+    pub bootstrap: Vec<BootstrapArg>,
     /// Build for this target instead of `<arch>-unknown-linux-musl`.
     #[arg(long, value_name = "TRIPLE", conflicts_with = "bootstrap")]
     pub target: Option<String>,
+    /// The build tool, as for `deploy`.
+    #[arg(long, value_enum, value_name = "TOOL", conflicts_with = "bootstrap")]
+    pub builder: Option<BuilderChoice>,
 }
 
 #[derive(Debug, Args)]
@@ -422,6 +453,28 @@ pub struct DeleteArgs {
     pub json: bool,
     #[command(flatten)]
     pub aws: AwsArgs,
+}
+
+/// The tool that builds the bootstrap (`--builder`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BuilderChoice {
+    /// `cargo build`: the host's linker (the host's target, or a musl target of its architecture).
+    Cargo,
+    /// `cargo zigbuild`: any Linux target from any host, arm64 included
+    /// (`pip install ziglang && cargo install cargo-zigbuild`).
+    Zigbuild,
+    /// `cross build`: in a Docker image for the target (`cargo install cross`).
+    Cross,
+}
+
+impl From<BuilderChoice> for Builder {
+    fn from(choice: BuilderChoice) -> Builder {
+        match choice {
+            BuilderChoice::Cargo => Builder::Cargo,
+            BuilderChoice::Zigbuild => Builder::Zigbuild,
+            BuilderChoice::Cross => Builder::Cross,
+        }
+    }
 }
 
 /// When to colour output.
@@ -480,15 +533,16 @@ pub fn run(cli: Cli) -> ExitCode {
             &mut io::stderr(),
             stderr_color,
         ),
-        Command::Plan(args) => {
+        Command::Plan(args) => bootstraps(args.bootstrap).and_then(|bootstrap| {
             let opts = commands::plan::PlanOptions {
                 app: args.app.app,
                 stage: args.stage,
                 offline: args.offline,
                 json: args.json || json,
                 color: stdout_color && !(args.json || json),
-                bootstrap: args.bootstrap,
+                bootstrap,
                 target: args.target,
+                builder: args.builder.map(Builder::from),
                 out: args.out,
                 max_attempts: args.aws.max_attempts,
                 calls: args.aws.calls,
@@ -499,8 +553,8 @@ pub fn run(cli: Cli) -> ExitCode {
                     exit = EXIT_CHANGES;
                 }
             })
-        }
-        Command::Deploy(args) => {
+        }),
+        Command::Deploy(args) => bootstraps(args.bootstrap).and_then(|bootstrap| {
             let opts = commands::deploy::DeployOptions {
                 live: LiveOptions {
                     app: args.app.app,
@@ -509,14 +563,15 @@ pub fn run(cli: Cli) -> ExitCode {
                     calls: args.aws.calls,
                 },
                 yes: args.yes,
-                bootstrap: args.bootstrap,
+                bootstrap,
                 target: args.target,
+                builder: args.builder.map(Builder::from),
                 saved_plan: args.plan,
                 json: args.json || json,
                 color: stdout_color,
             };
             commands::deploy::run(&opts, &mut out)
-        }
+        }),
         Command::Delete(args) => {
             let opts = commands::delete::DeleteOptions {
                 live: LiveOptions {
@@ -532,7 +587,7 @@ pub fn run(cli: Cli) -> ExitCode {
             };
             commands::delete::run(&opts, &mut out)
         }
-        Command::Package(args) => {
+        Command::Package(args) => bootstraps(args.bootstrap).and_then(|bootstrap| {
             let opts = commands::package::PackageOptions {
                 app: args.app.app,
                 stage: args.stage,
@@ -541,11 +596,12 @@ pub fn run(cli: Cli) -> ExitCode {
                     TemplateFormat::Sam => crate::template::Format::Sam,
                 },
                 out: args.out,
-                bootstrap: args.bootstrap,
+                bootstrap,
                 target: args.target,
+                builder: args.builder.map(Builder::from),
             };
             commands::package::run(&opts, &mut out)
-        }
+        }),
         Command::New(args) => commands::new::run(&args, &mut out),
         Command::Sample(args) => commands::sample::run(&args, &mut out),
         Command::Invoke(args) => commands::invoke::run(&args, &mut out),
@@ -565,6 +621,11 @@ pub fn run(cli: Cli) -> ExitCode {
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// The `--bootstrap` values given, combined.
+fn bootstraps(args: Vec<BootstrapArg>) -> Result<Option<Bootstraps>, CommandError> {
+    Bootstraps::combine(args).map_err(|e| CommandError::Project(e.into()))
 }
 
 /// Writes `e` to stderr: an invalid app file as rendered diagnostics, anything else as
@@ -632,7 +693,7 @@ mod tests {
             panic!("not deploy: {cli:?}");
         };
         assert!(args.yes);
-        assert_eq!(args.bootstrap, Some(PathBuf::from("b")));
+        assert_eq!(args.bootstrap, [BootstrapArg::File(PathBuf::from("b"))]);
         assert_eq!(args.aws.calls, Some(PathBuf::from("c.json")));
         assert_eq!(
             (args.stage.as_str(), args.app.app.to_str()),

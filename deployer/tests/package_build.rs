@@ -86,3 +86,36 @@ fn the_build_scripts_out_dir_is_found() {
         "{}"
     );
 }
+
+/// `cargo zigbuild --target aarch64-unknown-linux-musl` makes an arm64 Linux executable on any host
+/// (skipped, saying why, where cargo-zigbuild or the target's standard library is not installed).
+#[test]
+fn zigbuild_builds_an_arm64_bootstrap() {
+    use chalice_deployer::project::builder::{self, Builder, Probes, SystemProbes};
+    use chalice_deployer::project::elf::{self, Machine};
+
+    const TARGET: &str = "aarch64-unknown-linux-musl";
+    let probes = SystemProbes;
+    if !probes.zigbuild() {
+        eprintln!(
+            "skipped: cargo-zigbuild is not installed ({})",
+            builder::INSTALL_ZIGBUILD
+        );
+        return;
+    }
+    if probes.target_installed(TARGET) == Some(false) {
+        eprintln!("skipped: `rustup target add {TARGET}` has not been run");
+        return;
+    }
+    let (_dir, mut options) = bootstrap_crate("arm", "fn main() {}\n");
+    options.builder = builder::choose(Some(Builder::Zigbuild), TARGET, &probes).unwrap();
+    options.target = Some(TARGET.into());
+    let exe = package::build(&options).unwrap();
+    assert!(
+        exe.ends_with("aarch64-unknown-linux-musl/release/bootstrap"),
+        "{}",
+        exe.display()
+    );
+    let built = elf::inspect(&std::fs::read(&exe).unwrap()).unwrap();
+    assert_eq!(built.machine, Machine::Aarch64);
+}

@@ -9,6 +9,8 @@ use crate::engine::converge;
 use crate::engine::diff;
 use crate::engine::saved_plan::SavedPlan;
 use crate::engine::session::Session;
+use crate::project::bootstrap_arg::Bootstraps;
+use crate::project::builder::Builder;
 use crate::project::code::{self, CodeSource, Shipped};
 use crate::project::plan::{Stage, load_stage, project_dir};
 
@@ -18,10 +20,12 @@ pub struct DeployOptions {
     pub live: LiveOptions,
     /// Apply without asking.
     pub yes: bool,
-    /// A prebuilt bootstrap binary instead of a release build.
-    pub bootstrap: Option<PathBuf>,
+    /// Prebuilt bootstrap binaries instead of a release build.
+    pub bootstrap: Option<Bootstraps>,
     /// The build target instead of `<arch>-unknown-linux-musl`.
     pub target: Option<String>,
+    /// The build tool; `None`: the one this machine has for the target.
+    pub builder: Option<Builder>,
     /// Apply exactly this saved plan (`plan --out`), without asking, if nothing moved since.
     pub saved_plan: Option<PathBuf>,
     /// One JSON document on stdout (the changes applied, the functions) and nothing else there.
@@ -53,13 +57,14 @@ pub fn run(opts: &DeployOptions, out: &mut dyn Write) -> Result<(), CommandError
     };
     let Stage { plan, manifest } = load_stage(&live.app, &live.stage)?;
     let source = match &opts.bootstrap {
-        Some(path) => CodeSource::Prebuilt {
-            path: path.clone(),
+        Some(bootstraps) => CodeSource::Prebuilt {
+            bootstraps: bootstraps.clone(),
             serves: manifest,
         },
         None => CodeSource::Build {
             project_dir: project_dir(&opts.live.app),
             target: opts.target.clone(),
+            builder: opts.builder,
         },
     };
     let shipped = code::package(&plan, &source)?;

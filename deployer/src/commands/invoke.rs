@@ -19,8 +19,11 @@ use serde_json::json;
 use super::AppArg;
 use super::CommandError;
 use super::invocation::{InvokeFailure, MAX_EVENT_BYTES};
+use crate::project::ProjectError;
+use crate::project::bootstrap_arg::{BootstrapArg, Bootstraps};
 use crate::project::package::{self, BuildOptions};
 use crate::project::plan::{function_for, load_plan, project_dir};
+use crate::project::prebuilt;
 use chalice_lambda::process::{BootstrapCommand, BootstrapProcess, SpawnError};
 use chalice_lambda::runtime_api::{
     FunctionConfig, FunctionError, InvokeError, Outcome, RuntimeApi,
@@ -51,9 +54,11 @@ pub struct InvokeArgs {
     /// The stage whose settings the function gets (memory, timeout, environment).
     #[arg(long, value_name = "NAME", default_value = chalice_codegen::model::DEFAULT_STAGE)]
     pub stage: String,
-    /// Run this bootstrap binary instead of building one with `cargo build --bin bootstrap`.
-    #[arg(long, value_name = "FILE")]
-    pub bootstrap: Option<PathBuf>,
+    /// Run this bootstrap instead of building one with `cargo build --bin bootstrap`: FILE, or
+    /// ARCH=FILE (this machine's architecture's is run); a binary, a script, or a zip with a
+    /// `bootstrap` entry. An ELF binary for another machine is refused.
+    #[arg(long, value_name = "FILE|ARCH=FILE")]
+    pub bootstrap: Vec<BootstrapArg>,
     /// Build the bootstrap with `--release` (default: the debug profile, quicker to build).
     #[arg(long, conflicts_with = "bootstrap")]
     pub release: bool,
@@ -134,8 +139,11 @@ pub fn run(args: &InvokeArgs, out: &mut dyn Write) -> Result<(), CommandError> {
     if args.remote {
         return super::invoke_remote::run(&runtime, &plan, &function, payload, out);
     }
-    let program = match &args.bootstrap {
-        Some(path) => path.clone(),
+    let given = Bootstraps::combine(args.bootstrap.clone()).map_err(ProjectError::from)?;
+    // Holds a binary taken out of a zip while it runs.
+    let runnable = given.as_ref().map(prebuilt::for_this_machine).transpose()?;
+    let program = match &runnable {
+        Some(r) => r.path.clone(),
         None => {
             let mut build = BuildOptions::new(project_dir(&args.app.app));
             build.release = args.release;

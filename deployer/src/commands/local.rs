@@ -1,12 +1,13 @@
 //! `deployer local`: the command line of the local runner (the engine is [`crate::local::runner`]).
 
-use std::path::PathBuf;
-
 use clap::Args;
 
 use super::AppArg;
 use super::CommandError;
 use crate::local::runner::{self, RunnerOptions};
+use crate::project::ProjectError;
+use crate::project::bootstrap_arg::{BootstrapArg, Bootstraps};
+use crate::project::prebuilt;
 
 /// `deployer local [--stage NAME] [--fire HANDLER]... [--json] [--no-watch] [--bootstrap FILE]`
 #[derive(Debug, Args)]
@@ -23,9 +24,11 @@ pub struct LocalArgs {
     /// Do not rebuild when the code changes.
     #[arg(long)]
     pub no_watch: bool,
-    /// Run this bootstrap binary instead of building one (implies --no-watch).
-    #[arg(long, value_name = "FILE")]
-    pub bootstrap: Option<PathBuf>,
+    /// Run this bootstrap instead of building one (implies --no-watch): FILE, or ARCH=FILE (this
+    /// machine's architecture's is run); a binary, a script, or a zip with a `bootstrap` entry. An
+    /// ELF binary for another machine is refused.
+    #[arg(long, value_name = "FILE|ARCH=FILE")]
+    pub bootstrap: Vec<BootstrapArg>,
     /// Build the bootstrap with `--release` (default: the debug profile, quicker to build).
     #[arg(long, conflicts_with = "bootstrap")]
     pub release: bool,
@@ -35,14 +38,17 @@ pub struct LocalArgs {
 
 /// Runs the app locally until Ctrl-C.
 pub fn run(args: LocalArgs, color: bool) -> Result<(), CommandError> {
+    let given = Bootstraps::combine(args.bootstrap).map_err(ProjectError::from)?;
+    // Holds a binary taken out of a zip while the runner runs it.
+    let runnable = given.as_ref().map(prebuilt::for_this_machine).transpose()?;
     let opts = RunnerOptions {
         app: args.app.app,
         stage: args.stage,
         fire: args.fire,
         json: args.json,
         color,
-        watch: !args.no_watch && args.bootstrap.is_none(),
-        bootstrap: args.bootstrap,
+        watch: !args.no_watch && runnable.is_none(),
+        bootstrap: runnable.as_ref().map(|r| r.path.clone()),
         release: args.release,
     };
     // Several handlers, pollers and the file watcher at once: two worker threads are plenty.

@@ -30,7 +30,9 @@ use crate::engine::session::Session;
 use crate::engine::state::{StateError, StateFile};
 use crate::local::runner::LocalError;
 use crate::project::app_file::DEFAULT_APP_FILE;
+use crate::project::bootstrap_arg::BootstrapArgError;
 use crate::project::plan::project_dir;
+use crate::project::prebuilt::BootstrapError;
 use crate::project::{HandlerError, LoadError, PackageError, ProjectError, ScaffoldError};
 use crate::template::TemplateError;
 
@@ -93,10 +95,11 @@ impl CommandError {
     /// or a name `deployer new` cannot use, else 1.
     pub fn exit_code(&self) -> u8 {
         match self {
-            CommandError::Project(ProjectError::Handler(_))
-            | CommandError::Project(ProjectError::Scaffold(ScaffoldError::InvalidName {
-                ..
-            })) => EXIT_USAGE,
+            CommandError::Project(
+                ProjectError::Handler(_)
+                | ProjectError::BootstrapArg(_)
+                | ProjectError::Scaffold(ScaffoldError::InvalidName { .. }),
+            ) => EXIT_USAGE,
             _ => EXIT_FAILURE,
         }
     }
@@ -111,7 +114,7 @@ macro_rules! via {
         }
     )*};
 }
-via!(Project: LoadError, UnknownStage, HandlerError, PackageError, ScaffoldError);
+via!(Project: LoadError, UnknownStage, HandlerError, PackageError, ScaffoldError, BootstrapArgError, BootstrapError);
 via!(Engine: AwsError, StateError);
 
 /// Options every live command (`plan`, `deploy`, `delete`) takes.

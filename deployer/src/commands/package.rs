@@ -4,6 +4,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::CommandError;
+use crate::project::bootstrap_arg::Bootstraps;
+use crate::project::builder::Builder;
 use crate::project::code::{self, CodeSource};
 use crate::project::plan::{Stage, load_stage, project_dir};
 use crate::template::{self, Format, guide};
@@ -16,10 +18,12 @@ pub struct PackageOptions {
     pub format: Format,
     /// Where to write; by default `.chalice-rs/package/<stage>/` beside the app file.
     pub out: Option<PathBuf>,
-    /// A prebuilt bootstrap binary instead of a release build.
-    pub bootstrap: Option<PathBuf>,
+    /// Prebuilt bootstraps instead of a release build.
+    pub bootstrap: Option<Bootstraps>,
     /// The build target instead of `<arch>-unknown-linux-musl`.
     pub target: Option<String>,
+    /// The build tool (`None`: chosen as `deploy` chooses it).
+    pub builder: Option<Builder>,
 }
 
 /// The default output directory: `.chalice-rs/package/<stage>/` beside the app file.
@@ -32,13 +36,14 @@ pub fn default_out_dir(app: &Path, stage: &str) -> PathBuf {
 pub fn run(opts: &PackageOptions, out: &mut dyn Write) -> Result<(), CommandError> {
     let Stage { plan, manifest } = load_stage(&opts.app, &opts.stage)?;
     let source = match &opts.bootstrap {
-        Some(path) => CodeSource::Prebuilt {
-            path: path.clone(),
+        Some(bootstraps) => CodeSource::Prebuilt {
+            bootstraps: bootstraps.clone(),
             serves: manifest,
         },
         None => CodeSource::Build {
             project_dir: project_dir(&opts.app),
             target: opts.target.clone(),
+            builder: opts.builder,
         },
     };
     let shipped = code::package(&plan, &source)?;

@@ -7,6 +7,8 @@ use super::{CommandError, LiveOptions, open_session};
 use crate::engine::diff;
 use crate::engine::plan_view;
 use crate::engine::saved_plan::SavedPlan;
+use crate::project::bootstrap_arg::Bootstraps;
+use crate::project::builder::Builder;
 use crate::project::code::{self, CodeSource};
 use crate::project::plan::{Stage, load_plan, load_stage, project_dir};
 use crate::resources::CodeSet;
@@ -24,9 +26,11 @@ pub struct PlanOptions {
     pub color: bool,
     /// A bootstrap binary to compare the deployed code with (live plan only; without it code is not
     /// compared, unless `out` is set: then the bootstrap is built as `deploy` builds it).
-    pub bootstrap: Option<PathBuf>,
+    pub bootstrap: Option<Bootstraps>,
     /// The build target for `out` without a `bootstrap`.
     pub target: Option<String>,
+    /// The build tool for `out` without a `bootstrap`; `None`: the one this machine has.
+    pub builder: Option<Builder>,
     /// Save the live plan here, for `deploy --plan`.
     pub out: Option<PathBuf>,
     /// SDK attempts per call (live plan only).
@@ -62,13 +66,14 @@ fn run_live(opts: &PlanOptions, out: &mut dyn Write) -> Result<bool, CommandErro
     let Stage { plan, manifest } = load_stage(&opts.app, &opts.stage)?;
     // The code is compared when given; a saved plan needs it, so it is then built as `deploy` would.
     let source = match (&opts.bootstrap, &opts.out) {
-        (Some(path), _) => Some(CodeSource::Prebuilt {
-            path: path.clone(),
+        (Some(bootstraps), _) => Some(CodeSource::Prebuilt {
+            bootstraps: bootstraps.clone(),
             serves: manifest,
         }),
         (None, Some(_)) => Some(CodeSource::Build {
             project_dir: project_dir(&opts.app),
             target: opts.target.clone(),
+            builder: opts.builder,
         }),
         (None, None) => None,
     };

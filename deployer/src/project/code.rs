@@ -1,28 +1,36 @@
 //! The code a deploy ships: one zipped `bootstrap` per architecture the plan's functions use, and
 //! the digests the engine compares with what is deployed.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
 
-use chalice_codegen::manifest::{self, Manifest};
+use chalice_codegen::manifest::Manifest;
 use chalice_codegen::plan::Plan;
 
+use super::bootstrap_arg::Bootstraps;
+use super::builder::{self, Builder, SystemProbes};
 use super::package::{self, BuildOptions, Built, CodePackage, PackageError};
+use super::prebuilt;
 use crate::resources::artifacts::code_key;
 use crate::resources::{CodeDigest, CodeSet};
 
 /// Where the bootstrap comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CodeSource {
-    /// A prebuilt binary, shipped for every architecture once its handler manifest is checked:
-    /// it must serve what `serves` (the app file's manifest) lists.
-    Prebuilt { path: PathBuf, serves: Manifest },
+    /// Prebuilt binaries (`--bootstrap`), each shipped once it is found to be a Linux executable for
+    /// its functions' architecture that serves what `serves` (the app file's manifest) lists.
+    Prebuilt {
+        bootstraps: Bootstraps,
+        serves: Manifest,
+    },
     /// Code that is stored but never run (`deployer local` runs the handlers itself).
     Placeholder(Vec<u8>),
-    /// A release build in `project_dir` per architecture, for `target` or the architecture's default.
+    /// A release build in `project_dir` per architecture, for `target` or the architecture's
+    /// default, with `builder` or the one this machine has for the target.
     Build {
         project_dir: PathBuf,
         target: Option<String>,
+        builder: Option<Builder>,
     },
 }
 
@@ -36,51 +44,43 @@ pub struct Shipped {
     pub plan: Option<Plan>,
 }
 
-/// The default build target for a Lambda architecture: a static musl binary (runs on provided.al2023).
-fn default_target(architecture: &str) -> String {
-    match architecture {
-        "arm64" => "aarch64-unknown-linux-musl".to_string(),
-        _ => "x86_64-unknown-linux-musl".to_string(),
-    }
-}
-
 /// Builds (or reads) and zips the bootstrap for every architecture `plan` uses.
 pub fn package(plan: &Plan, source: &CodeSource) -> Result<Shipped, PackageError> {
     let mut built_plan = None;
-    let archs: BTreeSet<&str> = plan
-        .functions
-        .iter()
-        .map(|f| f.architecture.as_str())
-        .collect();
+    let archs = prebuilt::architectures(plan);
     let mut packages: BTreeMap<String, CodePackage> = BTreeMap::new();
     match source {
-        CodeSource::Prebuilt { path, serves } => {
-            let p = prebuilt(path, serves)?;
-            for a in archs {
-                packages.insert(a.to_string(), p.clone());
-            }
+        CodeSource::Prebuilt { bootstraps, serves } => {
+            packages = prebuilt::package(plan, bootstraps, serves)?;
         }
         CodeSource::Placeholder(binary) => {
             let p = CodePackage::from_binary(binary)?;
-            for a in archs {
-                packages.insert(a.to_string(), p.clone());
+            for a in archs.keys() {
+                packages.insert((*a).to_string(), p.clone());
             }
         }
         CodeSource::Build {
             project_dir,
             target,
+            builder,
         } => {
             if target.is_some() && archs.len() > 1 {
                 return Err(PackageError::OneTargetManyArchitectures);
             }
-            for a in archs {
-                let target = target.clone().unwrap_or_else(|| default_target(a));
-                eprintln!("Building the bootstrap for {target} (release)...");
+            for (name, (arch, _)) in &archs {
+                let target = target
+                    .clone()
+                    .unwrap_or_else(|| prebuilt::default_target(*arch).to_owned());
                 let mut build = BuildOptions::new(project_dir);
+                build.builder = builder::choose(*builder, &target, &SystemProbes)?;
+                eprintln!(
+                    "Building the bootstrap for {target} with {} (release)...",
+                    build.builder
+                );
                 build.target = Some(target);
                 let (built, p) = package::build_and_package(&build)?;
                 built_plan = Some(built_plan_of(&built, &plan.stage)?);
-                packages.insert(a.to_string(), p);
+                packages.insert((*name).to_string(), p);
             }
         }
     }
@@ -94,72 +94,6 @@ pub fn package(plan: &Plan, source: &CodeSource) -> Result<Shipped, PackageError
         shipped.code.insert(arch, digest);
     }
     Ok(shipped)
-}
-
-/// The prebuilt bootstrap at `path`, zipped, once its manifest shows it serves what `serves` lists.
-pub fn prebuilt(path: &Path, serves: &Manifest) -> Result<CodePackage, PackageError> {
-    let binary = std::fs::read(path).map_err(|source| PackageError::Read {
-        path: path.to_owned(),
-        source,
-    })?;
-    check_manifest(path, &binary, serves)?;
-    CodePackage::from_binary(&binary)
-}
-
-/// Whether the binary at `path` serves the handlers `expected` lists (a binary built from another
-/// app file would refuse, or mishandle, the events its functions get).
-fn check_manifest(path: &Path, binary: &[u8], expected: &Manifest) -> Result<(), PackageError> {
-    let found = manifest::find(binary)
-        .map_err(|source| PackageError::BadManifest {
-            path: path.to_owned(),
-            source,
-        })?
-        .ok_or_else(|| PackageError::NoManifest {
-            path: path.to_owned(),
-        })?;
-    let differences = manifest_differences(expected, &found);
-    if differences.is_empty() {
-        return Ok(());
-    }
-    Err(PackageError::OtherApp {
-        path: path.to_owned(),
-        differences,
-    })
-}
-
-/// How the binary's manifest differs from the app file's, one line each.
-fn manifest_differences(expected: &Manifest, found: &Manifest) -> Vec<String> {
-    let mut out = Vec::new();
-    if expected.app != found.app {
-        out.push(format!(
-            "it is app `{}`, the app file is app `{}`",
-            found.app, expected.app
-        ));
-    }
-    let kinds = |m: &Manifest| -> BTreeMap<String, &'static str> {
-        m.handlers
-            .iter()
-            .map(|h| (h.name.clone(), h.kind.keyword()))
-            .collect()
-    };
-    let (want, have) = (kinds(expected), kinds(found));
-    for (name, kind) in &want {
-        match have.get(name) {
-            None => out.push(format!("it has no handler `{name}` ({kind})")),
-            Some(other) if other != kind => out.push(format!(
-                "its handler `{name}` is a {other} handler, the app file's is a {kind} one"
-            )),
-            Some(_) => {}
-        }
-    }
-    for (name, kind) in &have {
-        if !want.contains_key(name) {
-            out.push(format!(
-                "it has a handler `{name}` ({kind}) the app file does not declare"
-            ));
-        }
-    }
-    out
 }
 
 /// The plan of `stage` that the app's build script wrote beside the code it generated.
@@ -230,40 +164,15 @@ mod tests {
     }
 
     #[test]
-    fn a_binary_is_checked_against_the_app_files_handlers() {
-        let manifest = |source: &str| {
-            let model = chalice_codegen::load("events.chalice", source)
-                .unwrap_or_else(|d| panic!("{}", d.render(false)));
-            Manifest::of(&model)
-        };
-        let app = manifest("app a\nschedule tick rate(1 hour)\nqueue jobs \"q\"\n");
-        let mut binary = b"\x7fELF...".to_vec();
-        binary.extend(manifest::encode(&app));
-        binary.extend(b"...");
-        let path = Path::new("bootstrap");
-        assert!(check_manifest(path, &binary, &app).is_ok());
-
-        let other =
-            manifest("app b\nschedule tick rate(1 hour)\ntopic jobs \"t\"\nqueue more \"q\"\n");
-        let err = check_manifest(path, &binary, &other).unwrap_err();
-        let PackageError::OtherApp { differences, .. } = &err else {
-            panic!("{err}");
-        };
-        assert_eq!(
-            differences,
-            &[
-                "it is app `a`, the app file is app `b`",
-                "its handler `jobs` is a queue handler, the app file's is a topic one",
-                "it has no handler `more` (queue)",
-            ]
-        );
-        let err = check_manifest(path, b"#!/bin/sh\nexit 0\n", &app).unwrap_err();
-        assert!(matches!(err, PackageError::NoManifest { .. }), "{err}");
-    }
-
-    #[test]
     fn musl_by_default() {
-        assert_eq!(default_target("x86_64"), "x86_64-unknown-linux-musl");
-        assert_eq!(default_target("arm64"), "aarch64-unknown-linux-musl");
+        use chalice_codegen::model::Architecture;
+        assert_eq!(
+            prebuilt::default_target(Architecture::X86_64),
+            "x86_64-unknown-linux-musl"
+        );
+        assert_eq!(
+            prebuilt::default_target(Architecture::Arm64),
+            "aarch64-unknown-linux-musl"
+        );
     }
 }

@@ -3,7 +3,9 @@
 use chalice_codegen::emit_plan::UnknownStage;
 
 use super::app_file::LoadError;
+use super::bootstrap_arg::BootstrapArgError;
 use super::package::PackageError;
+use super::prebuilt::BootstrapError;
 use super::scaffold::ScaffoldError;
 
 /// Why the project could not give what was asked of it.
@@ -21,6 +23,16 @@ pub enum ProjectError {
     /// `deployer new`: no app was created.
     #[error(transparent)]
     Scaffold(#[from] ScaffoldError),
+    /// `--bootstrap` values that do not go together.
+    #[error(transparent)]
+    BootstrapArg(#[from] BootstrapArgError),
+}
+
+/// A `--bootstrap` file that cannot be shipped or run is a packaging error.
+impl From<BootstrapError> for ProjectError {
+    fn from(e: BootstrapError) -> ProjectError {
+        ProjectError::Package(e.into())
+    }
 }
 
 /// A handler or kind that the app does not have.

@@ -4,10 +4,14 @@
 //! Above the engine (which takes a plan and code digests) and below the command line.
 
 pub mod app_file;
+pub mod bootstrap_arg;
+pub mod builder;
 pub mod code;
+pub mod elf;
 pub mod error;
 pub mod package;
 pub mod plan;
+pub mod prebuilt;
 pub mod scaffold;
 
 pub use app_file::LoadError;

@@ -14,6 +14,9 @@ use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, System, ZipWriter};
 
+use super::builder::{Builder, BuilderError};
+use super::prebuilt::BootstrapError;
+
 /// The name Lambda's custom runtimes execute, inside the zip.
 pub const ENTRY_NAME: &str = "bootstrap";
 /// The entry's Unix permissions.
@@ -34,6 +37,10 @@ pub enum PackageError {
          binary with `--bootstrap FILE`"
     )]
     TargetNotInstalled { target: String },
+    #[error(
+        "--builder cross: `cross` is not installed: `cargo install cross` (it also needs Docker or Podman)"
+    )]
+    CrossMissing,
     #[error("`{command}` failed ({status}); see the compiler output above")]
     BuildFailed { command: String, status: String },
     #[error("`{command}` succeeded but reported no executable for the binary `{bin}`")]
@@ -73,6 +80,12 @@ pub enum PackageError {
     },
     #[error("--target names one target, but the app's functions use several architectures")]
     OneTargetManyArchitectures,
+    /// A `--bootstrap` file that cannot be shipped or run.
+    #[error(transparent)]
+    Bootstrap(#[from] BootstrapError),
+    /// No tool at hand builds for the target.
+    #[error(transparent)]
+    Builder(#[from] BuilderError),
     #[error("could not write the zip: {0}")]
     Zip(#[from] zip::result::ZipError),
     #[error("could not write the zip: {0}")]
@@ -88,8 +101,8 @@ pub struct BuildOptions {
     pub bin: String,
     /// A target triple (`x86_64-unknown-linux-musl`, ...); `None` builds for the host.
     pub target: Option<String>,
-    /// The cargo subcommand: `build`, or `zigbuild` for glibc-versioned and cross targets.
-    pub subcommand: String,
+    /// The tool that builds: `cargo build`, `cargo zigbuild` or `cross build`.
+    pub builder: Builder,
     /// `--target-dir`; by default cargo's (`CARGO_TARGET_DIR`, `target/`).
     pub target_dir: Option<PathBuf>,
     /// The cargo executable; by default `$CARGO` (set under `cargo run`) or `cargo`.
@@ -105,23 +118,39 @@ impl BuildOptions {
             project_dir: project_dir.into(),
             bin: ENTRY_NAME.to_owned(),
             target: None,
-            subcommand: "build".to_owned(),
+            builder: Builder::Cargo,
             target_dir: None,
             cargo: None,
             release: true,
         }
     }
 
-    fn command(&self) -> Command {
+    /// The command the build runs (in `project_dir`).
+    pub fn command(&self) -> Command {
         let cargo = self
             .cargo
             .clone()
             .map(OsString::from)
             .or_else(|| std::env::var_os("CARGO"))
             .unwrap_or_else(|| OsString::from("cargo"));
-        let mut cmd = Command::new(cargo);
+        let mut cmd = match self.builder {
+            Builder::Cargo => {
+                let mut c = Command::new(cargo);
+                c.arg("build");
+                c
+            }
+            Builder::Zigbuild => {
+                let mut c = Command::new(cargo);
+                c.arg("zigbuild");
+                c
+            }
+            Builder::Cross => {
+                let mut c = Command::new("cross");
+                c.arg("build");
+                c
+            }
+        };
         cmd.current_dir(&self.project_dir)
-            .arg(&self.subcommand)
             .args(["--bin", &self.bin])
             .arg("--message-format=json-render-diagnostics");
         if self.release {
@@ -138,7 +167,12 @@ impl BuildOptions {
 
     fn describe(&self) -> String {
         let profile = if self.release { " --release" } else { "" };
-        let mut s = format!("cargo {}{profile} --bin {}", self.subcommand, self.bin);
+        let program = match self.builder {
+            Builder::Cargo => "cargo build",
+            Builder::Zigbuild => "cargo zigbuild",
+            Builder::Cross => "cross build",
+        };
+        let mut s = format!("{program}{profile} --bin {}", self.bin);
         if let Some(target) = &self.target {
             let _ = write!(s, " --target {target}");
         }
@@ -177,7 +211,7 @@ pub fn build(options: &BuildOptions) -> Result<PathBuf, PackageError> {
 /// Runs the build (compiler output goes to stderr) and returns what it made.
 pub fn build_artifacts(options: &BuildOptions) -> Result<Built, PackageError> {
     if let Some(target) = &options.target
-        && options.subcommand == "build"
+        && options.builder == Builder::Cargo
         && !target_installed(target)
     {
         return Err(PackageError::TargetNotInstalled {
@@ -191,9 +225,12 @@ pub fn build_artifacts(options: &BuildOptions) -> Result<Built, PackageError> {
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .output()
-        .map_err(|source| PackageError::Spawn {
-            command: command.clone(),
-            source,
+        .map_err(|source| match (options.builder, source.kind()) {
+            (Builder::Cross, std::io::ErrorKind::NotFound) => PackageError::CrossMissing,
+            _ => PackageError::Spawn {
+                command: command.clone(),
+                source,
+            },
         })?;
     if !output.status.success() {
         return Err(PackageError::BuildFailed {
@@ -201,12 +238,53 @@ pub fn build_artifacts(options: &BuildOptions) -> Result<Built, PackageError> {
             status: output.status.to_string(),
         });
     }
-    built_from_messages(&String::from_utf8_lossy(&output.stdout), &options.bin).ok_or(
+    let built = built_from_messages(&String::from_utf8_lossy(&output.stdout), &options.bin).ok_or(
         PackageError::NoExecutable {
             command,
             bin: options.bin.clone(),
         },
-    )
+    )?;
+    match (&options.target, built.executable.exists()) {
+        // `cross` reports paths inside its container: the same files, under the host's target dir.
+        (Some(target), false) => Ok(Built {
+            executable: on_host(&built.executable, target, &host_target_dir(options)),
+            out_dir: built
+                .out_dir
+                .map(|d| on_host(&d, target, &host_target_dir(options))),
+        }),
+        _ => Ok(built),
+    }
+}
+
+/// A path cargo reported inside a container (`/target/<triple>/release/bootstrap`), under the
+/// host's target directory: what follows the `<triple>` component, joined to `target_dir/<triple>`.
+fn on_host(path: &Path, target: &str, target_dir: &Path) -> PathBuf {
+    let components: Vec<_> = path.components().collect();
+    match components.iter().rposition(|c| c.as_os_str() == target) {
+        Some(at) => target_dir.join(components[at..].iter().collect::<PathBuf>()),
+        None => path.to_path_buf(),
+    }
+}
+
+/// The target directory of the build on this machine: `--target-dir`, `CARGO_TARGET_DIR`, or
+/// what `cargo metadata` says (`target/` of the workspace).
+fn host_target_dir(options: &BuildOptions) -> PathBuf {
+    if let Some(dir) = &options.target_dir {
+        return dir.clone();
+    }
+    if let Some(dir) = std::env::var_os("CARGO_TARGET_DIR") {
+        return options.project_dir.join(dir);
+    }
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
+    Command::new(cargo)
+        .current_dir(&options.project_dir)
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .stderr(Stdio::null())
+        .output()
+        .ok()
+        .and_then(|out| serde_json::from_slice::<serde_json::Value>(&out.stdout).ok())
+        .and_then(|v| v["target_directory"].as_str().map(PathBuf::from))
+        .unwrap_or_else(|| options.project_dir.join("target"))
 }
 
 /// Finds the executable of binary `bin` in cargo's `--message-format=json` output, and the
@@ -304,6 +382,82 @@ mod tests {
     use std::io::Read;
 
     use super::*;
+
+    fn args(options: &BuildOptions) -> (String, Vec<String>) {
+        let cmd = options.command();
+        (
+            cmd.get_program().to_string_lossy().into_owned(),
+            cmd.get_args()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn the_command_lines_of_each_builder() {
+        let mut options = BuildOptions::new("/app");
+        options.cargo = Some("cargo".into());
+        options.target = Some("aarch64-unknown-linux-musl".into());
+        options.builder = Builder::Zigbuild;
+        let (program, argv) = args(&options);
+        assert_eq!(program, "cargo");
+        assert_eq!(
+            argv,
+            [
+                "zigbuild",
+                "--bin",
+                "bootstrap",
+                "--message-format=json-render-diagnostics",
+                "--release",
+                "--target",
+                "aarch64-unknown-linux-musl"
+            ]
+        );
+        assert_eq!(
+            options.describe(),
+            "cargo zigbuild --release --bin bootstrap --target aarch64-unknown-linux-musl"
+        );
+        assert_eq!(options.command().get_current_dir(), Some(Path::new("/app")));
+        options.builder = Builder::Cross;
+        let (program, argv) = args(&options);
+        assert_eq!(program, "cross");
+        assert_eq!(argv[0], "build");
+        assert_eq!(
+            argv[1..],
+            args(&BuildOptions {
+                builder: Builder::Cargo,
+                ..options.clone()
+            })
+            .1[1..]
+        );
+        options.builder = Builder::Cargo;
+        assert_eq!(args(&options).1[0], "build");
+    }
+
+    #[test]
+    fn container_paths_are_found_under_the_hosts_target_dir() {
+        let t = "aarch64-unknown-linux-musl";
+        assert_eq!(
+            on_host(
+                Path::new("/target/aarch64-unknown-linux-musl/release/bootstrap"),
+                t,
+                Path::new("/w/target")
+            ),
+            PathBuf::from("/w/target/aarch64-unknown-linux-musl/release/bootstrap")
+        );
+        assert_eq!(
+            on_host(
+                Path::new("/target/aarch64-unknown-linux-musl/release/build/app-1/out"),
+                t,
+                Path::new("/w/t")
+            ),
+            PathBuf::from("/w/t/aarch64-unknown-linux-musl/release/build/app-1/out")
+        );
+        assert_eq!(
+            on_host(Path::new("/x/bootstrap"), t, Path::new("/w")),
+            PathBuf::from("/x/bootstrap")
+        );
+    }
 
     #[test]
     fn a_missing_target_is_named_before_cargo_runs() {

@@ -14,18 +14,44 @@ pub const APP_FILE: &str = "events.chalice";
 /// The stage tests deploy and plan.
 pub const STAGE: &str = "dev";
 
+/// `e_machine` of x86-64 ELF binaries.
+pub const EM_X86_64: u16 = 62;
+/// `e_machine` of AArch64 ELF binaries.
+pub const EM_AARCH64: u16 = 183;
+
+/// The 64-byte header of a 64-bit little-endian Linux ELF executable for `e_machine` (what the
+/// deployer reads of a `--bootstrap` to check its architecture).
+pub fn elf_header(e_machine: u16) -> Vec<u8> {
+    let mut h = vec![0u8; 64];
+    h[..4].copy_from_slice(b"\x7fELF");
+    h[4] = 2; // ELFCLASS64
+    h[5] = 1; // ELFDATA2LSB
+    h[6] = 1; // EV_CURRENT
+    h[16..18].copy_from_slice(&2u16.to_le_bytes()); // ET_EXEC
+    h[18..20].copy_from_slice(&e_machine.to_le_bytes());
+    h[20..24].copy_from_slice(&1u32.to_le_bytes());
+    h[24..32].copy_from_slice(&0x40_1000u64.to_le_bytes()); // e_entry
+    h
+}
+
 /// The bytes of a stand-in bootstrap for `app_source` (`version` tells versions apart: another
-/// version is other code, a new code hash). moto stores function code without running it, so a tiny
-/// script serves, carrying the handler manifest a real build of `app_source` embeds (the deployer
-/// refuses a bootstrap whose manifest does not match the app file). Every test that deploys with
-/// `--bootstrap FILE` against moto gets FILE from here.
+/// version is other code, a new code hash): an x86_64 one, as [`fake_bootstrap_for`] makes them.
 pub fn fake_bootstrap(app_source: &str, version: &str) -> Vec<u8> {
+    fake_bootstrap_for(app_source, version, EM_X86_64)
+}
+
+/// A stand-in bootstrap for `app_source` built for `e_machine`. moto stores function code without
+/// running it, so an ELF header (the deployer checks each binary's machine against its functions'
+/// architecture) followed by text serves, carrying the handler manifest a real build of
+/// `app_source` embeds (the deployer refuses a bootstrap whose manifest does not match the app
+/// file). Every test that deploys with `--bootstrap FILE` against moto gets FILE from here.
+pub fn fake_bootstrap_for(app_source: &str, version: &str, e_machine: u16) -> Vec<u8> {
     let model = chalice_codegen::load(APP_FILE, app_source)
         .unwrap_or_else(|d| panic!("test app does not load:\n{}", d.render(false)));
-    let mut bytes = format!(
-        "#!/bin/sh\n# stand-in bootstrap {version}: moto stores it, never runs it\nexit 0\n# "
-    )
-    .into_bytes();
+    let mut bytes = elf_header(e_machine);
+    bytes.extend(
+        format!("\n# stand-in bootstrap {version}: moto stores it, never runs it\n# ").into_bytes(),
+    );
     bytes.extend(manifest::encode(&Manifest::of(&model)));
     bytes.push(b'\n');
     bytes
@@ -115,9 +141,17 @@ impl Project {
 
     /// Writes [`fake_bootstrap`] for the app file as it is now to `name`; its path.
     pub fn write_fake_bootstrap(&self, name: &str, version: &str) -> PathBuf {
+        self.write_fake_bootstrap_for(name, version, EM_X86_64)
+    }
+
+    /// Writes [`fake_bootstrap_for`] `e_machine` for the app file as it is now to `name`; its path.
+    pub fn write_fake_bootstrap_for(&self, name: &str, version: &str, e_machine: u16) -> PathBuf {
         let path = self.join(name);
-        std::fs::write(&path, fake_bootstrap(&self.app_source(), version))
-            .expect("write bootstrap");
+        std::fs::write(
+            &path,
+            fake_bootstrap_for(&self.app_source(), version, e_machine),
+        )
+        .expect("write bootstrap");
         path
     }
 
