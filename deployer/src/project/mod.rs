@@ -7,6 +7,7 @@ pub mod code;
 pub mod error;
 pub mod package;
 pub mod plan;
+pub mod samples;
 
 pub use app_file::LoadError;
 pub use error::{HandlerError, ProjectError};
