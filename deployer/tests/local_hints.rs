@@ -77,7 +77,8 @@ fn run(hint: &Hint, moto: &Moto) -> Result<String, String> {
         Kind::Schedule => format!(" local send {}", hint.handler),
         _ => format!(" local send {} --sample", hint.handler),
     };
-    assert!(hint.command.ends_with(&suffix), "{}", hint.command);
+    let expected = format!("{suffix} --app {}", example_app().display());
+    assert!(hint.command.ends_with(&expected), "{}", hint.command);
     let app = example_app();
     let mut cmd = deployer::against(
         moto,
