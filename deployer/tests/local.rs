@@ -14,10 +14,6 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::AttributeValue;
-use aws_sdk_eventbridge::types::PutEventsRequestEntry;
-use aws_sdk_kinesis::types::PutRecordsRequestEntry;
-use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use aws_smithy_types::Blob;
 use chalice_deployer::aws::Clients;
 use serde_json::{Value, json};
