@@ -12,7 +12,7 @@
 //! - [`destinations`]: where those records go (queue, topic, bucket, bus, function).
 //! - [`routing`]: the queues the runner owns for topics, buckets and pattern rules, and their removal.
 //! - [`cleanup`]: what the runner created or changed, undone on exit.
-//! - [`console`]: what it prints (invocations, copy-paste commands).
+//! - [`console`]: what it prints (invocations, the `local send` line of each handler).
 //! - [`runner_info`]: the file a running runner leaves for `deployer local send` (where it is).
 //! - [`control`]: where a running runner takes schedules to fire.
 //! - [`send`]: `deployer local send`: one event to a handler's source, through the emulator.
