@@ -34,6 +34,7 @@ Examples:
   deployer invoke on_order --remote --sample     invoke the deployed function in AWS
   deployer logs on_order --follow                its CloudWatch Logs, as they arrive
   deployer local                                 run the whole app locally, events and all
+  deployer local send on_order --sample          send the running app's on_order an event
 
 Exit status:
   0  success (check: the app file is valid)
@@ -271,13 +272,17 @@ pub enum Command {
             code under src/ changes, the bootstrap is rebuilt and each handler restarts with it at its next \
             event. Ctrl-C stops the pollers and the handlers, removes the runner's own queues, subscriptions, \
             notification entries and rule targets, gives the functions back their rule targets and event \
-            source mappings (disabled while it runs: it is the poller), stops the emulator it started, and exits 0. A deploy to a configured endpoint is recorded in .chalice-rs/local/<stage>.json.",
+            source mappings (disabled while it runs: it is the poller), stops the emulator it started, and exits 0. A deploy to a configured endpoint is recorded in .chalice-rs/local/<stage>.json.\n\n\
+            While it runs, the runner's endpoint, region and stage are in .chalice-rs/local/<stage>.runner.json \
+            (removed on exit): `deployer local send HANDLER` reads it to send a handler an event.",
         after_help = "Examples:\n  deployer local\n  deployer local --fire nightly\n  deployer local --json | jq .\n  \
             AWS_ENDPOINT_URL=http://127.0.0.1:4566 deployer local --stage prod\n  \
-            deployer local --bootstrap target/debug/bootstrap --no-watch\n\n\
+            deployer local --bootstrap target/debug/bootstrap --no-watch\n  \
+            deployer local send on_order --sample           (from another terminal)\n\n\
             Exit status: 0 when stopped with Ctrl-C (or SIGTERM), 1 when it cannot start (no emulator, a \
             missing source, a failed build or deploy), 2 when the command line is wrong (--fire of a handler \
-            that is not a schedule)."
+            that is not a schedule).",
+        args_conflicts_with_subcommands = true
     )]
     Local(commands::local::LocalArgs),
     /// Print a shell completion script for `deployer` (bash, zsh, fish, elvish, powershell).
@@ -606,7 +611,7 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Sample(args) => commands::sample::run(&args, &mut out),
         Command::Invoke(args) => commands::invoke::run(&args, &mut out),
         Command::Logs(args) => commands::logs::run(&args, &mut out),
-        Command::Local(args) => commands::local::run(args, stdout_color),
+        Command::Local(args) => commands::local::run(args, stdout_color, &mut out),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "deployer", &mut out);
@@ -761,6 +766,38 @@ mod tests {
             "u"
         ]));
         assert!(!ok(&["deployer", "new"]));
+    }
+
+    #[test]
+    fn local_runs_the_app_or_sends_an_event() {
+        use crate::commands::local::LocalCommand;
+        let cli =
+            Cli::try_parse_from(["deployer", "local", "--fire", "nightly", "--json"]).unwrap();
+        let Command::Local(args) = cli.command else {
+            panic!("not local: {cli:?}");
+        };
+        assert!(args.command.is_none() && args.json);
+        assert_eq!(args.fire, ["nightly"]);
+        let cli = Cli::try_parse_from([
+            "deployer", "local", "send", "on_order", "--event", "o.json", "--stage", "prod",
+        ])
+        .unwrap();
+        let Command::Local(args) = cli.command else {
+            panic!("not local: {cli:?}");
+        };
+        let Some(LocalCommand::Send(send)) = args.command else {
+            panic!("not send: {args:?}");
+        };
+        assert_eq!(
+            (send.handler.as_str(), send.stage.as_str()),
+            ("on_order", "prod")
+        );
+        assert_eq!(send.event, Some(PathBuf::from("o.json")));
+        assert!(
+            Cli::try_parse_from(["deployer", "local", "send", "h", "--event", "f", "--sample"])
+                .is_err()
+        );
+        assert!(Cli::try_parse_from(["deployer", "local", "--json", "send", "h"]).is_err());
     }
 
     #[test]

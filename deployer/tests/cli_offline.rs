@@ -340,3 +340,61 @@ fn a_bootstrap_built_from_another_app_is_refused() {
     let err = text(&out.get_output().stderr);
     assert!(!err.contains("different app file"), "{err}");
 }
+
+#[test]
+fn local_send_without_a_runner_or_an_endpoint_says_start_one() {
+    let dir = app_dir(SMALL_APP);
+    let out = deployer(dir.path())
+        .args(["local", "send", "orders", "--sample"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    assert_eq!(text(&out.stdout), "");
+    assert_eq!(
+        text(&out.stderr),
+        "error: no runner is running for stage dev: start `deployer local` first (or point \
+         AWS_ENDPOINT_URL at an emulator)\n"
+    );
+    // A runner's file whose process is gone does not count.
+    let info = dir.join(".chalice-rs/local/prod.runner.json");
+    std::fs::create_dir_all(info.parent().unwrap()).unwrap();
+    std::fs::write(
+        &info,
+        r#"{"app": "shop", "stage": "prod", "endpoint": "http://127.0.0.1:9", "region": "us-east-1",
+            "account": "123456789012", "own_emulator": true, "pid": 4294967295, "control": null}"#,
+    )
+    .unwrap();
+    let out = deployer(dir.path())
+        .args(["local", "send", "tick", "--stage", "prod"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    assert!(
+        text(&out.stderr).contains("no runner is running for stage prod"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn local_send_of_an_unknown_handler_is_a_usage_error() {
+    let dir = app_dir(SMALL_APP);
+    let out = deployer(dir.path())
+        .args(["local", "send", "ordres"])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    assert!(
+        text(&out.stderr).contains("did you mean `orders`"),
+        "{}",
+        text(&out.stderr)
+    );
+    // The runner's own flags do not mix with `send`.
+    deployer(dir.path())
+        .args(["local", "--json", "send", "orders"])
+        .assert()
+        .code(2);
+}

@@ -1,5 +1,6 @@
 //! `deployer local` end to end: the real binary, its own emulator (or a configured one), the real
-//! bootstrap, and events sent through the emulator's API with the AWS SDK.
+//! bootstrap, and events sent with `deployer local send` (the real binary, finding the runner by its
+//! file) or, where a test reads the emulator directly, with the AWS SDK.
 //!
 //! The app is tests/fixtures/local/events.chalice: the example app's handlers (so the repo's
 //! bootstrap serves them) with a 2 s queue timeout and a schedule that fires every minute.
@@ -13,10 +14,6 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::AttributeValue;
-use aws_sdk_eventbridge::types::PutEventsRequestEntry;
-use aws_sdk_kinesis::types::PutRecordsRequestEntry;
-use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use aws_smithy_types::Blob;
 use chalice_deployer::aws::Clients;
 use serde_json::{Value, json};
@@ -249,11 +246,83 @@ fn assert_once(runner: &Runner, handler: &str) -> Value {
     found[0].clone()
 }
 
+/// `deployer local send ARGS... --app APP` in `dir`, with no AWS configuration (it finds the
+/// runner by its file).
+fn local_send_command(dir: &Path, app: &Path, args: &[&str]) -> Command {
+    let mut cmd = deployer::command(dir, &["local", "send"]);
+    without_aws(&mut cmd)
+        .args(args)
+        .args(["--app", app.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+fn spawn_local_send(dir: &Path, app: &Path, args: &[&str]) -> Child {
+    local_send_command(dir, app, args)
+        .spawn()
+        .expect("run deployer local send")
+}
+
+/// Its one line of stdout; panics with its stderr when it failed.
+fn finish_local_send(child: Child) -> String {
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(
+        out.status.success(),
+        "deployer local send failed ({}): {stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// Runs `deployer local send ARGS...` to the end: its line of stdout.
+fn local_send(dir: &Path, app: &Path, args: &[&str]) -> String {
+    finish_local_send(spawn_local_send(dir, app, args))
+}
+
+/// The invocations of a stream or table `handler` until they carry `count` records in all.
+fn wait_records(runner: &Runner, handler: &str, count: usize) -> Vec<Value> {
+    let deadline = Instant::now() + DELIVERED;
+    loop {
+        let invocations = runner.invocations(handler);
+        let records: usize = invocations
+            .iter()
+            .filter_map(|v| {
+                v["summary"]
+                    .as_str()?
+                    .split(' ')
+                    .next()?
+                    .parse::<usize>()
+                    .ok()
+            })
+            .sum();
+        if records >= count {
+            return invocations;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{handler}: {records} of {count} records: {invocations:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_kind_of_event_reaches_its_handler_once_and_ctrl_c_leaves_nothing_behind() {
     let dir = tempfile::tempdir().unwrap();
     let program = private_bootstrap(dir.path(), "bootstrap-every-kind");
-    let app = fixture_app();
+    // The app in a directory of its own: the runner leaves its file beside it, and the app's
+    // samples are read from there.
+    let app = dir.path().join("events.chalice");
+    std::fs::copy(fixture_app(), &app).unwrap();
+    std::fs::create_dir(dir.path().join("samples")).unwrap();
+    std::fs::write(
+        dir.path().join("samples/on_audit.json"),
+        r#"{"Id": "o-9", "Status": "new"}"#,
+    )
+    .unwrap();
     let mut runner = Runner::start(
         &[
             "--app",
@@ -277,8 +346,19 @@ async fn every_kind_of_event_reaches_its_handler_once_and_ctrl_c_leaves_nothing_
         said.contains("Created in the emulator: bucket mybucket-name, topic my-demo-topic, queue my-queue, stream mystream, table orders"),
         "{said}"
     );
-    assert!(said.contains("curl -sS --aws-sigv4"), "{said}");
-    let c = clients(&endpoint).await;
+    let app_arg = app.to_str().unwrap();
+    assert!(
+        said.contains(&format!(
+            "  cargo run --bin deployer -- local send on_order --sample --app {app_arg}"
+        )),
+        "{said}"
+    );
+    assert!(
+        said.contains("put an item in table orders (payload: samples/on_audit.json)"),
+        "{said}"
+    );
+    let runner_file = dir.path().join(".chalice-rs/local/dev.runner.json");
+    assert!(runner_file.is_file(), "{said}");
 
     // --fire: the schedule fires once at start.
     let nightly = runner.wait_for("nightly", 1, DELIVERED);
@@ -289,101 +369,115 @@ async fn every_kind_of_event_reaches_its_handler_once_and_ctrl_c_leaves_nothing_
             .ends_with("(fired now)"),
         "{nightly:#?}"
     );
+    // `local send` of a schedule: the runner fires it.
+    let fired = local_send(dir.path(), &app, &["nightly"]);
+    assert!(
+        fired.starts_with("schedule nightly fired by the runner at 127.0.0.1:"),
+        "{fired}"
+    );
+    runner.wait_for("nightly", 2, DELIVERED);
 
-    // A queue: one good order and one that is not an order, in one batch.
-    let queue_url = format!("{endpoint}/{ACCOUNT}/my-queue");
-    let sent = c
-        .sqs
-        .send_message_batch()
-        .queue_url(&queue_url)
-        .entries(
-            SendMessageBatchRequestEntry::builder()
-                .id("good")
-                .message_body(
-                    json!({"id": "o-1", "items": [{"sku": "BOOK-42", "quantity": 2, "price_cents": 1250}]})
-                        .to_string(),
-                )
-                .build()
-                .unwrap(),
+    // A queue: one good order and one that is not an order, sent at once (one batch).
+    let good = dir.path().join("order.json");
+    std::fs::write(
+        &good,
+        json!({"id": "o-1", "items": [{"sku": "BOOK-42", "quantity": 2, "price_cents": 1250}]})
+            .to_string(),
+    )
+    .unwrap();
+    let bad = dir.path().join("not-an-order.txt");
+    std::fs::write(&bad, "not an order").unwrap();
+    let sends = [&good, &bad].map(|file| {
+        spawn_local_send(
+            dir.path(),
+            &app,
+            &["on_order", "--event", file.to_str().unwrap()],
         )
-        .entries(
-            SendMessageBatchRequestEntry::builder()
-                .id("bad")
-                .message_body("not an order")
-                .build()
-                .unwrap(),
-        )
-        .send()
-        .await
-        .unwrap();
-    let bad_id = sent
-        .successful()
-        .iter()
-        .find(|m| m.id() == "bad")
-        .map(|m| m.message_id().to_owned())
-        .unwrap();
+    });
+    let [_, bad_sent] = sends.map(finish_local_send);
+    // `message ID sent to queue my-queue at ... (payload: ...)`
+    let bad_id = bad_sent
+        .strip_prefix("message ")
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap_or_else(|| panic!("{bad_sent}"))
+        .to_owned();
+    assert!(
+        bad_sent.contains(&format!(" sent to queue my-queue at {endpoint} (payload: ")),
+        "{bad_sent}"
+    );
 
     // A bucket: one object the notification's filter passes, two it does not.
+    let png = dir.path().join("cat.png");
+    std::fs::write(&png, "png").unwrap();
     for key in ["images/cat.png", "other/cat.png", "images/cat.jpg"] {
-        c.s3.put_object()
-            .bucket("mybucket-name")
-            .key(key)
-            .body(b"png".to_vec().into())
-            .send()
-            .await
-            .unwrap();
+        local_send(
+            dir.path(),
+            &app,
+            &["on_upload", "--event", png.to_str().unwrap(), "--key", key],
+        );
     }
 
     // A topic.
-    c.sns
-        .publish()
-        .topic_arn(format!("arn:aws:sns:us-east-1:{ACCOUNT}:my-demo-topic"))
-        .subject("Shipped")
-        .message("Order o-1 left the warehouse")
-        .send()
-        .await
-        .unwrap();
+    let notice = dir.path().join("notice.json");
+    std::fs::write(
+        &notice,
+        r#"{"Subject": "Shipped", "Message": "Order o-1 left the warehouse"}"#,
+    )
+    .unwrap();
+    local_send(
+        dir.path(),
+        &app,
+        &["on_notice", "--event", notice.to_str().unwrap()],
+    );
 
-    // A stream: three clicks, in order, in one request (so one read finds them all).
-    let mut put = c.kinesis.put_records().stream_name("mystream");
+    // A stream: three clicks, in order.
     for page in ["/a", "/b", "/c"] {
-        put = put.records(
-            PutRecordsRequestEntry::builder()
-                .partition_key("u-1")
-                .data(Blob::new(json!({"page": page, "user": "u-1"}).to_string()))
-                .build()
-                .unwrap(),
+        let click = dir.path().join("click.json");
+        std::fs::write(&click, json!({"page": page, "user": "u-1"}).to_string()).unwrap();
+        let sent = local_send(
+            dir.path(),
+            &app,
+            &[
+                "on_click",
+                "--event",
+                click.to_str().unwrap(),
+                "--partition-key",
+                "u-1",
+            ],
         );
+        assert!(sent.contains(" put on stream mystream "), "{sent}");
     }
-    assert_eq!(put.send().await.unwrap().failed_record_count(), Some(0));
 
-    // A table.
-    c.dynamodb
-        .put_item()
-        .table_name("orders")
-        .item("Id", AttributeValue::S("o-9".into()))
-        .item("Status", AttributeValue::S("new".into()))
-        .send()
-        .await
-        .unwrap();
+    // A table: the app's own sample.
+    let sent = local_send(dir.path(), &app, &["on_audit", "--sample"]);
+    assert!(sent.ends_with("(payload: samples/on_audit.json)"), "{sent}");
 
-    // A rule: one event that matches its pattern, one that does not.
-    let event = |source: &str| {
-        PutEventsRequestEntry::builder()
-            .source(source)
-            .detail_type("CodeCommit Repository State Change")
-            .detail(json!({"repositoryName": "my-repo", "referenceName": "main", "event": "referenceUpdated"}).to_string())
-            .build()
-    };
-    let put = c
-        .eventbridge
-        .put_events()
-        .entries(event("aws.codecommit"))
-        .entries(event("aws.other"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(put.failed_entry_count(), 0);
+    // A rule: a detail (source and detail type from the pattern), and a whole event that does
+    // not match the pattern.
+    let detail = dir.path().join("detail.json");
+    std::fs::write(
+        &detail,
+        json!({"repositoryName": "my-repo", "referenceName": "main", "event": "referenceUpdated"})
+            .to_string(),
+    )
+    .unwrap();
+    local_send(
+        dir.path(),
+        &app,
+        &["code_commit", "--event", detail.to_str().unwrap()],
+    );
+    let other = dir.path().join("other.json");
+    std::fs::write(
+        &other,
+        json!({"source": "aws.other", "detail-type": "CodeCommit Repository State Change", "detail": {"repositoryName": "other"}})
+            .to_string(),
+    )
+    .unwrap();
+    local_send(
+        dir.path(),
+        &app,
+        &["code_commit", "--event", other.to_str().unwrap()],
+    );
 
     for handler in [
         "on_order",
@@ -397,6 +491,8 @@ async fn every_kind_of_event_reaches_its_handler_once_and_ctrl_c_leaves_nothing_
     }
     // The failed order comes back after the queue's 2 s visibility timeout, alone.
     let orders = runner.wait_for("on_order", 2, DELIVERED);
+    // Every click, however the reads split them.
+    wait_records(&runner, "on_click", 3);
     // Time for anything delivered twice, or filtered wrongly, to show.
     std::thread::sleep(Duration::from_secs(2));
 
@@ -432,15 +528,22 @@ async fn every_kind_of_event_reaches_its_handler_once_and_ctrl_c_leaves_nothing_
         logs_of(&notice).contains("subject=\"Shipped\" text=\"Order o-1 left the warehouse\""),
         "{notice:#?}"
     );
-    let clicks = assert_once(&runner, "on_click");
-    assert!(
-        clicks["summary"]
-            .as_str()
-            .unwrap()
-            .starts_with("3 records from mystream"),
-        "{clicks:#?}"
-    );
-    let logs = logs_of(&clicks);
+    let clicks = runner.invocations("on_click");
+    let records: usize = clicks
+        .iter()
+        .filter_map(|v| {
+            v["summary"]
+                .as_str()?
+                .split(' ')
+                .next()?
+                .parse::<usize>()
+                .ok()
+        })
+        .sum();
+    assert_eq!(records, 3, "no click twice: {clicks:#?}");
+    assert!(clicks.iter().all(|c| c["result"] == "ok"), "{clicks:#?}");
+    let logs: String = clicks.iter().map(logs_of).collect();
+    assert!(logs.contains("partition_key=\"u-1\""), "{logs}");
     let at = |page: &str| {
         logs.find(&format!("page={page} "))
             .unwrap_or_else(|| panic!("{page}: {logs}"))
@@ -474,6 +577,10 @@ async fn every_kind_of_event_reaches_its_handler_once_and_ctrl_c_leaves_nothing_
         runner.stderr_text().ends_with("Stopped."),
         "{}",
         runner.stderr_text()
+    );
+    assert!(
+        !runner_file.exists(),
+        "the runner's file is removed on exit"
     );
     assert_eq!(
         processes_mentioning(program.to_str().unwrap()),

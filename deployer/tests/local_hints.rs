@@ -1,10 +1,10 @@
-//! The commands `deployer local` prints reach moto and do what they say: each runs in `sh` against
-//! the sources of the repo's `events.chalice`, and its effect is read back through the SDK.
-//! Needs moto (`scripts/moto.sh`) and curl 7.75+; the AWS CLI variant runs when `aws` is on PATH.
+//! The `deployer local send HANDLER --sample` lines `deployer local` prints reach moto and do what
+//! they say: each runs (the real binary, with no runner: the configured endpoint is moto) against the
+//! sources of the repo's `events.chalice`, with the example app's `samples/`, and its effect is read
+//! back through the SDK. Needs moto (`scripts/moto.sh`).
 
 mod support;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -13,12 +13,13 @@ use aws_sdk_kinesis::types::ShardIteratorType;
 use chalice_codegen::ast::Kind;
 use chalice_codegen::plan::Plan;
 use chalice_deployer::aws::Clients;
-use chalice_deployer::local::console::hints::{self, Hint, Style};
+use chalice_deployer::local::console::hints::{self, Hint, SendCommand};
 use serde_json::Value;
 use support::aws::{ACCOUNT, REGION, context, queue_arn, queue_url, topic_arn};
+use support::deployer;
 use support::fixtures::{create_queue, create_sources};
 use support::moto::Moto;
-use support::project::{example_source, plan_of};
+use support::project::{example_app, example_source, plan_of};
 
 const RULE_SINK: &str = "rule-sink";
 const NOTICE_SINK: &str = "notice-sink";
@@ -70,25 +71,29 @@ async fn create_example_sources(c: &Clients, plan: &Plan) {
         .unwrap();
 }
 
-/// Runs one hint with `sh -c`; panics with its output when it fails.
-fn run(hint: &Hint, moto: &Moto) {
-    let mut cmd = Command::new("sh");
-    cmd.arg("-c").arg(&hint.command);
-    moto.configure(&mut cmd);
-    // The command must name its endpoint itself.
-    cmd.env_remove("AWS_ENDPOINT_URL");
-    let out = cmd.output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "{} failed ({}):\n{}\nstdout: {stdout}\nstderr: {stderr}",
-        hint.handler,
-        out.status,
-        hint.command
+/// Runs one hint's `deployer local send` against moto; its line of stdout, or its failure.
+fn run(hint: &Hint, moto: &Moto) -> Result<String, String> {
+    let suffix = match hint.kind {
+        Kind::Schedule => format!(" local send {}", hint.handler),
+        _ => format!(" local send {} --sample", hint.handler),
+    };
+    let expected = format!("{suffix} --app {}", example_app().display());
+    assert!(hint.command.ends_with(&expected), "{}", hint.command);
+    let app = example_app();
+    let mut cmd = deployer::against(
+        moto,
+        app.parent().unwrap(),
+        &["local", "send", &hint.handler, "--sample"],
     );
-    // A JSON or XML error answer still exits 0 with curl: it is caught by the effect checks.
-    println!("{}: {}", hint.handler, stdout.trim());
+    cmd.arg("--app").arg(&app);
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
+    if out.status.success() {
+        Ok(stdout)
+    } else {
+        Err(stderr)
+    }
 }
 
 /// The bodies of the messages in `queue`, waiting up to a few seconds for the first.
@@ -119,22 +124,37 @@ fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
-/// Runs every hint of `style` and checks its effect; `object_size` is what the bucket hint puts.
-async fn hints_take_effect(style: Style, object_size: i64) {
+#[tokio::test]
+async fn send_hints_reach_moto() {
     let moto = Moto::start();
     let c = moto.clients().await;
     let plan = example_plan();
     create_example_sources(&c, &plan).await;
 
-    let hints = hints::commands(&plan, &context(), &moto.endpoint(), style);
+    let send = SendCommand::new("deployer", &example_app(), "dev");
+    let hints = hints::commands(&plan, &context(), &send, &|_| true);
     let kinds: Vec<Kind> = hints.iter().map(|h| h.kind).collect();
     assert_eq!(kinds.len(), plan.functions.len(), "one hint per handler");
     for hint in &hints {
+        let sent = run(hint, &moto);
         if hint.kind == Kind::Schedule {
-            assert!(hint.command.starts_with("deployer local --fire "));
+            // No runner to fire it: how to.
+            let err = sent.unwrap_err();
+            assert!(
+                err.contains(&format!(
+                    "no runner is running for stage dev to fire schedule {0}: start `deployer local --fire {0}`",
+                    hint.handler
+                )),
+                "{err}"
+            );
             continue;
         }
-        run(hint, &moto);
+        let sent = sent.unwrap_or_else(|e| panic!("{}: {e}", hint.handler));
+        println!("{}: {sent}", hint.handler);
+        assert!(
+            sent.contains(&format!(" at {} (payload: ", moto.endpoint())),
+            "{sent}"
+        );
     }
 
     // queue: the order is on the queue.
@@ -152,7 +172,8 @@ async fn hints_take_effect(style: Style, object_size: i64) {
             .send()
             .await
             .unwrap();
-    assert_eq!(head.content_length(), Some(object_size));
+    // No samples/on_upload.json: the generic content.
+    assert_eq!(head.content_length(), Some(22));
     assert_eq!(head.content_type(), Some("image/png"));
 
     // topic: the message reached the subscribed queue, in SNS's envelope.
@@ -186,7 +207,7 @@ async fn hints_take_effect(style: Style, object_size: i64) {
         .unwrap();
     let records = records.records();
     assert_eq!(records.len(), 1, "{records:?}");
-    assert_eq!(records[0].partition_key(), Some("u-42"));
+    assert_eq!(records[0].partition_key(), Some("1"));
     let click: Value = serde_json::from_slice(records[0].data().as_ref()).unwrap();
     assert_eq!(click["page"], "/checkout");
 
@@ -212,21 +233,4 @@ async fn hints_take_effect(style: Style, object_size: i64) {
     assert_eq!(event["source"], "aws.codecommit");
     assert_eq!(event["detail-type"], "CodeCommit Repository State Change");
     assert_eq!(event["detail"]["repositoryName"], "my-repo");
-}
-
-#[tokio::test]
-async fn curl_hints_reach_moto() {
-    hints_take_effect(Style::Curl, 7).await;
-}
-
-#[tokio::test]
-async fn aws_cli_hints_reach_moto() {
-    let on_path = std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join("aws").is_file()));
-    if !on_path {
-        println!("note: `aws` is not on PATH; the AWS CLI hints were not run");
-        return;
-    }
-    // put-object without --body: an empty object.
-    hints_take_effect(Style::AwsCli, 0).await;
 }

@@ -48,7 +48,8 @@ pub struct InvokeArgs {
     /// The event to send: a JSON file, or `-` for stdin.
     #[arg(long, value_name = "FILE", conflicts_with = "sample")]
     pub event: Option<PathBuf>,
-    /// Send a sample event filled in from the handler's binding (what `deployer sample --handler` prints).
+    /// Send a sample event filled in from the handler's binding (what `deployer sample --handler` prints),
+    /// carrying the app's own payload from samples/<handler>.json when it has one.
     #[arg(long)]
     pub sample: bool,
     /// The stage whose settings the function gets (memory, timeout, environment).
@@ -131,7 +132,11 @@ pub fn run(args: &InvokeArgs, out: &mut dyn Write) -> Result<(), CommandError> {
     let payload = match &args.event {
         Some(path) => read_event(path, origin.kind())?,
         None if args.sample => {
-            serde_json::to_vec(&origin.event(&ctx)).map_err(std::io::Error::from)?
+            let project = project_dir(&args.app.app);
+            let event =
+                crate::local::send::app_sample_event(&project, &args.handler, &origin, &ctx)?
+                    .unwrap_or_else(|| origin.event(&ctx));
+            serde_json::to_vec(&event).map_err(std::io::Error::from)?
         }
         // Only with --remote: the command line requires an event otherwise.
         None => b"{}".to_vec(),

@@ -29,6 +29,7 @@ use crate::engine::EngineError;
 use crate::engine::session::Session;
 use crate::engine::state::{StateError, StateFile};
 use crate::local::runner::LocalError;
+use crate::local::send::SendError;
 use crate::project::app_file::DEFAULT_APP_FILE;
 use crate::project::bootstrap_arg::BootstrapArgError;
 use crate::project::plan::project_dir;
@@ -77,6 +78,19 @@ pub enum CommandError {
     /// `local`: the runner could not start.
     #[error(transparent)]
     Local(Box<LocalError>),
+    /// `local send`: the event could not be sent.
+    #[error(transparent)]
+    Send(Box<SendError>),
+}
+
+/// The project's errors keep their own variant (and exit code: 2 for an unknown handler).
+impl From<SendError> for CommandError {
+    fn from(e: SendError) -> CommandError {
+        match e {
+            SendError::Project(e) => CommandError::Project(e),
+            other => CommandError::Send(Box::new(other)),
+        }
+    }
 }
 
 /// The project's and the engine's errors keep their own variants (and exit codes).

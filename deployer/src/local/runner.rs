@@ -15,12 +15,14 @@ use tokio::task::JoinSet;
 
 use super::cleanup::{Cleanup, undo};
 use super::connect::{self, Wiring};
-use super::console::hints::Style;
+use super::console::hints::{self, SendCommand, Style};
 use super::console::output::Output;
 use super::console::{print_hints, say};
+use super::control;
 use super::emulator::{self, Emulator, EmulatorError};
 use super::functions::{Code, LocalHandler};
 use super::rebuild::{self, WatchError};
+use super::runner_info::{self, RunnerInfo};
 use super::sources;
 use chalice_lambda::runtime_api::FunctionConfig;
 use chalice_lambda::samples::{Origin, SampleContext};
@@ -35,6 +37,7 @@ use crate::project::ProjectError;
 use crate::project::code::{self, CodeSource};
 use crate::project::package::{self, BuildOptions};
 use crate::project::plan::{function_for, load_plan, project_dir};
+use crate::project::samples;
 use crate::resources::CallError;
 
 /// How long pollers get to finish their current call after Ctrl-C.
@@ -331,7 +334,37 @@ async fn serve(
         Some(_) => Style::Curl,
         None => Style::AwsCli,
     };
-    print_hints(&plan, &ctx, endpoint, style);
+    let send = SendCommand::new(hints::program(), &opts.app, &plan.stage);
+    let has_sample = |handler: &str| samples::exists(&project_dir, handler);
+    print_hints(&plan, &ctx, endpoint, style, &send, &has_sample);
+    // Schedules fired by `deployer local send`, and the file that tells it where we are.
+    let control = if fires.is_empty() {
+        None
+    } else {
+        let (listener, addr) = control::listen().await?;
+        tasks.spawn(control::serve(listener, fires.clone(), stop_rx.clone()));
+        Some(addr)
+    };
+    let info = RunnerInfo {
+        app: plan.app.clone(),
+        stage: plan.stage.clone(),
+        endpoint: endpoint.to_owned(),
+        region: ctx.region.clone(),
+        account: ctx.account.clone(),
+        own_emulator: emulator.is_some(),
+        pid: std::process::id(),
+        control,
+    };
+    let written = match runner_info::write(&project_dir, &info) {
+        Ok(written) => Some(written),
+        Err(e) => {
+            say(&format!(
+                "warning: cannot write {} (`deployer local send` will not find this runner): {e}",
+                runner_info::path(&project_dir, &plan.stage).display()
+            ));
+            None
+        }
+    };
     say(&format!(
         "Ready: {} handler(s) of app `{}`, stage `{}`, receive events from {endpoint}. Ctrl-C stops.",
         handlers.len(),
@@ -352,6 +385,7 @@ async fn serve(
     let _ = ready.interrupt.wait_for(|stop| *stop).await;
     say("Stopping...");
     let _ = stop_tx.send(true);
+    drop(written);
     stop(&mut tasks, &handlers, clients, cleanup, emulator.is_none()).await;
     say("Stopped.");
     Ok(())

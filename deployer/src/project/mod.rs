@@ -12,6 +12,7 @@ pub mod error;
 pub mod package;
 pub mod plan;
 pub mod prebuilt;
+pub mod samples;
 pub mod scaffold;
 
 pub use app_file::LoadError;

@@ -1,22 +1,21 @@
-//! The copy-paste commands `deployer local` prints: one per handler, sending its source an event
-//! through the emulator, so the runner delivers it as Lambda would.
+//! What `deployer local` prints to help send events: one `deployer local send HANDLER --sample`
+//! line per handler (written the way the runner was started: through `cargo run` or not), and a
+//! command per on-failure queue to read the records of what was given up (curl or the AWS CLI).
 //!
-//! The bodies suit the example app's handlers (an `Order` on the queue, a `Click` on the stream, an
-//! order row in the table, an `images/*.png` key in the bucket); any other app gets the same
-//! realistic bodies, which its handlers may or may not parse. Commands are POSIX `sh`.
+//! The payloads are not here: `local send` takes the app's own `samples/<handler>.json`, or a
+//! generic payload of the kind ([`crate::local::send::shape`]).
 
-use std::time::UNIX_EPOCH;
+use std::path::Path;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use chalice_codegen::ast::Kind;
 use chalice_codegen::plan::{AwsContext, DestinationKind, Plan};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use serde_json::{Map, Value, json};
 
 use chalice_lambda::samples::{Origin, SampleContext};
 
-/// How the commands reach the emulator.
+use crate::project::app_file::DEFAULT_APP_FILE;
+use crate::project::samples::SAMPLES_DIR;
+
+/// How the on-failure readers reach the emulator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
     /// curl 7.75+ signing with `--aws-sigv4` and dummy credentials: the emulator (moto) tells
@@ -32,80 +31,147 @@ pub enum Style {
 pub struct Hint {
     pub handler: String,
     pub kind: Kind,
-    /// What the command does, e.g. `send an order to queue my-queue`.
+    /// What the command does, e.g. `send a message to queue my-queue (payload: samples/on_order.json)`.
     pub about: String,
-    /// A shell command; for a schedule, the `deployer local --fire` invocation that fires it now.
+    /// The `deployer local send` command line.
     pub command: String,
 }
 
-/// An order the example app's `on_order` accepts (`src/orders.rs` `Order`).
-const ORDER: &str =
-    r#"{"id":"o-1001","items":[{"sku":"BOOK-42","quantity":2,"price_cents":1250}]}"#;
-/// A click the example app's `on_click` reads (`src/orders.rs` `Click`).
-const CLICK: &str = r#"{"page":"/checkout","user":"u-42"}"#;
-const CLICK_PARTITION_KEY: &str = "u-42";
-/// The object put in a bucket.
-const OBJECT_BODY: &str = "example";
-const SUBJECT: &str = "Order o-1001 shipped";
-const MESSAGE: &str = "Order o-1001 left the warehouse.";
-/// The credentials curl signs with; the emulator accepts any.
-const CURL_USER: &str = "testing:testing";
-
-/// An order row as DynamoDB JSON (`src/orders.rs` `OrderRow`: `Id`, `Status`).
-fn order_row() -> Value {
-    json!({ "Id": { "S": "o-1001" }, "Status": { "S": "shipped" } })
+/// How to write `deployer local send` for the user: the program as they ran it, and the `--app`
+/// and `--stage` the runner was given when they are not the defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendCommand {
+    /// `deployer`, or `cargo run --bin deployer --`.
+    pub program: String,
+    /// ` --stage prod --app svc/events.chalice`, or empty.
+    pub options: String,
 }
 
-/// A command per handler of `plan` with a trigger, in the plan's order; `endpoint` is the
-/// emulator's URL (e.g. `http://127.0.0.1:5000`), `ctx` fills the plan's ARNs.
-pub fn commands(plan: &Plan, ctx: &AwsContext, endpoint: &str, style: Style) -> Vec<Hint> {
+impl SendCommand {
+    /// For a runner of `app` and `stage` started as this process was.
+    pub fn new(program: &str, app: &Path, stage: &str) -> SendCommand {
+        let mut options = String::new();
+        if stage != chalice_codegen::model::DEFAULT_STAGE {
+            options.push_str(&format!(" --stage {}", sh(stage)));
+        }
+        if app != Path::new(DEFAULT_APP_FILE) {
+            options.push_str(&format!(" --app {}", sh(&app.display().to_string())));
+        }
+        SendCommand {
+            program: program.to_owned(),
+            options,
+        }
+    }
+
+    /// `PROGRAM local send HANDLER [--sample] [OPTIONS]` (a schedule has no payload: no `--sample`).
+    pub fn line(&self, handler: &str, kind: Kind) -> String {
+        let sample = if kind == Kind::Schedule {
+            ""
+        } else {
+            " --sample"
+        };
+        format!(
+            "{} local send {}{sample}{}",
+            self.program,
+            sh(handler),
+            self.options
+        )
+    }
+}
+
+/// How the user ran this process: `cargo run --bin deployer --` when through cargo (cargo sets
+/// `CARGO` for what it runs) or when the executable is a build under a `target/` directory, else
+/// `deployer`.
+pub fn program() -> &'static str {
+    let through_cargo = std::env::var_os("CARGO").is_some()
+        || std::env::current_exe().is_ok_and(|exe| {
+            exe.components()
+                .any(|c| c.as_os_str() == std::ffi::OsStr::new("target"))
+        });
+    if through_cargo {
+        "cargo run --bin deployer --"
+    } else {
+        "deployer"
+    }
+}
+
+/// A hint per handler of `plan` with a trigger, in the plan's order; `has_sample` says whether
+/// the app has its own payload for a handler.
+pub fn commands(
+    plan: &Plan,
+    ctx: &AwsContext,
+    send: &SendCommand,
+    has_sample: &dyn Fn(&str) -> bool,
+) -> Vec<Hint> {
     let sample = SampleContext {
         aws: ctx.clone(),
-        now: UNIX_EPOCH,
-    };
-    let to = Target {
-        endpoint: endpoint.trim_end_matches('/'),
-        ctx,
-        style,
+        now: std::time::UNIX_EPOCH,
     };
     plan.functions
         .iter()
         .filter_map(|function| {
             let handler = function.handler.as_str();
             let origin = Origin::for_handler(plan, handler, &sample)?;
-            let kind = origin.kind();
-            let (about, command) = match &origin {
+            let payload = if has_sample(handler) {
+                format!("payload: {SAMPLES_DIR}/{handler}.json")
+            } else {
+                "a generic payload".to_owned()
+            };
+            let about = match &origin {
                 Origin::Schedule { .. } => schedule(plan, handler),
-                Origin::Rule { .. } => to.rule(plan, handler, &origin, &sample),
-                Origin::Bucket { bucket, key, .. } => to.bucket(bucket, key),
-                Origin::Topic { topic_arn } => to.topic(topic_arn),
-                Origin::Queue { queue_arn } => to.queue(queue_arn),
-                Origin::Stream { stream_arn, .. } => to.stream(stream_arn),
-                Origin::Table { stream_arn } => to.table(stream_arn),
+                Origin::Rule { .. } => {
+                    let name = plan
+                        .rules
+                        .iter()
+                        .find(|r| r.function == handler)
+                        .map_or(handler, |r| r.name.as_str());
+                    format!("put an event matching rule {name}'s pattern ({payload})")
+                }
+                Origin::Bucket { bucket, key, .. } => {
+                    format!("put {key} in bucket {bucket} ({payload})")
+                }
+                Origin::Topic { topic_arn } => {
+                    format!("publish to topic {} ({payload})", last_field(topic_arn))
+                }
+                Origin::Queue { queue_arn } => {
+                    format!(
+                        "send a message to queue {} ({payload})",
+                        last_field(queue_arn)
+                    )
+                }
+                Origin::Stream { stream_arn, .. } => {
+                    let name = resource(stream_arn);
+                    let name = name.strip_prefix("stream/").unwrap_or(name);
+                    format!("put a record on stream {name} ({payload})")
+                }
+                Origin::Table { stream_arn } => {
+                    let table = resource(stream_arn)
+                        .strip_prefix("table/")
+                        .and_then(|rest| rest.split('/').next())
+                        .unwrap_or(stream_arn);
+                    format!("put an item in table {table} ({payload})")
+                }
             };
             Some(Hint {
                 handler: handler.to_owned(),
-                kind,
+                kind: origin.kind(),
                 about,
-                command,
+                command: send.line(handler, origin.kind()),
             })
         })
         .collect()
 }
 
-fn schedule(plan: &Plan, handler: &str) -> (String, String) {
+fn schedule(plan: &Plan, handler: &str) -> String {
     let expression = plan
         .rules
         .iter()
         .find(|r| r.function == handler)
         .and_then(|r| r.schedule_expression.as_deref())
         .unwrap_or("its schedule");
-    (
-        format!(
-            "fires on its own at {expression} (UTC); to fire it now, type `{handler}` and Enter in \
-             the runner's terminal, or start it with:"
-        ),
-        format!("deployer local --fire {}", sh(handler)),
+    format!(
+        "fires on its own at {expression} (UTC); to fire it now (or type `{handler}` and Enter in \
+         the runner's terminal):"
     )
 }
 
@@ -156,6 +222,9 @@ pub fn failure_readers(plan: &Plan, ctx: &AwsContext, endpoint: &str, style: Sty
         .collect()
 }
 
+/// The credentials curl signs with; the emulator accepts any.
+const CURL_USER: &str = "testing:testing";
+
 /// Where the commands send their requests.
 struct Target<'a> {
     endpoint: &'a str,
@@ -197,61 +266,6 @@ impl Target<'_> {
         ])
     }
 
-    /// A JSON-protocol call: `curl ... -H Content-Type -H X-Amz-Target -d BODY ENDPOINT/`.
-    fn curl_json(
-        &self,
-        region: &str,
-        service: &str,
-        json_version: &str,
-        target: &str,
-        body: &Value,
-    ) -> Vec<String> {
-        let mut args = self.curl(region, service);
-        args.extend(words(&[
-            "-H",
-            &format!("Content-Type: application/x-amz-json-{json_version}"),
-            "-H",
-            &format!("X-Amz-Target: {target}"),
-            "-d",
-            &body.to_string(),
-            &format!("{}/", self.endpoint),
-        ]));
-        args
-    }
-
-    fn queue(&self, queue_arn: &str) -> (String, String) {
-        let name = last_field(queue_arn);
-        let region = self.region(queue_arn);
-        let url = self.queue_url(queue_arn);
-        let fifo = name.ends_with(".fifo");
-        let command = match self.style {
-            Style::Curl => {
-                let mut args = self.curl(region, "sqs");
-                args.push(sh(&url));
-                for param in ["Action=SendMessage", &format!("MessageBody={ORDER}")] {
-                    args.extend(words(&["--data-urlencode", param]));
-                }
-                if fifo {
-                    args.extend(words(&["--data-urlencode", "MessageGroupId=orders"]));
-                    args.push("--data-urlencode".to_owned());
-                    args.push(r#""MessageDeduplicationId=$(date +%s)""#.to_owned());
-                }
-                args.join(" ")
-            }
-            Style::AwsCli => {
-                let mut args = self.aws(region, "sqs", "send-message");
-                args.extend(words(&["--queue-url", &url, "--message-body", ORDER]));
-                if fifo {
-                    args.extend(words(&["--message-group-id", "orders"]));
-                    args.push("--message-deduplication-id".to_owned());
-                    args.push(r#""$(date +%s)""#.to_owned());
-                }
-                args.join(" ")
-            }
-        };
-        (format!("send an order to queue {name}"), command)
-    }
-
     /// Receives up to 10 messages from the queue (they come back after its visibility timeout).
     fn receive(&self, queue_arn: &str) -> String {
         let region = self.region(queue_arn);
@@ -287,205 +301,6 @@ impl Target<'_> {
             .unwrap_or(&self.ctx.account);
         format!("{}/{account}/{}", self.endpoint, last_field(queue_arn))
     }
-
-    fn bucket(&self, bucket: &str, key: &str) -> (String, String) {
-        let region = self.ctx.region.as_str();
-        let content_type = content_type(key);
-        let command = match self.style {
-            Style::Curl => {
-                let url = format!(
-                    "{}/{bucket}/{}",
-                    self.endpoint,
-                    utf8_percent_encode(key, KEY_PATH)
-                );
-                let mut args = self.curl(region, "s3");
-                // A Content-Type is required: with curl's default (a form) the body is lost.
-                args.extend(words(&[
-                    "-X",
-                    "PUT",
-                    "-H",
-                    &format!("Content-Type: {content_type}"),
-                    "--data-binary",
-                    OBJECT_BODY,
-                    &url,
-                ]));
-                args.join(" ")
-            }
-            Style::AwsCli => {
-                let mut args = self.aws(region, "s3api", "put-object");
-                args.extend(words(&[
-                    "--bucket",
-                    bucket,
-                    "--key",
-                    key,
-                    "--content-type",
-                    content_type,
-                ]));
-                args.join(" ")
-            }
-        };
-        (format!("put {key} in bucket {bucket}"), command)
-    }
-
-    fn topic(&self, topic_arn: &str) -> (String, String) {
-        let region = self.region(topic_arn);
-        let command = match self.style {
-            Style::Curl => {
-                let mut args = self.curl(region, "sns");
-                args.push(sh(&format!("{}/", self.endpoint)));
-                for param in [
-                    "Action=Publish".to_owned(),
-                    format!("TopicArn={topic_arn}"),
-                    format!("Subject={SUBJECT}"),
-                    format!("Message={MESSAGE}"),
-                ] {
-                    args.extend(words(&["--data-urlencode", &param]));
-                }
-                args.join(" ")
-            }
-            Style::AwsCli => {
-                let mut args = self.aws(region, "sns", "publish");
-                args.extend(words(&[
-                    "--topic-arn",
-                    topic_arn,
-                    "--subject",
-                    SUBJECT,
-                    "--message",
-                    MESSAGE,
-                ]));
-                args.join(" ")
-            }
-        };
-        (
-            format!("publish to topic {}", last_field(topic_arn)),
-            command,
-        )
-    }
-
-    fn stream(&self, stream_arn: &str) -> (String, String) {
-        let region = self.region(stream_arn);
-        let name = resource(stream_arn);
-        let name = name.strip_prefix("stream/").unwrap_or(name);
-        let command = match self.style {
-            Style::Curl => {
-                let body = json!({
-                    "StreamName": name,
-                    "PartitionKey": CLICK_PARTITION_KEY,
-                    "Data": STANDARD.encode(CLICK),
-                });
-                let args = self.curl_json(
-                    region,
-                    "kinesis",
-                    "1.1",
-                    "Kinesis_20131202.PutRecord",
-                    &body,
-                );
-                args.join(" ")
-            }
-            Style::AwsCli => {
-                // `fileb://` sends the bytes as they are with CLI v1 and v2 alike (a plain
-                // `--data` is base64 text to v2 and raw text to v1).
-                let mut args = words(&["printf", "%s", CLICK]);
-                args.push("|".to_owned());
-                args.extend(self.aws(region, "kinesis", "put-record"));
-                args.extend(words(&[
-                    "--stream-name",
-                    name,
-                    "--partition-key",
-                    CLICK_PARTITION_KEY,
-                    "--data",
-                    "fileb:///dev/stdin",
-                ]));
-                args.join(" ")
-            }
-        };
-        (format!("put a click record on stream {name}"), command)
-    }
-
-    /// `stream_arn` is the table's stream: `.../table/NAME/stream/LABEL`.
-    fn table(&self, stream_arn: &str) -> (String, String) {
-        let region = self.region(stream_arn);
-        let resource = resource(stream_arn);
-        let table = resource
-            .strip_prefix("table/")
-            .and_then(|rest| rest.split('/').next())
-            .unwrap_or(resource);
-        let command = match self.style {
-            Style::Curl => {
-                let body = json!({ "TableName": table, "Item": order_row() });
-                let args = self.curl_json(
-                    region,
-                    "dynamodb",
-                    "1.0",
-                    "DynamoDB_20120810.PutItem",
-                    &body,
-                );
-                args.join(" ")
-            }
-            Style::AwsCli => {
-                let mut args = self.aws(region, "dynamodb", "put-item");
-                args.extend(words(&[
-                    "--table-name",
-                    table,
-                    "--item",
-                    &order_row().to_string(),
-                ]));
-                args.join(" ")
-            }
-        };
-        (format!("put an order row in table {table}"), command)
-    }
-
-    /// A `PutEvents` entry made from the sample event matching the rule's pattern.
-    fn rule(
-        &self,
-        plan: &Plan,
-        handler: &str,
-        origin: &Origin,
-        sample: &SampleContext,
-    ) -> (String, String) {
-        let rule = plan.rules.iter().find(|r| r.function == handler);
-        let event = origin.event(sample);
-        let mut entry = Map::new();
-        for (field, name) in [
-            ("source", "Source"),
-            ("detail-type", "DetailType"),
-            ("resources", "Resources"),
-        ] {
-            match event.get(field) {
-                Some(Value::Array(items)) if items.is_empty() => {}
-                Some(value) => {
-                    entry.insert(name.to_owned(), value.clone());
-                }
-                None => {}
-            }
-        }
-        let detail = event.get("detail").cloned().unwrap_or_else(|| json!({}));
-        entry.insert("Detail".to_owned(), Value::String(detail.to_string()));
-        let bus = rule.and_then(|r| r.event_bus.as_deref());
-        if let Some(bus) = bus {
-            entry.insert("EventBusName".to_owned(), Value::String(bus.to_owned()));
-        }
-        let region = bus.map_or(self.ctx.region.as_str(), |b| self.region(b));
-        let entries = Value::Array(vec![Value::Object(entry)]);
-        let command = match self.style {
-            Style::Curl => {
-                let body = json!({ "Entries": entries });
-                let args = self.curl_json(region, "events", "1.1", "AWSEvents.PutEvents", &body);
-                args.join(" ")
-            }
-            Style::AwsCli => {
-                let mut args = self.aws(region, "events", "put-events");
-                args.extend(words(&["--entries", &entries.to_string()]));
-                args.join(" ")
-            }
-        };
-        let name = rule.map_or(handler, |r| r.name.as_str());
-        (
-            format!("put an event matching rule {name}'s pattern"),
-            command,
-        )
-    }
 }
 
 /// Each argument quoted for `sh`.
@@ -514,28 +329,6 @@ fn resource(arn: &str) -> &str {
     arn.splitn(6, ':').nth(5).unwrap_or(arn)
 }
 
-/// A key in a URL path: `/` and unreserved characters stay.
-const KEY_PATH: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~')
-    .remove(b'/');
-
-/// The object's media type, judged by the key's extension.
-fn content_type(key: &str) -> &'static str {
-    let extension = key.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
-    match extension.as_deref() {
-        Some("png") => "image/png",
-        Some("jpg" | "jpeg") => "image/jpeg",
-        Some("gif") => "image/gif",
-        Some("json") => "application/json",
-        Some("txt") => "text/plain",
-        Some("csv") => "text/csv",
-        _ => "application/octet-stream",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use chalice_codegen::plan::Arn;
@@ -558,8 +351,10 @@ mod tests {
 
     const ENDPOINT: &str = "http://127.0.0.1:5000";
 
-    fn rendered(style: Style) -> String {
-        commands(&example_plan(), &ctx(), &format!("{ENDPOINT}/"), style)
+    fn rendered() -> String {
+        let send = SendCommand::new("deployer", Path::new("events.chalice"), "dev");
+        let has_sample = |h: &str| ["on_order", "on_click", "on_audit", "on_notice"].contains(&h);
+        commands(&example_plan(), &ctx(), &send, &has_sample)
             .iter()
             .map(|h| {
                 format!(
@@ -625,19 +420,15 @@ mod tests {
     }
 
     #[test]
-    fn curl_commands_for_the_example_app() {
-        insta::assert_snapshot!(rendered(Style::Curl));
-    }
-
-    #[test]
-    fn aws_cli_commands_for_the_example_app() {
-        insta::assert_snapshot!(rendered(Style::AwsCli));
+    fn send_commands_for_the_example_app() {
+        insta::assert_snapshot!(rendered());
     }
 
     #[test]
     fn every_handler_gets_a_hint_of_its_kind() {
         let plan = example_plan();
-        let hints = commands(&plan, &ctx(), ENDPOINT, Style::Curl);
+        let send = SendCommand::new("deployer", Path::new("events.chalice"), "dev");
+        let hints = commands(&plan, &ctx(), &send, &|_| false);
         let kinds: Vec<(&str, Kind)> = hints.iter().map(|h| (h.handler.as_str(), h.kind)).collect();
         assert_eq!(
             kinds,
@@ -653,12 +444,28 @@ mod tests {
             ]
         );
         let nightly = &hints[1];
-        assert_eq!(nightly.command, "deployer local --fire nightly");
+        assert_eq!(nightly.command, "deployer local send nightly");
         assert!(
             nightly.about.contains("cron(0 2 * * ? *)"),
             "{}",
             nightly.about
         );
+        assert!(hints[5].about.ends_with("(a generic payload)"), "{hints:?}");
+    }
+
+    #[test]
+    fn send_commands_repeat_the_runners_app_and_stage() {
+        let send = SendCommand::new(
+            "cargo run --bin deployer --",
+            Path::new("svc/my app/events.chalice"),
+            "prod",
+        );
+        assert_eq!(
+            send.line("on_order", Kind::Queue),
+            "cargo run --bin deployer -- local send on_order --sample --stage prod --app 'svc/my app/events.chalice'"
+        );
+        // Tests run through cargo.
+        assert_eq!(program(), "cargo run --bin deployer --");
     }
 
     #[test]
@@ -688,120 +495,5 @@ mod tests {
                 .unwrap();
             assert_eq!(String::from_utf8(out.stdout).unwrap(), text);
         }
-    }
-
-    #[test]
-    fn bodies_suit_the_example_handlers() {
-        let order: Value = serde_json::from_str(ORDER).unwrap();
-        assert!(order["id"].is_string() && order["items"][0]["price_cents"].is_u64());
-        let click: Value = serde_json::from_str(CLICK).unwrap();
-        assert!(click["page"].is_string());
-        assert_eq!(order_row()["Id"]["S"], "o-1001");
-        assert_eq!(
-            STANDARD.encode(CLICK),
-            "eyJwYWdlIjoiL2NoZWNrb3V0IiwidXNlciI6InUtNDIifQ=="
-        );
-    }
-
-    /// A plan with its sources elsewhere: a FIFO queue and a topic by ARN in another region, a
-    /// stream and a table stream by ARN, a rule on a custom bus.
-    fn foreign_plan() -> Plan {
-        let source = r#"
-app shop
-rule   on_event  { pattern = { "source": ["com.acme.orders"], "detail": { "total": [{ "numeric": [">", 100] }] } }, bus = "orders-bus" }
-queue  on_fifo   "arn:aws:sqs:eu-west-1:999988887777:jobs.fifo"
-topic  on_topic  "arn:aws:sns:eu-west-1:999988887777:alerts"
-stream on_stream "arn:aws:kinesis:eu-west-1:999988887777:stream/clicks"
-table  on_table  "arn:aws:dynamodb:eu-west-1:999988887777:table/audit/stream/2024-01-01T00:00:00.000"
-bucket on_file   "my-files" { suffix = ".json" }
-"#;
-        let model = chalice_codegen::load("events.chalice", source)
-            .unwrap_or_else(|d| panic!("{}", d.items.len()));
-        chalice_codegen::emit_plan::plan(&model, "dev").unwrap()
-    }
-
-    fn hint<'a>(hints: &'a [Hint], handler: &str) -> &'a str {
-        &hints.iter().find(|h| h.handler == handler).unwrap().command
-    }
-
-    #[test]
-    fn sources_elsewhere_are_addressed_where_they_are() {
-        let plan = foreign_plan();
-        let curl = commands(&plan, &ctx(), ENDPOINT, Style::Curl);
-        let cli = commands(&plan, &ctx(), ENDPOINT, Style::AwsCli);
-
-        let fifo = hint(&curl, "on_fifo");
-        assert!(fifo.contains("--aws-sigv4 aws:amz:eu-west-1:sqs"), "{fifo}");
-        assert!(
-            fifo.contains(" http://127.0.0.1:5000/999988887777/jobs.fifo "),
-            "{fifo}"
-        );
-        assert!(fifo.contains("MessageGroupId=orders"), "{fifo}");
-        assert!(
-            fifo.contains(r#""MessageDeduplicationId=$(date +%s)""#),
-            "{fifo}"
-        );
-        let fifo = hint(&cli, "on_fifo");
-        assert!(fifo.contains("--region eu-west-1 sqs send-message --queue-url http://127.0.0.1:5000/999988887777/jobs.fifo"), "{fifo}");
-        assert!(fifo.contains("--message-group-id orders"), "{fifo}");
-
-        assert!(hint(&curl, "on_topic").contains("aws:amz:eu-west-1:sns"));
-        assert!(
-            hint(&cli, "on_topic")
-                .contains("--topic-arn arn:aws:sns:eu-west-1:999988887777:alerts")
-        );
-        assert!(hint(&curl, "on_stream").contains(r#""StreamName":"clicks""#));
-        assert!(hint(&cli, "on_stream").contains("--stream-name clicks"));
-        assert!(hint(&curl, "on_table").contains(r#""TableName":"audit""#));
-        assert!(
-            hint(&cli, "on_table")
-                .contains("--region eu-west-1 dynamodb put-item --table-name audit")
-        );
-
-        let rule = hint(&curl, "on_event");
-        assert!(rule.contains(r#""EventBusName":"orders-bus""#), "{rule}");
-        assert!(rule.contains(r#""Source":"com.acme.orders""#), "{rule}");
-        assert!(rule.contains(r#""Detail":"{\"total\":101}""#), "{rule}");
-
-        let file = hint(&curl, "on_file");
-        assert!(file.contains("'Content-Type: application/json'"), "{file}");
-        assert!(
-            file.contains("http://127.0.0.1:5000/my-files/example.json"),
-            "{file}"
-        );
-    }
-
-    #[test]
-    fn keys_are_escaped_in_urls() {
-        let plan = Plan {
-            bucket_notifications: vec![chalice_codegen::plan::BucketNotification {
-                id: "n".into(),
-                function: "f".into(),
-                bucket: "b-b".into(),
-                notification_id: "n".into(),
-                events: vec![],
-                prefix: Some("in box/".into()),
-                suffix: Some(".txt".into()),
-            }],
-            ..example_plan()
-        };
-        let mut plan = plan;
-        plan.functions.truncate(1);
-        plan.functions[0].handler = "f".into();
-        plan.functions[0].arn = Arn("x".into());
-        let hints = commands(&plan, &ctx(), ENDPOINT, Style::Curl);
-        assert!(
-            hints[0]
-                .command
-                .ends_with(" http://127.0.0.1:5000/b-b/in%20box/example.txt"),
-            "{}",
-            hints[0].command
-        );
-        let hints = commands(&plan, &ctx(), ENDPOINT, Style::AwsCli);
-        assert!(
-            hints[0].command.contains("--key 'in box/example.txt'"),
-            "{}",
-            hints[0].command
-        );
     }
 }

@@ -1,5 +1,5 @@
-//! What `deployer local` prints: its own messages on stderr ([`say`]), the copy-paste commands that
-//! send each handler an event ([`hints`], printed by [`print_hints`]), and one record per invocation on
+//! What `deployer local` prints: its own messages on stderr ([`say`]), the `deployer local send` line
+//! of each handler ([`hints`], printed by [`print_hints`]), and one record per invocation on
 //! stdout ([`output`]).
 
 pub mod hints;
@@ -12,14 +12,22 @@ pub fn say(line: &str) {
     eprintln!("{line}");
 }
 
-/// The copy-paste commands for `plan`'s handlers, under a heading (nothing when there are none).
-pub fn print_hints(plan: &Plan, ctx: &AwsContext, endpoint: &str, style: hints::Style) {
-    let hints = hints::commands(plan, ctx, endpoint, style);
+/// The `deployer local send` line of each of `plan`'s handlers and the on-failure queues' readers,
+/// under headings (nothing when there are none).
+pub fn print_hints(
+    plan: &Plan,
+    ctx: &AwsContext,
+    endpoint: &str,
+    style: hints::Style,
+    send: &hints::SendCommand,
+    has_sample: &dyn Fn(&str) -> bool,
+) {
+    let hints = hints::commands(plan, ctx, send, has_sample);
     let readers = hints::failure_readers(plan, ctx, endpoint, style);
     if hints.is_empty() && readers.is_empty() {
         return;
     }
-    say("\nSend events (copy and paste):");
+    say("\nSend events (from another terminal):");
     for hint in hints {
         say(&format!(
             "  # {} ({}): {}",

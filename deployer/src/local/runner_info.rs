@@ -1,0 +1,146 @@
+//! The small file a running `deployer local` leaves beside the app for `deployer local send`:
+//! where its emulator is (endpoint, region, account), which app and stage it runs, and where it
+//! listens for schedules to fire ([`super::control`]). Written once the runner is ready, removed
+//! when it stops; a file left by a runner that was killed names a process that is gone, and is
+//! ignored.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// What a running runner tells `deployer local send`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunnerInfo {
+    /// The app's name (`app NAME` in its file).
+    pub app: String,
+    pub stage: String,
+    /// The AWS endpoint the runner's sources live at, e.g. `http://127.0.0.1:5000`.
+    pub endpoint: String,
+    pub region: String,
+    pub account: String,
+    /// Whether the runner started that emulator itself (then any credentials do).
+    pub own_emulator: bool,
+    /// The runner's process id.
+    pub pid: u32,
+    /// `127.0.0.1:PORT` where the runner takes schedule names to fire.
+    pub control: Option<String>,
+}
+
+/// Why the file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum RunnerInfoError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: String, source: io::Error },
+    #[error("{path} is not a runner's file ({source}); remove it if no runner is running")]
+    Invalid {
+        path: String,
+        source: serde_json::Error,
+    },
+}
+
+/// `<project>/.chalice-rs/local/<stage>.runner.json`
+pub fn path(project_dir: &Path, stage: &str) -> PathBuf {
+    project_dir
+        .join(crate::engine::state::LOCAL_DIR)
+        .join(format!("{stage}.runner.json"))
+}
+
+/// The file of a running runner of `stage`; `None` when there is none, or its runner is gone.
+pub fn read(project_dir: &Path, stage: &str) -> Result<Option<RunnerInfo>, RunnerInfoError> {
+    let path = path(project_dir, stage);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(RunnerInfoError::Read {
+                path: path.display().to_string(),
+                source,
+            });
+        }
+    };
+    let info: RunnerInfo =
+        serde_json::from_str(&text).map_err(|source| RunnerInfoError::Invalid {
+            path: path.display().to_string(),
+            source,
+        })?;
+    Ok(alive(info.pid).then_some(info))
+}
+
+/// Whether process `pid` still runs (where `/proc` tells; elsewhere it is assumed to).
+fn alive(pid: u32) -> bool {
+    let proc = Path::new("/proc");
+    !proc.is_dir() || proc.join(pid.to_string()).exists()
+}
+
+/// The written file; removed when dropped.
+#[derive(Debug)]
+pub struct Written {
+    path: PathBuf,
+}
+
+impl Drop for Written {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Writes `info` for its stage beside the app (atomically: `local send` never reads half a file).
+pub fn write(project_dir: &Path, info: &RunnerInfo) -> io::Result<Written> {
+    let path = path(project_dir, &info.stage);
+    let dir = path.parent().unwrap_or(project_dir);
+    std::fs::create_dir_all(dir)?;
+    let text = serde_json::to_string_pretty(info).map_err(io::Error::other)?;
+    let partial = dir.join(format!(".{}.runner.json.partial", info.stage));
+    std::fs::write(&partial, text)?;
+    std::fs::rename(&partial, &path)?;
+    Ok(Written { path })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(pid: u32) -> RunnerInfo {
+        RunnerInfo {
+            app: "orders".into(),
+            stage: "dev".into(),
+            endpoint: "http://127.0.0.1:5000".into(),
+            region: "us-east-1".into(),
+            account: "123456789012".into(),
+            own_emulator: true,
+            pid,
+            control: Some("127.0.0.1:4000".into()),
+        }
+    }
+
+    #[test]
+    fn written_read_and_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(read(dir.path(), "dev").unwrap(), None);
+        let written = write(dir.path(), &info(std::process::id())).unwrap();
+        assert!(
+            dir.path()
+                .join(".chalice-rs/local/dev.runner.json")
+                .is_file()
+        );
+        assert_eq!(
+            read(dir.path(), "dev").unwrap(),
+            Some(info(std::process::id()))
+        );
+        assert_eq!(read(dir.path(), "prod").unwrap(), None);
+        drop(written);
+        assert_eq!(read(dir.path(), "dev").unwrap(), None);
+    }
+
+    #[test]
+    fn a_dead_runners_file_is_ignored_and_garbage_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let written = write(dir.path(), &info(u32::MAX)).unwrap();
+        assert_eq!(read(dir.path(), "dev").unwrap(), None);
+        std::mem::forget(written);
+        std::fs::write(path(dir.path(), "dev"), "not json").unwrap();
+        let err = read(dir.path(), "dev").unwrap_err();
+        assert!(err.to_string().contains("is not a runner's file"), "{err}");
+    }
+}
