@@ -30,7 +30,9 @@ pub struct NewArgs {
     /// With --chalice-git: the commit, tag or branch to build (default: the repository's default branch).
     #[arg(long, value_name = "REV", requires = "chalice_git")]
     pub rev: Option<String>,
-    /// Depend on this version of the chalice-rs crates from crates.io (default: this deployer's own version).
+    /// Depend on this version of the chalice-rs crates from crates.io. Without any of these three, the
+    /// app depends on the chalice-rs source this deployer was built from, while it is still there
+    /// (`cargo install --path` or `--git`), else on crates.io at this deployer's version.
     #[arg(long, value_name = "VER")]
     pub chalice_version: Option<String>,
 }

@@ -90,10 +90,25 @@ pub enum ChaliceSource {
 }
 
 impl Default for ChaliceSource {
-    /// The crates' version this deployer was built with.
+    /// The chalice-rs source this deployer was built from (a checkout, or cargo's copy of a git
+    /// repository for `cargo install --git`) while it is still there: its crates are the ones this
+    /// deployer understands, published or not. Else crates.io, at this deployer's version.
     fn default() -> ChaliceSource {
-        ChaliceSource::Version(CHALICE_VERSION.to_owned())
+        match built_from() {
+            Some(root) => ChaliceSource::Path(root),
+            None => ChaliceSource::Version(CHALICE_VERSION.to_owned()),
+        }
     }
+}
+
+/// The workspace this deployer was built in, when it still holds `runtime/` and `codegen/` (a
+/// deployer from crates.io was built from a packaged crate without them: `None`).
+pub fn built_from() -> Option<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent()?;
+    let has = |dir: &str| root.join(dir).join("Cargo.toml").is_file();
+    (has("runtime") && has("codegen"))
+        .then(|| root.canonicalize().ok())
+        .flatten()
 }
 
 impl ChaliceSource {
@@ -477,6 +492,17 @@ mod tests {
     }
 
     #[test]
+    fn by_default_the_source_this_deployer_was_built_from() {
+        // Built in this workspace: its runtime/ and codegen/ are there.
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap()
+            .canonicalize()
+            .unwrap();
+        assert_eq!(ChaliceSource::default(), ChaliceSource::Path(root));
+    }
+
+    #[test]
     fn dependencies_by_version_path_or_git() {
         let dir = Path::new("unused");
         let cargo = |chalice: ChaliceSource| {
@@ -484,7 +510,7 @@ mod tests {
             a.chalice = chalice;
             render(&a).unwrap().remove(0).1
         };
-        let by_version = cargo(ChaliceSource::default());
+        let by_version = cargo(ChaliceSource::Version(CHALICE_VERSION.to_owned()));
         assert!(
             by_version.contains(&format!("chalice-runtime = \"{CHALICE_VERSION}\"\n")),
             "{by_version}"
