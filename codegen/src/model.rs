@@ -401,6 +401,36 @@ impl DestinationKind {
         DestinationKind::Function,
     ];
 
+    /// The service in its ARNs: `sqs`, `sns`, `s3`, `events`, `lambda`.
+    pub fn service(self) -> &'static str {
+        match self {
+            DestinationKind::Queue => "sqs",
+            DestinationKind::Topic => "sns",
+            DestinationKind::Bucket => "s3",
+            DestinationKind::Bus => "events",
+            DestinationKind::Function => "lambda",
+        }
+    }
+
+    /// AWS's name for that service: `SQS`, `SNS`, `S3`, `EventBridge`, `Lambda`.
+    pub fn service_name(self) -> &'static str {
+        match self {
+            DestinationKind::Queue => "SQS",
+            DestinationKind::Topic => "SNS",
+            DestinationKind::Bucket => "S3",
+            DestinationKind::Bus => "EventBridge",
+            DestinationKind::Function => "Lambda",
+        }
+    }
+
+    /// How it is named in messages: `queue`, `topic`, `bucket`, `event bus`, `function`.
+    pub fn noun(self) -> &'static str {
+        match self {
+            DestinationKind::Bus => "event bus",
+            other => other.keyword(),
+        }
+    }
+
     /// The key in an `on_failure { ... }` block, e.g. `queue`.
     pub fn keyword(self) -> &'static str {
         match self {

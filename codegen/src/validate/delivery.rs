@@ -373,7 +373,7 @@ fn destination(
     let Value::Str(text) = &value.node else {
         diags.push(wrong_type(value, "a string").help(format!(
             "write the {}'s name or ARN in quotes: `{} = \"...\"`",
-            noun(kind),
+            kind.noun(),
             kind.keyword()
         )));
         return None;
@@ -383,9 +383,9 @@ fn destination(
     }
     let arn = text.starts_with("arn:");
     let (allow, what) = if arn {
-        (Allow::Arn, format!("a {} ARN", noun(kind)))
+        (Allow::Arn, format!("a {} ARN", kind.noun()))
     } else {
-        (Allow::Stage, format!("a {} name", noun(kind)))
+        (Allow::Stage, format!("a {} name", kind.noun()))
     };
     if !vars::check(text, value.span, allow, &what, diags) {
         return None;
@@ -409,28 +409,6 @@ fn destination(
             NameOrArn::Name(text.clone())
         },
     })
-}
-
-/// How a destination's service is named in messages.
-fn noun(kind: DestinationKind) -> &'static str {
-    match kind {
-        DestinationKind::Queue => "queue",
-        DestinationKind::Topic => "topic",
-        DestinationKind::Bucket => "bucket",
-        DestinationKind::Bus => "event bus",
-        DestinationKind::Function => "function",
-    }
-}
-
-/// The service of a destination's ARNs, and AWS's name for it.
-fn service(kind: DestinationKind) -> (&'static str, &'static str) {
-    match kind {
-        DestinationKind::Queue => ("sqs", "SQS"),
-        DestinationKind::Topic => ("sns", "SNS"),
-        DestinationKind::Bucket => ("s3", "S3"),
-        DestinationKind::Bus => ("events", "EventBridge"),
-        DestinationKind::Function => ("lambda", "Lambda"),
-    }
 }
 
 fn check_queue(s: &str, span: Span) -> Result<(), Diagnostic> {
@@ -467,26 +445,26 @@ pub(crate) fn check_destination(
     span: Span,
 ) -> Result<(), Diagnostic> {
     let key = kind.keyword();
-    let (svc, svc_name) = service(kind);
+    let (svc, svc_name) = (kind.service(), kind.service_name());
     if let Some(rest) = s.strip_prefix("arn:") {
         let written = rest.split(':').nth(1).unwrap_or_default();
         if written != svc {
             let other = DestinationKind::ALL
                 .into_iter()
-                .find(|k| service(*k).0 == written);
+                .find(|k| k.service() == written);
             let help = match other {
                 Some(other) => format!(
                     "this is {} {} ARN: write `{} = \"{s}\"`, or give {} {svc_name} {}'s name or ARN",
-                    article(service(other).1),
-                    service(other).1,
+                    article(other.service_name()),
+                    other.service_name(),
                     other.keyword(),
                     article(svc_name),
-                    noun(kind)
+                    kind.noun()
                 ),
                 None => format!(
                     "`{key}` takes {} {svc_name} {}'s name or its ARN `arn:aws:{svc}:...`",
                     article(svc_name),
-                    noun(kind)
+                    kind.noun()
                 ),
             };
             return Err(invalid(
@@ -494,7 +472,7 @@ pub(crate) fn check_destination(
                 format!(
                     "`{key}` names {} {svc_name} {}, but `{s}` is not {} {svc_name} ARN",
                     article(svc_name),
-                    noun(kind),
+                    kind.noun(),
                     article(svc_name)
                 ),
                 &format!("not {} {svc_name} ARN", article(svc_name)),
@@ -508,7 +486,7 @@ pub(crate) fn check_destination(
             "a URL",
             format!(
                 "give the {}'s name (for a queue, the URL's last part) or its ARN",
-                noun(kind)
+                kind.noun()
             ),
         ));
     }
@@ -518,14 +496,14 @@ pub(crate) fn check_destination(
             span,
             format!(
                 "`{name}` is a FIFO {}; Lambda cannot send failure records to a FIFO {}",
-                noun(kind),
-                noun(kind)
+                kind.noun(),
+                kind.noun()
             ),
         )
-        .label(format!("FIFO {}", noun(kind)))
+        .label(format!("FIFO {}", kind.noun()))
         .help(format!(
             "give a standard {} (its name does not end in `.fifo`)",
-            noun(kind)
+            kind.noun()
         )))
     };
     match kind {

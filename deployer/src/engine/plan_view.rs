@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 
 use chalice_codegen::model::{DEFAULT_EPHEMERAL_STORAGE_MB, LogFormat, Tracing};
 use chalice_codegen::plan::{
-    BucketNotification, Destination, DestinationKind, EventRule, EventSourceMapping, Function,
-    FunctionRole, InvokeConfig, MappingSource, Permission, Plan, Role, Statement, Subscription,
+    BucketNotification, Destination, EventRule, EventSourceMapping, Function, FunctionRole,
+    InvokeConfig, MappingSource, Permission, Plan, Role, Statement, Subscription,
 };
 
 /// One resource as shown to a person.
@@ -411,14 +411,7 @@ fn invoke_config(c: &InvokeConfig, function_name: &str) -> ResourceView {
 
 /// `sqs arn:...`: the service a failure record goes to, and where.
 fn destination(d: &Destination) -> String {
-    let service = match d.kind {
-        DestinationKind::Queue => "sqs",
-        DestinationKind::Topic => "sns",
-        DestinationKind::Bucket => "s3",
-        DestinationKind::Bus => "events",
-        DestinationKind::Function => "lambda",
-    };
-    format!("{service} {}", d.arn)
+    format!("{} {}", d.kind.service(), d.arn)
 }
 
 fn mapping(m: &EventSourceMapping, function_name: &str) -> ResourceView {

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use aws_sdk_sqs::types::QueueAttributeName;
-use chalice_codegen::plan::{AwsContext, MappingSource, Plan};
+use chalice_codegen::plan::{AwsContext, DestinationKind, MappingSource, Plan};
 use futures_util::StreamExt;
 use futures_util::stream;
 
@@ -31,14 +31,13 @@ impl Lookups {
     /// Adds a problem when the on-failure destination `arn` of `handler` was looked up and is missing.
     pub fn destination_problem(&self, arn: &str, handler: &str, problems: &mut Vec<String>) {
         if self.destinations.get(arn) == Some(&false) {
-            let what = match arn_parts(arn).map(|p| p.service) {
-                Some("sqs") => "SQS queue",
-                Some("sns") => "SNS topic",
-                Some("s3") => "bucket",
-                Some("events") => "event bus",
-                Some("lambda") => "function",
-                _ => "destination",
-            };
+            let service = arn_parts(arn).map(|p| p.service);
+            let what = DestinationKind::ALL
+                .into_iter()
+                .find(|k| Some(k.service()) == service)
+                .map_or("destination".to_string(), |k| {
+                    format!("{} {}", k.service_name(), k.noun())
+                });
             problems.push(format!(
                 "on-failure {what} `{}` ({arn}) does not exist (handler `{handler}`): \
                  the deployer sends failure records there but does not create it",
