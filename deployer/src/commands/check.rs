@@ -59,8 +59,7 @@ fn write_json(
         }),
         Err(e) => serde_json::json!({"file": file, "valid": false, "error": e.to_string()}),
     };
-    serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::from)?;
-    writeln!(out)?;
+    super::write_json(out, &doc)?;
     loaded
         .map(|_| ())
         .map_err(|e| CommandError::Project(e.into()))

@@ -3,7 +3,10 @@
 
 use std::io::Write;
 
-use super::{CommandError, LiveOptions, confirm, open_session, require_confirmation_possible};
+use super::{
+    CommandError, LiveOptions, changes_json, confirm, open_session, require_confirmation_possible,
+    write_json,
+};
 use crate::engine::converge;
 use crate::engine::diff;
 use crate::engine::session::Session;
@@ -78,15 +81,9 @@ async fn delete(
     shown?;
     let deleted = result?;
     if opts.json {
-        let mut doc = diff::to_json(&deleted.changes);
-        doc["app"] = s.plan.app.clone().into();
-        doc["stage"] = s.plan.stage.clone().into();
-        doc["account"] = s.ctx.account.clone().into();
-        doc["region"] = s.ctx.region.clone().into();
+        let mut doc = changes_json(s, &deleted.changes);
         doc["log_groups_kept"] = (!opts.logs).into();
-        serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::from)?;
-        writeln!(out)?;
-        return Ok(());
+        return write_json(out, &doc);
     }
     if deleted.changes.is_empty() {
         writeln!(

@@ -3,7 +3,10 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::{CommandError, LiveOptions, confirm, open_session, require_confirmation_possible};
+use super::{
+    CommandError, LiveOptions, changes_json, confirm, open_session, require_confirmation_possible,
+    write_json,
+};
 use crate::engine::EngineError;
 use crate::engine::converge;
 use crate::engine::diff;
@@ -137,11 +140,7 @@ async fn deploy(
         return Err(EngineError::StalePlan(saved.moved(&[])).into());
     }
     if opts.json {
-        let mut doc = diff::to_json(&converged.changes);
-        doc["app"] = s.plan.app.clone().into();
-        doc["stage"] = s.plan.stage.clone().into();
-        doc["account"] = s.ctx.account.clone().into();
-        doc["region"] = s.ctx.region.clone().into();
+        let mut doc = changes_json(s, &converged.changes);
         doc["elapsed_ms"] = u64::try_from(converged.elapsed.as_millis())
             .unwrap_or(u64::MAX)
             .into();
@@ -151,9 +150,7 @@ async fn deploy(
             .iter()
             .map(|f| serde_json::json!({"handler": f.handler, "name": f.name, "arn": f.arn.resolve(&s.ctx)}))
             .collect();
-        serde_json::to_writer_pretty(&mut *out, &doc).map_err(std::io::Error::from)?;
-        writeln!(out)?;
-        return Ok(());
+        return write_json(out, &doc);
     }
     if converged.changes.is_empty() {
         show(s, &[], opts.color, out)?;

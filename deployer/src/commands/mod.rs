@@ -159,6 +159,24 @@ pub async fn open_session(
     Ok(Session::open(command, plan, clients, state, opts.calls.clone()).await?)
 }
 
+/// Writes `doc` to `out` as pretty JSON and a newline: the one document of `--json` output.
+pub fn write_json(out: &mut dyn Write, doc: &serde_json::Value) -> Result<(), CommandError> {
+    serde_json::to_writer_pretty(&mut *out, doc).map_err(io::Error::from)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// What `deploy --json` and `delete --json` print: the changes made and their summary, with the app,
+/// stage, account and region they were made in.
+pub fn changes_json(s: &Session, changes: &[crate::engine::diff::Change]) -> serde_json::Value {
+    let mut doc = crate::engine::diff::to_json(changes);
+    doc["app"] = s.plan.app.clone().into();
+    doc["stage"] = s.plan.stage.clone().into();
+    doc["account"] = s.ctx.account.clone().into();
+    doc["region"] = s.ctx.region.clone().into();
+    doc
+}
+
 /// Asks on the terminal; `Ok(false)` unless the answer is `y` or `yes`.
 pub fn confirm(question: &str) -> io::Result<bool> {
     let mut err = io::stderr().lock();

@@ -103,9 +103,7 @@ fn run_live(opts: &PlanOptions, out: &mut dyn Write) -> Result<bool, CommandErro
                 eprintln!("warning: {w}");
             }
             if opts.json {
-                serde_json::to_writer_pretty(&mut *out, &diff::to_json(&planned.changes))
-                    .map_err(std::io::Error::from)?;
-                writeln!(out)?;
+                super::write_json(out, &diff::to_json(&planned.changes))?;
             } else {
                 out.write_all(diff::render(&planned.changes, opts.color).as_bytes())?;
             }

@@ -58,7 +58,5 @@ pub fn run(args: &SampleArgs, out: &mut dyn Write) -> Result<(), CommandError> {
             origin.event(&ctx)
         }
     };
-    serde_json::to_writer_pretty(&mut *out, &event).map_err(std::io::Error::from)?;
-    writeln!(out)?;
-    Ok(())
+    super::write_json(out, &event)
 }
