@@ -2,8 +2,9 @@
 //! from the environment) against moto, for the example app (`events.chalice` at the workspace root).
 //!
 //! moto cannot run a function. With `{"lambda":{"use_docker":false}}` posted to `/moto-api/config`
-//! before functions are created, `Invoke` echoes the event back; without it (and without Docker) it
-//! answers with `FunctionError: Handled` and a text payload, which serves as the failing function.
+//! before functions are created ([`Moto::without_docker`]), `Invoke` echoes the event back; without it
+//! (and without Docker) it answers with `FunctionError: Handled` and a text payload, which the deployer
+//! turns into what to set.
 //! Needs moto: `scripts/moto.sh`.
 
 mod support;
@@ -19,9 +20,9 @@ use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use chalice_deployer::aws::Clients;
 use serde_json::json;
 use support::deployer::{self, Run};
-use support::fixtures::{self, create_role};
+use support::fixtures::{self, create_role, create_sources};
 use support::moto::Moto;
-use support::project::Project;
+use support::project::{Project, example_source, plan_of};
 
 const FUNCTION: &str = "orders-dev-on_order";
 const GROUP: &str = "/aws/lambda/orders-dev-on_order";
@@ -36,32 +37,6 @@ fn deployer(moto: &Moto, dir: &Path, args: &[&str]) -> Command {
 
 fn run(moto: &Moto, dir: &Path, args: &[&str]) -> Run {
     deployer::run(&mut deployer(moto, dir, args))
-}
-
-/// `POST {endpoint}{path}` with a JSON body; the response's status line.
-fn post_json(moto: &Moto, path: &str, body: &str) -> String {
-    let mut stream = TcpStream::connect(("127.0.0.1", moto.port())).unwrap();
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        moto.port(),
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    response.lines().next().unwrap_or_default().to_owned()
-}
-
-/// Switches moto's Lambda to its no-Docker backend, where `Invoke` echoes the event.
-fn echo_invocations(moto: &Moto) {
-    let status = post_json(
-        moto,
-        "/moto-api/config",
-        r#"{"lambda":{"use_docker":false}}"#,
-    );
-    assert!(status.contains(" 201"), "{status}");
 }
 
 /// The function `name` (handler `on_order`) created directly, with its role `orders-dev`.
@@ -132,7 +107,7 @@ fn line(timestamp: i64, message: &str) -> String {
 #[tokio::test]
 async fn invoke_remote_prints_what_the_deployed_function_returns() {
     let moto = Moto::start();
-    echo_invocations(&moto);
+    moto.without_docker();
     create_function(&moto.clients().await, FUNCTION).await;
     let dir = Project::example();
 
@@ -210,30 +185,125 @@ async fn invoke_remote_of_a_function_not_deployed_says_how_to_deploy_it() {
     assert_eq!(out.code, Some(2), "{}", out.describe());
 }
 
+/// The example app deployed to `moto` by `deployer deploy` (its sources made first), from `dir`.
+async fn deploy_example(moto: &Moto, dir: &Project) {
+    create_sources(&moto.clients().await, &plan_of(&example_source())).await;
+    dir.write_fake_bootstrap("bootstrap", "v1");
+    let out = run(
+        moto,
+        dir.path(),
+        &["deploy", "--yes", "--bootstrap", "bootstrap"],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+}
+
+/// Issue #13: deployed to a moto whose Lambda runs without Docker (as `deployer local` sets its own),
+/// `invoke --remote` works, and `logs` prints the function's log.
 #[tokio::test]
-async fn invoke_remote_of_a_failing_function_prints_its_error_and_exits_1() {
+async fn deployed_to_moto_without_docker_invoke_remote_and_logs_work() {
+    let moto = Moto::start();
+    moto.without_docker();
+    let dir = Project::example();
+    deploy_example(&moto, &dir).await;
+
+    let out = run(
+        &moto,
+        dir.path(),
+        &["invoke", "on_order", "--remote", "--sample"],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    assert_eq!(
+        out.json()["Records"][0]["eventSource"],
+        "aws:sqs",
+        "{}",
+        out.describe()
+    );
+
+    // moto writes no log in this mode: the function's log as Lambda would write it.
+    let clients = moto.clients().await;
+    create_log_stream(&clients).await;
+    let now = now_ms();
+    put_events(&clients, &[(now - 1_000, "an order arrived\n")]).await;
+    let out = run(&moto, dir.path(), &["logs", "on_order"]);
+    assert_eq!(out.code, Some(0), "{}", out.describe());
+    assert_eq!(
+        out.stdout,
+        format!("{}\n", line(now - 1_000, "an order arrived"))
+    );
+}
+
+/// Issue #13: on a plain moto (no Docker) `invoke --remote` says precisely what to set, and `logs`
+/// prints the line moto logged for that invocation, whose timestamp is a float (`1796557537829.8408`,
+/// which the SDK for Rust cannot parse).
+#[tokio::test]
+async fn on_a_plain_moto_invoke_remote_says_what_to_set_and_logs_survive_float_timestamps() {
     if Path::new("/var/run/docker.sock").exists() || std::env::var_os("DOCKER_HOST").is_some() {
         // With Docker, moto would try to run the (fake) code in a container instead of failing.
         eprintln!("skipped: Docker is available, so moto's Invoke does not fail at once");
         return;
     }
     let moto = Moto::start();
-    // Default (Docker) backend: with no Docker it answers `FunctionError: Handled`.
-    create_function(&moto.clients().await, FUNCTION).await;
     let dir = Project::example();
+    deploy_example(&moto, &dir).await;
     let out = run(&moto, dir.path(), &["invoke", "on_order", "--remote"]);
     assert_eq!(out.code, Some(1), "{}", out.describe());
+    assert_eq!(out.stdout, "", "{}", out.describe());
+    let endpoint = moto.endpoint();
+    for said in [
+        format!(
+            "error: the emulator at {endpoint} could not run `{FUNCTION}`: it runs functions in Docker"
+        ),
+        format!(
+            "curl -X POST {endpoint}/moto-api/config -H 'Content-Type: application/json' \
+             -d '{{\"lambda\":{{\"use_docker\":false}}}}'"
+        ),
+        "\n  deployer deploy\n".to_owned(),
+        "deployer invoke on_order --sample".to_owned(),
+    ] {
+        assert!(
+            out.stderr.contains(&said),
+            "{said:?} not in:\n{}",
+            out.describe()
+        );
+    }
+
+    // What moto logged for the failed invocation, at a float timestamp.
+    let out = run(&moto, dir.path(), &["logs", "on_order"]);
+    assert_eq!(out.code, Some(0), "{}", out.describe());
     assert!(
-        out.stdout.starts_with("error running docker"),
+        out.stdout.contains("  error running docker"),
         "{}",
         out.describe()
     );
+    assert_eq!(out.stderr, "", "{}", out.describe());
+    let raw = moto_filter_log_events(&moto);
     assert!(
-        out.stderr
-            .contains("error: handler `on_order` failed: Handled: error running docker"),
-        "{}",
-        out.describe()
+        raw.contains("\"timestamp\": ")
+            && raw
+                .split("\"timestamp\": ")
+                .nth(1)
+                .is_some_and(|t| { t.split([',', '}']).next().is_some_and(|n| n.contains('.')) }),
+        "moto no longer writes float timestamps; this test proves nothing: {raw}"
     );
+}
+
+/// moto's raw `FilterLogEvents` answer for [`GROUP`] (what the SDK would have to parse).
+fn moto_filter_log_events(moto: &Moto) -> String {
+    let body = format!(r#"{{"logGroupName":"{GROUP}"}}"#);
+    let mut stream = TcpStream::connect(("127.0.0.1", moto.port())).unwrap();
+    write!(
+        stream,
+        "POST / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nX-Amz-Target: Logs_20140328.FilterLogEvents\r\n\
+         Content-Type: application/x-amz-json-1.1\r\nAuthorization: AWS4-HMAC-SHA256 \
+         Credential=a/20260101/us-east-1/logs/aws4_request, SignedHeaders=host, Signature=x\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        moto.port(),
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    response
 }
 
 #[tokio::test]

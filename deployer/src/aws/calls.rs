@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use aws_smithy_runtime_api::box_error::BoxError;
@@ -193,6 +194,46 @@ impl Intercept for CallCounter {
                 call.succeeded = Some(ok);
             }
         }
+        Ok(())
+    }
+}
+
+/// The HTTP attempts of the operations it is attached to (`.customize().interceptor(attempts.clone())`).
+///
+/// A create sent more than once may have taken effect on an attempt whose answer was lost: its retry
+/// then finds the resource (AWS answers 409) or, on moto, makes a second copy. Either way the kind reads
+/// what is there before going on.
+#[derive(Debug, Clone, Default)]
+pub struct Attempts(Arc<AtomicU32>);
+
+impl Attempts {
+    pub fn new() -> Attempts {
+        Attempts::default()
+    }
+
+    /// Attempts sent so far.
+    pub fn count(&self) -> u32 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Whether more than one attempt was sent (an SDK retry, or the operation sent again).
+    pub fn retried(&self) -> bool {
+        self.count() > 1
+    }
+}
+
+impl Intercept for Attempts {
+    fn name(&self) -> &'static str {
+        "chalice-deployer attempt counter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 }

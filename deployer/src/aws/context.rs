@@ -1,6 +1,5 @@
 //! Resolves the account, region and partition that fill a plan's ARN templates.
 
-use aws_smithy_types::error::display::DisplayErrorContext;
 pub use chalice_codegen::plan::AwsContext;
 
 use super::{AwsError, Clients};
@@ -15,7 +14,7 @@ pub async fn resolve(clients: &Clients) -> Result<AwsContext, AwsError> {
         .get_caller_identity()
         .send()
         .await
-        .map_err(|e| AwsError::CallerIdentity(DisplayErrorContext(e).to_string()))?;
+        .map_err(|e| AwsError::CallerIdentity(super::causes(&e)))?;
     let account = identity
         .account()
         .filter(|a| !a.is_empty())

@@ -5,6 +5,7 @@
 
 pub mod calls;
 pub mod context;
+pub mod float_millis;
 pub mod policy;
 
 use aws_config::retry::RetryConfig;
@@ -12,7 +13,7 @@ use aws_config::{BehaviorVersion, ConfigLoader, Region, SdkConfig};
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-pub use calls::{Call, CallCounter, CallKind};
+pub use calls::{Attempts, Call, CallCounter, CallKind};
 pub use context::{AwsContext, resolve as resolve_context};
 pub use policy::parse_policy_document;
 
@@ -107,6 +108,7 @@ pub struct Clients {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     calls: CallCounter,
     region: Option<String>,
+    endpoint: Option<String>,
 }
 
 impl Clients {
@@ -139,6 +141,12 @@ impl Clients {
                 )
             };
         }
+        let mut logs =
+            aws_sdk_cloudwatchlogs::config::Builder::from(config).interceptor(calls.clone());
+        // An endpoint is configured: most likely an emulator (see float_millis).
+        if config.endpoint_url().is_some() {
+            logs = logs.interceptor(float_millis::FloatMillis);
+        }
         Clients {
             lambda: client!(aws_sdk_lambda),
             iam: client!(aws_sdk_iam),
@@ -150,8 +158,9 @@ impl Clients {
             kinesis: client!(aws_sdk_kinesis),
             dynamodb: client!(aws_sdk_dynamodb),
             dynamodb_streams: client!(aws_sdk_dynamodbstreams),
-            logs: client!(aws_sdk_cloudwatchlogs),
+            logs: aws_sdk_cloudwatchlogs::Client::from_conf(logs.build()),
             region: config.region().map(|r| r.as_ref().to_owned()),
+            endpoint: config.endpoint_url().map(str::to_owned),
             calls,
         }
     }
@@ -159,6 +168,11 @@ impl Clients {
     /// The calls made through these clients so far.
     pub fn calls(&self) -> &CallCounter {
         &self.calls
+    }
+
+    /// The endpoint configured for every service (`AWS_ENDPOINT_URL`: an emulator), if any.
+    pub fn endpoint(&self) -> Option<&str> {
+        self.endpoint.as_deref()
     }
 
     /// The configured region, if any.
@@ -181,6 +195,22 @@ pub fn error_code<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> Option<&s
         SdkError::ServiceError(_) => err.code(),
         _ => None,
     }
+}
+
+/// An error and its causes, `error: cause: cause ...`, each said once (SDK errors repeat their source
+/// in their message): what to show of an SDK error that has no AWS error code, without the raw
+/// request or answer the SDK's own rendering (`DisplayErrorContext`) carries.
+pub fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut next = err.source();
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
 }
 
 /// A sample event's context in the configured region: `--region`, `AWS_REGION`, `AWS_DEFAULT_REGION`,

@@ -25,6 +25,25 @@ pub enum InvokeFailure {
     /// `--remote`: the `Invoke` call itself failed (the function did not necessarily run).
     #[error("{0}")]
     Call(crate::resources::CallError),
+    /// `--remote` against an emulator (moto) that tried to run the function in Docker and could not.
+    #[error(
+        "the emulator at {endpoint} could not run `{function}`: it runs functions in Docker, which it cannot \
+         reach ({answer}).\n\
+         To invoke there without Docker, switch its Lambda to echo mode, then deploy again (moto keeps \
+         functions made before the switch apart); Invoke then returns the event it was sent:\n  \
+         curl -X POST {endpoint}/moto-api/config -H 'Content-Type: application/json' -d '{{\"lambda\":{{\"use_docker\":false}}}}'\n  \
+         {deploy}\n\
+         To run the handler's code, invoke it here instead: deployer invoke {handler} --sample"
+    )]
+    EmulatorWithoutDocker {
+        endpoint: String,
+        function: String,
+        handler: String,
+        /// The command that deploys the stage again.
+        deploy: String,
+        /// What the emulator answered.
+        answer: String,
+    },
     #[error("the bootstrap exited ({0}) before answering; its output is above")]
     Exited(ExitStatus),
     #[error("the bootstrap failed to initialise: {0}")]

@@ -75,14 +75,29 @@ pub async fn invoke(
         .send()
         .await;
     match result {
-        Ok(output) => Ok(Response {
-            payload: output
-                .payload()
-                .map(|b| b.as_ref().to_vec())
-                .unwrap_or_default(),
-            function_error: output.function_error().map(str::to_owned),
-            log_result: output.log_result().map(str::to_owned),
-        }),
+        Ok(output) => {
+            let response = Response {
+                payload: output
+                    .payload()
+                    .map(|b| b.as_ref().to_vec())
+                    .unwrap_or_default(),
+                function_error: output.function_error().map(str::to_owned),
+                log_result: output.log_result().map(str::to_owned),
+            };
+            match clients.endpoint() {
+                Some(endpoint) if is_docker_failure(&response) => {
+                    Err(InvokeFailure::EmulatorWithoutDocker {
+                        endpoint: endpoint.trim_end_matches('/').to_owned(),
+                        function: function.name.clone(),
+                        handler: function.handler.clone(),
+                        deploy: deploy_command(plan),
+                        answer: String::from_utf8_lossy(&response.payload).trim().to_owned(),
+                    }
+                    .into())
+                }
+                _ => Ok(response),
+            }
+        }
         Err(e) if error_code(&e) == Some("ResourceNotFoundException") => {
             Err(CommandError::Usage(not_deployed(plan, function)))
         }
@@ -90,13 +105,24 @@ pub async fn invoke(
     }
 }
 
-/// Says which function is missing from which stage, and how to deploy it.
-pub fn not_deployed(plan: &Plan, function: &Function) -> String {
-    let deploy = if plan.stage == DEFAULT_STAGE {
+/// Whether the answer is moto's when it cannot reach Docker to run a function (a `Handled` error
+/// whose payload is `error running docker: ...`).
+fn is_docker_failure(response: &Response) -> bool {
+    response.function_error.is_some() && response.payload.starts_with(b"error running docker")
+}
+
+/// `deployer deploy`, with `--stage` unless it is the default.
+fn deploy_command(plan: &Plan) -> String {
+    if plan.stage == DEFAULT_STAGE {
         "deployer deploy".to_owned()
     } else {
         format!("deployer deploy --stage {}", plan.stage)
-    };
+    }
+}
+
+/// Says which function is missing from which stage, and how to deploy it.
+pub fn not_deployed(plan: &Plan, function: &Function) -> String {
+    let deploy = deploy_command(plan);
     format!(
         "function `{}` (handler `{}`) is not deployed in stage `{}`: run `{deploy}` first, or invoke it locally without --remote",
         function.name, function.handler, plan.stage

@@ -35,6 +35,8 @@ pub enum EmulatorError {
     Exited { status: String, log: String },
     #[error("moto_server did not listen on port {port} within {START_TIMEOUT:?}; its log:\n{log}")]
     NotListening { port: u16, log: String },
+    #[error("moto_server did not take the no-Docker Lambda setting: {0}")]
+    Config(String),
     #[error("cannot set up the emulator's log file: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -109,6 +111,7 @@ impl Emulator {
             _dir: dir,
         };
         emulator.wait_until_listening().await?;
+        lambda_without_docker(port).await?;
         Ok(emulator)
     }
 
@@ -158,6 +161,44 @@ impl Emulator {
             self.child.kill().await?;
         }
         Ok(())
+    }
+}
+
+/// Switches moto's Lambda to run without Docker (`Invoke` answers with the event it was sent), so
+/// that `invoke --remote` works against it; done before any function is made (moto keeps the
+/// functions of each mode apart).
+async fn lambda_without_docker(port: u16) -> Result<(), EmulatorError> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = r#"{"lambda":{"use_docker":false}}"#;
+    let request = format!(
+        "POST /moto-api/config HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let exchange = async {
+        let mut stream = tokio::net::TcpStream::connect((Ipv4Addr::LOCALHOST, port)).await?;
+        stream.write_all(request.as_bytes()).await?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await?;
+        Ok::<_, std::io::Error>(answer)
+    };
+    let answer = tokio::time::timeout(START_TIMEOUT, exchange)
+        .await
+        .map_err(|_| EmulatorError::Config(format!("no answer within {START_TIMEOUT:?}")))?
+        .map_err(|e| EmulatorError::Config(e.to_string()))?;
+    let status = String::from_utf8_lossy(&answer)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    if status
+        .split_whitespace()
+        .nth(1)
+        .is_some_and(|code| code.starts_with('2'))
+    {
+        Ok(())
+    } else {
+        Err(EmulatorError::Config(format!("it answered `{status}`")))
     }
 }
 

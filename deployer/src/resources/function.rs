@@ -14,7 +14,6 @@ use aws_sdk_lambda::types::{
     LastUpdateStatus, LogFormat, LoggingConfig, Runtime, State, TracingConfig, TracingMode,
     VpcConfig,
 };
-use aws_smithy_types::error::display::DisplayErrorContext;
 
 use super::artifacts::{bucket_name, code_key};
 use super::call::{CallError, found, gone, is_role_propagation, retry_propagation};
@@ -517,7 +516,7 @@ async fn wait_active(c: &Clients, name: &str) -> Result<(), CallError> {
             CallError::other(
                 "GetFunction",
                 name,
-                format!("waiting for Active: {}", DisplayErrorContext(e)),
+                format!("waiting for Active: {}", crate::aws::causes(&e)),
             )
         })
 }
@@ -533,7 +532,7 @@ async fn wait_updated(c: &Clients, name: &str) -> Result<(), CallError> {
             CallError::other(
                 "GetFunction",
                 name,
-                format!("waiting for the last update: {}", DisplayErrorContext(e)),
+                format!("waiting for the last update: {}", crate::aws::causes(&e)),
             )
         })
 }

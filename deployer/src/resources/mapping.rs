@@ -13,14 +13,14 @@ use aws_smithy_types::date_time::Format;
 use chalice_codegen::plan::{AwsContext, MappingSource};
 use serde::Serialize;
 
-use super::call::{CallError, gone, is_role_propagation, retry_propagation};
+use super::call::{CallError, gone, is_role_propagation, keep_one, retry_propagation};
 use super::change::{Action, Change, DeleteReason, FieldChange, Recorded};
 use super::compare::{canonical_text, field};
 use super::identity::matches;
 use super::identity::{Identity, ResourceKind};
 use super::kind::{Facts, Record, Resolver, Resource, Scope, Step, StepError, Wanted};
 use super::sources::{TableStream, arn_parts};
-use crate::aws::Clients;
+use crate::aws::{Attempts, Clients};
 
 /// An event source mapping.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -510,6 +510,8 @@ fn destination_config(on_failure: Option<&String>) -> DestinationConfig {
 pub const REPLACE_FIELDS: [&str; 2] = ["starting_position", "starting_position_timestamp"];
 
 const NOT_FOUND: &str = "ResourceNotFoundException";
+/// AWS: the function already has a mapping of this source.
+const CONFLICT: &str = "ResourceConflictException";
 /// AWS refuses to change a mapping while it is `Creating`/`Updating`/`Deleting` (moto never is).
 const IN_USE: &str = "ResourceInUseException";
 const IN_USE_WAIT: Duration = Duration::from_secs(120);
@@ -629,9 +631,61 @@ fn response_types(spec: &MappingSpec) -> Vec<FunctionResponseType> {
     }
 }
 
-/// Creates the mapping; returns its UUID. On AWS a duplicate SQS mapping answers 409: the existing one
-/// (a retried create whose answer was lost) is adopted and updated.
+/// Creates the mapping; returns its UUID. A create that may have happened already is settled to
+/// exactly one mapping (see [`settle`]): one retried after an attempt whose answer was lost (on moto,
+/// which accepts duplicates, that made a second mapping), or answered 409 (AWS: the function already
+/// has a mapping of this source).
 pub async fn create_mapping(c: &Clients, spec: &MappingSpec) -> Result<String, CallError> {
+    let attempts = Attempts::new();
+    match send_create(c, spec, &attempts).await {
+        Ok(uuid) if !attempts.retried() => Ok(uuid),
+        Ok(uuid) => Ok(settle(c, spec, Some(&uuid)).await?.unwrap_or(uuid)),
+        Err(e) if e.has_code(CONFLICT) => settle(c, spec, None).await?.ok_or(e),
+        Err(e) => Err(e),
+    }
+}
+
+/// Keeps one mapping of the function and source (the one the create's answer named, else one as
+/// wanted, else the first, updated or made again), deletes the others; its UUID (`None`: none found).
+async fn settle(
+    c: &Clients,
+    spec: &MappingSpec,
+    answered: Option<&str>,
+) -> Result<Option<String>, CallError> {
+    let listed = list_mappings(c, &spec.function).await?;
+    let found = listed
+        .iter()
+        .filter(|m| matches(&spec.source_arn, &m.spec.source_arn));
+    let Some(kept) = keep_one(
+        found,
+        |m| Some(m.uuid.as_str()) == answered,
+        |m| mapping_fields(spec, &m.spec),
+    ) else {
+        return Ok(None);
+    };
+    for duplicate in &kept.duplicates {
+        delete_mapping(c, &duplicate.uuid).await?;
+    }
+    if kept
+        .fields
+        .iter()
+        .any(|f| REPLACE_FIELDS.contains(&f.field.as_str()))
+    {
+        delete_mapping(c, &kept.keep.uuid).await?;
+        return send_create(c, spec, &Attempts::new()).await.map(Some);
+    }
+    if !kept.fields.is_empty() {
+        update_mapping(c, &kept.keep.uuid, spec).await?;
+    }
+    Ok(Some(kept.keep.uuid.clone()))
+}
+
+/// One `CreateEventSourceMapping` (retried while a fresh grant propagates); the new UUID.
+async fn send_create(
+    c: &Clients,
+    spec: &MappingSpec,
+    attempts: &Attempts,
+) -> Result<String, CallError> {
     let timestamp = match &spec.starting_position_timestamp {
         Some(t) => Some(
             DateTime::from_str(t, Format::DateTimeWithOffset).map_err(|e| {
@@ -680,26 +734,16 @@ pub async fn create_mapping(c: &Clients, spec: &MappingSpec) -> Result<String, C
                         .and_then(|s| s.on_failure.as_ref())
                         .map(|d| destination_config(Some(d))),
                 )
+                .customize()
+                .interceptor(attempts.clone())
                 .send()
                 .await
                 .map_err(|e| CallError::new("CreateEventSourceMapping", &spec.function, e))
         },
         is_role_propagation,
     )
-    .await;
-    match created {
-        Ok(out) => Ok(out.uuid().unwrap_or_default().to_string()),
-        Err(e) if e.has_code("ResourceConflictException") => {
-            let existing = list_mappings(c, &spec.function)
-                .await?
-                .into_iter()
-                .find(|m| m.spec.source_arn == spec.source_arn)
-                .ok_or(e)?;
-            update_mapping(c, &existing.uuid, spec).await?;
-            Ok(existing.uuid)
-        }
-        Err(e) => Err(e),
-    }
+    .await?;
+    Ok(created.uuid().unwrap_or_default().to_string())
 }
 
 /// Updates what can change in place (batching, concurrency, response types, filters, failure handling).

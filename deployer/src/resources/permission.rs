@@ -2,6 +2,7 @@
 //! its `SourceArn` (and `SourceAccount` for S3).
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use chalice_codegen::plan::AwsContext;
 use serde::Serialize;
@@ -12,7 +13,7 @@ use super::change::{Action, Change, DeleteReason, FieldChange};
 use super::compare::field;
 use super::identity::{Identity, ResourceKind};
 use super::kind::{Facts, Record, Resolver, Resource, Scope, Step, StepError};
-use crate::aws::Clients;
+use crate::aws::{Attempts, Clients};
 
 /// One statement of a function's resource policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -274,23 +275,91 @@ fn condition(st: &Value, key: &str) -> Option<String> {
     })
 }
 
-/// Adds the statement. On AWS a statement id that exists already answers 409: that is the statement we
-/// wanted (a retried add whose answer was lost), so it is adopted.
+/// Adds the statement. An add that may have happened already (retried after an attempt whose answer
+/// was lost, or answered 409: AWS refuses a statement id that exists) reads the policy and settles it
+/// to exactly one statement as wanted ([`settle`]); moto, which keeps a second statement of one id
+/// instead of answering 409, is settled the same way.
 pub async fn add_permission(c: &Clients, spec: &PermissionSpec) -> Result<(), CallError> {
-    let result = c
-        .lambda
-        .add_permission()
-        .function_name(&spec.function)
-        .statement_id(&spec.statement_id)
-        .action(&spec.action)
-        .principal(&spec.principal)
-        .set_source_arn(spec.source_arn.clone())
-        .set_source_account(spec.source_account.clone())
-        .send()
-        .await
-        .map(|_| ())
-        .map_err(|e| CallError::new("AddPermission", &spec.function, e));
-    gone(result, &["ResourceConflictException"])
+    let mut conflict = None;
+    for round in 0..ADD_ROUNDS {
+        if round > 0 && conflict.is_some() {
+            // AWS also answers 409 while the function is being updated: wait, then add again.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        let attempts = Attempts::new();
+        let added = c
+            .lambda
+            .add_permission()
+            .function_name(&spec.function)
+            .statement_id(&spec.statement_id)
+            .action(&spec.action)
+            .principal(&spec.principal)
+            .set_source_arn(spec.source_arn.clone())
+            .set_source_account(spec.source_account.clone())
+            .customize()
+            .interceptor(attempts.clone())
+            .send()
+            .await
+            .map_err(|e| CallError::new("AddPermission", &spec.function, e));
+        match added {
+            Ok(_) if !attempts.retried() => return Ok(()),
+            Ok(_) => conflict = None,
+            Err(e) if e.has_code(CONFLICT) => conflict = Some(e),
+            Err(e) => return Err(e),
+        }
+        let policy = read_policy(c, &spec.function).await?;
+        let found: Vec<&PermissionSpec> = policy
+            .iter()
+            .filter(|s| s.statement_id == spec.statement_id)
+            .collect();
+        let (remove, done) = match settle(spec, &found) {
+            Settle::Keep { remove } => (remove, true),
+            Settle::Replace { remove } => (remove, false),
+        };
+        for _ in 0..remove {
+            remove_permission(c, &spec.function, &spec.statement_id).await?;
+        }
+        if done {
+            return Ok(());
+        }
+    }
+    Err(conflict.unwrap_or_else(|| {
+        CallError::other(
+            "AddPermission",
+            &spec.function,
+            format!(
+                "statement {} is still not as wanted after {ADD_ROUNDS} adds",
+                spec.statement_id
+            ),
+        )
+    }))
+}
+
+/// How many times [`add_permission`] adds before giving up.
+const ADD_ROUNDS: usize = 3;
+/// AWS: the statement id exists already (or the function is being updated).
+const CONFLICT: &str = "ResourceConflictException";
+
+/// What an add that may have happened already leaves to do, given the statements of its id found live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Settle {
+    /// Every one is as wanted: remove all but one (each `RemovePermission` removes one of the copies
+    /// moto keeps; AWS never has more than one).
+    Keep { remove: usize },
+    /// Missing or not as wanted: remove them all, then add again.
+    Replace { remove: usize },
+}
+
+pub fn settle(spec: &PermissionSpec, found: &[&PermissionSpec]) -> Settle {
+    if !found.is_empty() && found.iter().all(|s| permission_fields(spec, s).is_empty()) {
+        Settle::Keep {
+            remove: found.len() - 1,
+        }
+    } else {
+        Settle::Replace {
+            remove: found.len(),
+        }
+    }
 }
 
 /// Removes the statement; gone already (or the function gone) is fine.
@@ -344,5 +413,35 @@ mod tests {
         // A single statement as an object is read too.
         let one = json!({"Statement": {"Sid": "s", "Action": "a", "Principal": {"Service": "x"}}});
         assert_eq!(parse_statements("f", &one).len(), 1);
+    }
+
+    fn statement(source: &str) -> PermissionSpec {
+        PermissionSpec {
+            function: "f".into(),
+            statement_id: "chalice-bucket-up".into(),
+            action: "lambda:InvokeFunction".into(),
+            principal: "s3.amazonaws.com".into(),
+            source_arn: Some(source.into()),
+            source_account: Some("1".into()),
+        }
+    }
+
+    #[test]
+    fn an_add_that_may_have_happened_keeps_exactly_one_statement_as_wanted() {
+        let wanted = statement("arn:aws:s3:::b");
+        let same = statement("arn:aws:s3:::b");
+        let other = statement("arn:aws:s3:::other");
+        // The lost attempt made it (AWS's 409 to the retry): nothing to do.
+        assert_eq!(settle(&wanted, &[&same]), Settle::Keep { remove: 0 });
+        // moto made it twice: one removal leaves one as wanted.
+        assert_eq!(settle(&wanted, &[&same, &same]), Settle::Keep { remove: 1 });
+        // Someone's statement of this id says something else: replaced.
+        assert_eq!(settle(&wanted, &[&other]), Settle::Replace { remove: 1 });
+        assert_eq!(
+            settle(&wanted, &[&same, &other]),
+            Settle::Replace { remove: 2 }
+        );
+        // A 409 with nothing there (AWS: the function is being updated): added again.
+        assert_eq!(settle(&wanted, &[]), Settle::Replace { remove: 0 });
     }
 }

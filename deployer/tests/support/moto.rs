@@ -5,7 +5,7 @@
 //! Servers are independent, so tests run in parallel. Nothing here touches the process environment.
 
 use std::fs::File;
-use std::io::Read as _;
+use std::io::{Read as _, Write as _};
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -109,6 +109,29 @@ impl Moto {
     /// `http://127.0.0.1:PORT`
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Switches its Lambda to run without Docker, as `deployer local` does with its own emulator:
+    /// `Invoke` then answers with the event it was sent (without, and without Docker, it answers
+    /// `FunctionError: Handled` and `error running docker: ...`). Call it before making functions:
+    /// moto keeps the functions of each mode apart.
+    pub fn without_docker(&self) -> &Moto {
+        let body = r#"{"lambda":{"use_docker":false}}"#;
+        let mut stream =
+            TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).expect("connect to moto");
+        write!(
+            stream,
+            "POST /moto-api/config HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.port,
+            body.len()
+        )
+        .expect("send to moto");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("moto's answer");
+        let status = response.lines().next().unwrap_or_default();
+        assert!(status.contains(" 201"), "moto-api/config: {status}");
+        self
     }
 
     /// Client options pointing at this server, with few, fast retries (moto's 500s are not transient).
