@@ -183,3 +183,82 @@ fn completions_are_printed_for_each_shell() {
         assert!(run.stdout.contains("detailed-exitcode"), "{shell}");
     }
 }
+
+/// The `N` of the first line starting with `prefix` and then `N`.
+fn number_after(text: &str, prefix: &str) -> Option<usize> {
+    text.lines().find_map(|l| {
+        l.trim_start()
+            .strip_prefix(prefix)?
+            .split(|c: char| !c.is_ascii_digit())
+            .next()?
+            .parse()
+            .ok()
+    })
+}
+
+/// Issue #13: `plan --offline`, `plan` and `deploy` against moto, and `delete` count the same
+/// resources (the app's); the artifacts bucket and the code zip are shown apart, as what they are.
+/// (`deployer local` is checked in tests/local.rs.)
+#[tokio::test]
+async fn every_command_counts_the_same_resources_and_shows_the_artifacts_apart() {
+    let moto = Moto::start();
+    let project = Project::example();
+    support::fixtures::create_sources(
+        &moto.clients().await,
+        &support::project::plan_of(&support::project::example_source()),
+    )
+    .await;
+    project.write_fake_bootstrap("bootstrap", "v1");
+    let run = |args: &[&str]| deployer::run(&mut deployer::against(&moto, project.path(), args));
+
+    let offline = run(&["plan", "--offline"]);
+    offline.assert_success();
+    let n = number_after(&offline.stdout, "Plan: ").expect("offline count");
+    assert!(
+        offline.stdout.contains(
+            "Artifacts: 1 code zip to upload, to the artifacts bucket chalice-rs-artifacts-{account}-{region}"
+        ),
+        "{}",
+        offline.describe()
+    );
+
+    // Without the code, nothing about it is compared: the same resources, no artifacts line.
+    let live = run(&["plan"]);
+    live.assert_success();
+    assert!(
+        live.stdout
+            .contains(&format!("Plan: {n} to create, 0 to update, 0 to delete.\n")),
+        "{}",
+        live.describe()
+    );
+    assert!(!live.stdout.contains("Artifacts:"), "{}", live.describe());
+
+    let bucket = "chalice-rs-artifacts-123456789012-us-east-1";
+    let deploy = run(&["deploy", "--yes", "--bootstrap", "bootstrap"]);
+    deploy.assert_success();
+    for said in [
+        format!(
+            "Plan: {n} to create, 0 to update, 0 to delete.\nArtifacts: 1 code zip to upload, the artifacts bucket {bucket} to create (shared by every app and stage in this account and region).\n"
+        ),
+        format!("Deployed: {n} created, 0 updated, 0 deleted in "),
+        format!(
+            "Artifacts: 1 code zip uploaded, the artifacts bucket {bucket} created (shared by every app and stage in this account and region).\n"
+        ),
+    ] {
+        assert!(
+            deploy.stdout.contains(&said),
+            "{said:?} not in:\n{}",
+            deploy.describe()
+        );
+    }
+
+    let plan = run(&["plan", "--json", "--bootstrap", "bootstrap"]);
+    let doc = json(&plan);
+    assert_eq!(doc["summary"]["create"], 0, "{doc:#}");
+
+    let delete = run(&["delete", "--yes", "--output", "json"]);
+    let doc = json(&delete);
+    assert_eq!(doc["summary"]["delete"].as_u64(), Some(n as u64), "{doc:#}");
+    assert_eq!(doc["artifacts"]["zips_delete"], 1, "{doc:#}");
+    assert_eq!(doc["artifacts"]["bucket_delete"], bucket, "{doc:#}");
+}

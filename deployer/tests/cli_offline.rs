@@ -184,7 +184,14 @@ fn plan_offline_lists_every_resource() {
         "{stdout}"
     );
     assert!(stdout.contains("    batch_size       = 5\n"), "{stdout}");
-    assert!(stdout.ends_with("\nPlan: 7 to create.\n"), "{stdout}");
+    assert!(
+        stdout.ends_with(
+            "\nPlan: 7 to create.\nArtifacts: 1 code zip to upload, to the artifacts bucket \
+             chalice-rs-artifacts-{account}-{region} (shared by every app and stage in the account and \
+             region; made by the first deploy there).\n"
+        ),
+        "{stdout}"
+    );
     assert_eq!(text(&out.stderr), "");
 }
 

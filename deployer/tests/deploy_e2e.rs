@@ -358,7 +358,7 @@ async fn deploy_redeploy_plan_delete() {
     run.assert_success();
     let stdout = &run.stdout;
     assert!(
-        stdout.contains("Plan: 31 to create, 0 to update, 0 to delete."),
+        stdout.contains("Plan: 29 to create, 0 to update, 0 to delete."),
         "{}",
         run.describe()
     );
@@ -444,7 +444,7 @@ async fn deploy_redeploy_plan_delete() {
     run.assert_success();
     assert!(
         run.stdout
-            .contains("Plan: 0 to create, 0 to update, 31 to delete."),
+            .contains("Plan: 0 to create, 0 to update, 29 to delete."),
         "{}",
         run.describe()
     );

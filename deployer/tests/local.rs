@@ -1003,3 +1003,63 @@ async fn filters_retries_and_on_failure_queues_work_end_to_end() {
     assert_eq!(runner.invocations("on_upload").len(), 1);
     assert!(runner.interrupt(Duration::from_secs(30)).success());
 }
+
+/// Issue #13: the runner counts the app's resources as `plan --offline` does, and the emulator it
+/// starts runs Lambda without Docker, so `invoke --remote` against it works (moto echoes the event).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_runner_counts_as_plan_does_and_its_emulator_invokes_without_docker() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = private_bootstrap(dir.path(), "bootstrap-count");
+    let app = dir.path().join("events.chalice");
+    std::fs::copy(fixture_app(), &app).unwrap();
+    let app_arg = app.to_str().unwrap();
+
+    let mut offline = deployer::command(dir.path(), &["plan", "--offline", "--app", app_arg]);
+    let offline = deployer::run(without_aws(&mut offline));
+    offline.assert_success();
+    let count = offline
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Plan: ")?.strip_suffix(" to create."))
+        .unwrap_or_else(|| panic!("no count:\n{}", offline.describe()))
+        .to_owned();
+
+    let mut runner = Runner::start(
+        &["--app", app_arg, "--bootstrap", program.to_str().unwrap()],
+        |_| {},
+    );
+    runner.wait_ready();
+    let said = runner.stderr_text();
+    let deployed = said
+        .lines()
+        .find(|l| l.starts_with("Deployed the app there: "))
+        .unwrap_or_else(|| panic!("no deploy line:\n{said}"));
+    assert!(
+        deployed.contains(&format!(
+            " of its {count} resources (this runner does the rest itself); "
+        )) || deployed.contains(&format!(": its {count} resources; ")),
+        "plan --offline counts {count}: {deployed}"
+    );
+
+    let endpoint = runner.endpoint();
+    let mut invoke = deployer::command(
+        dir.path(),
+        &[
+            "invoke", "on_order", "--remote", "--sample", "--app", app_arg,
+        ],
+    );
+    without_aws(&mut invoke)
+        .env("AWS_ENDPOINT_URL", &endpoint)
+        .env("AWS_REGION", support::aws::REGION)
+        .env("AWS_ACCESS_KEY_ID", support::aws::ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", support::aws::SECRET_KEY);
+    let invoked = deployer::run(&mut invoke);
+    invoked.assert_success();
+    assert_eq!(
+        invoked.json()["Records"][0]["eventSource"],
+        "aws:sqs",
+        "{}",
+        invoked.describe()
+    );
+    runner.interrupt(Duration::from_secs(30));
+}

@@ -49,8 +49,9 @@ async fn delete(
 ) -> Result<(), CommandError> {
     let mut shown = Ok(());
     let ask = |s: &Session, changes: &[diff::Change]| {
+        let deleting = format!("Deleting {} resource(s):", diff::Counts::of(changes).delete);
         if opts.json {
-            eprintln!("Deleting {} resource(s):", changes.len());
+            eprintln!("{deleting}");
             return Ok(true);
         }
         shown = (|| -> Result<(), CommandError> {
@@ -72,7 +73,7 @@ async fn delete(
                 false
             });
         if go {
-            eprintln!("Deleting {} resource(s):", changes.len());
+            eprintln!("{deleting}");
         }
         Ok(go)
     };
@@ -95,9 +96,13 @@ async fn delete(
         writeln!(
             out,
             "\nDeleted: {} resource(s) in {:.2} s.",
-            deleted.changes.len(),
+            deleted.counts().delete,
             deleted.elapsed.as_secs_f64()
         )?;
+        let artifacts = diff::ArtifactChanges::of(&deleted.changes).line(true);
+        if !artifacts.is_empty() {
+            writeln!(out, "{artifacts}")?;
+        }
     }
     if !opts.logs {
         writeln!(

@@ -164,6 +164,10 @@ async fn deploy(
             counts.delete,
             converged.elapsed.as_secs_f64()
         )?;
+        let artifacts = diff::ArtifactChanges::of(&converged.changes).line(true);
+        if !artifacts.is_empty() {
+            writeln!(out, "{artifacts}")?;
+        }
     }
     write_functions(s, out)
 }

@@ -12,7 +12,8 @@ use super::desired::Desired;
 use crate::resources::{self, Identity, Live, Wanted};
 pub use crate::resources::{Action, Change, DeleteReason, FieldChange, Recorded};
 
-/// Counts of a plan's changes.
+/// Counts of a plan's changes to the app's resources (the deployer's artifacts are
+/// [`ArtifactChanges`]): the same resources `plan --offline` counts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
     pub create: usize,
@@ -23,7 +24,7 @@ pub struct Counts {
 impl Counts {
     pub fn of(changes: &[Change]) -> Counts {
         let mut c = Counts::default();
-        for change in changes {
+        for change in changes.iter().filter(|c| !c.kind.is_artifact()) {
             match change.action {
                 Action::Create => c.create += 1,
                 Action::Update { .. } => c.update += 1,
@@ -39,16 +40,112 @@ impl Counts {
 }
 
 impl fmt::Display for Counts {
+    /// `Plan: A to create, U to update, D to delete.`
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.total() == 0 {
-            f.write_str("No changes. Everything is up to date.")
-        } else {
-            write!(
-                f,
-                "Plan: {} to create, {} to update, {} to delete.",
-                self.create, self.update, self.delete
-            )
+        write!(
+            f,
+            "Plan: {} to create, {} to update, {} to delete.",
+            self.create, self.update, self.delete
+        )
+    }
+}
+
+/// A plan's changes to the deployer's artifacts: the bucket code zips are uploaded to (one per account
+/// and region, shared by every app and stage there) and this stage's code zips in it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ArtifactChanges {
+    /// The bucket's name, when it is made (`create`) or deleted (`delete`: kept while it holds
+    /// others' code).
+    pub bucket_create: Option<String>,
+    pub bucket_delete: Option<String>,
+    pub zips_upload: usize,
+    pub zips_delete: usize,
+}
+
+impl ArtifactChanges {
+    pub fn of(changes: &[Change]) -> ArtifactChanges {
+        let mut a = ArtifactChanges::default();
+        for c in changes.iter().filter(|c| c.kind.is_artifact()) {
+            match (c.kind, &c.action, &c.identity) {
+                (_, Action::Create, Identity::ArtifactsBucket { bucket }) => {
+                    a.bucket_create = Some(bucket.clone());
+                }
+                (_, Action::Delete { .. }, Identity::ArtifactsBucket { bucket }) => {
+                    a.bucket_delete = Some(bucket.clone());
+                }
+                (_, Action::Delete { .. }, _) => a.zips_delete += 1,
+                _ => a.zips_upload += 1,
+            }
         }
+        a
+    }
+
+    pub fn is_empty(&self) -> bool {
+        *self == ArtifactChanges::default()
+    }
+
+    /// `Artifacts: 1 code zip to upload, the bucket B to create (shared by ...).`; `done`: in the
+    /// past tense (`uploaded`, `created`). Empty when nothing changes.
+    pub fn line(&self, done: bool) -> String {
+        let verb = |todo: &str, past: &str| {
+            if done {
+                past.to_owned()
+            } else {
+                format!("to {todo}")
+            }
+        };
+        let zips = |n: usize| format!("{n} code zip{}", if n == 1 { "" } else { "s" });
+        let mut parts = Vec::new();
+        if self.zips_upload > 0 {
+            parts.push(format!(
+                "{} {}",
+                zips(self.zips_upload),
+                verb("upload", "uploaded")
+            ));
+        }
+        if self.zips_delete > 0 {
+            parts.push(format!(
+                "{} {}",
+                zips(self.zips_delete),
+                verb("delete", "deleted")
+            ));
+        }
+        if let Some(b) = &self.bucket_create {
+            parts.push(format!(
+                "the artifacts bucket {b} {} (shared by every app and stage in this account and region)",
+                verb("create", "created")
+            ));
+        }
+        if let Some(b) = &self.bucket_delete {
+            parts.push(format!(
+                "the artifacts bucket {b} {}",
+                if done {
+                    "deleted unless it held other apps' or stages' code"
+                } else {
+                    "to delete unless it holds other apps' or stages' code"
+                }
+            ));
+        }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!("Artifacts: {}.", parts.join(", "))
+        }
+    }
+}
+
+/// The counts line, and the artifacts line when they change; `No changes. Everything is up to date.`
+/// when nothing does.
+pub fn summary(changes: &[Change]) -> String {
+    if changes.is_empty() {
+        return "No changes. Everything is up to date.".to_owned();
+    }
+    let artifacts = ArtifactChanges::of(changes).line(false);
+    let counts = Counts::of(changes).to_string();
+    if artifacts.is_empty() {
+        counts
+    } else {
+        format!("{counts}\n{artifacts}")
     }
 }
 
@@ -80,16 +177,18 @@ pub fn render(changes: &[Change], color: bool) -> String {
     if !changes.is_empty() {
         out.push('\n');
     }
-    out.push_str(&Counts::of(changes).to_string());
+    out.push_str(&summary(changes));
     out.push('\n');
     out
 }
 
-/// The plan as JSON: `{"changes": [...], "summary": {"create": A, "update": U, "delete": D}}`.
+/// The plan as JSON: `{"changes": [...], "summary": {"create": A, "update": U, "delete": D},
+/// "artifacts": {...}}`; the summary counts the app's resources, as the text does.
 pub fn to_json(changes: &[Change]) -> Value {
     serde_json::json!({
         "changes": changes,
         "summary": Counts::of(changes),
+        "artifacts": ArtifactChanges::of(changes),
     })
 }
 

@@ -148,7 +148,26 @@ pub fn render_create(plan: &Plan, color: bool) -> String {
         }
     }
     let _ = writeln!(out, "\nPlan: {} to create.", count(plan));
+    if let Some(line) = artifacts_line(plan) {
+        let _ = writeln!(out, "{line}");
+    }
     out
+}
+
+/// What a first deploy adds besides the app's resources: the code zips (one per architecture) and the
+/// artifacts bucket they go to (`None` without functions).
+fn artifacts_line(plan: &Plan) -> Option<String> {
+    let zips = plan
+        .functions
+        .iter()
+        .map(|f| f.architecture)
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    (zips > 0).then(|| format!(
+        "Artifacts: {zips} code zip{} to upload, to the artifacts bucket chalice-rs-artifacts-{{account}}-{{region}} \
+         (shared by every app and stage in the account and region; made by the first deploy there).",
+        if zips == 1 { "" } else { "s" }
+    ))
 }
 
 fn role(role: &Role) -> ResourceView {
@@ -524,7 +543,10 @@ mod tests {
         let text = render_create(&plan, false);
         assert_eq!(text.matches("\n+ create ").count(), count(&plan));
         assert_eq!(count(&plan), 7);
-        assert!(text.ends_with("\nPlan: 7 to create.\n"), "{text}");
+        assert!(
+            text.contains("\nPlan: 7 to create.\nArtifacts: 1 code zip to upload, "),
+            "{text}"
+        );
         assert!(
             text.contains("+ create events_rule shop-dev-tick\n    schedule = rate(5 minutes)\n"),
             "{text}"

@@ -30,6 +30,7 @@ use chalice_lambda::samples::{Origin, SampleContext};
 use crate::aws::{self, AwsError, CallCounter, ClientOptions, Clients};
 use crate::engine::EngineError;
 use crate::engine::converge;
+use crate::engine::plan_view;
 use crate::engine::session::Session;
 use crate::engine::state::StateFile;
 use crate::project::HandlerError;
@@ -256,7 +257,7 @@ async fn serve(
             say(&note);
         }
     }
-    deploy_app(&deployed, clients, state_path).await?;
+    deploy_app(&deployed, plan_view::count(&plan), clients, state_path).await?;
 
     // 5. The handlers, one local function each.
     let (code_tx, code_rx) = watch::channel(Code {
@@ -448,7 +449,13 @@ fn without_what_only_aws_has(plan: &mut Plan) -> Vec<String> {
 }
 
 /// Deploys the plan with a placeholder bootstrap, quietly, recording it at `state_path`.
-async fn deploy_app(plan: &Plan, clients: &Clients, state_path: PathBuf) -> Result<(), LocalError> {
+/// Deploys `plan` (the app's plan, less what the runner does itself: of its `resources`) and says so.
+async fn deploy_app(
+    plan: &Plan,
+    resources: usize,
+    clients: &Clients,
+    state_path: PathBuf,
+) -> Result<(), LocalError> {
     let placeholder =
         b"#!/bin/sh\necho 'this function is run by `deployer local`, not by the emulator' >&2\nexit 1\n";
     let source = CodeSource::Placeholder(placeholder.to_vec());
@@ -466,16 +473,22 @@ async fn deploy_app(plan: &Plan, clients: &Clients, state_path: PathBuf) -> Resu
     .await?;
     let counts = deployed.counts();
     let summary = if deployed.changes.is_empty() {
-        "No changes".to_owned()
+        "no changes".to_owned()
     } else {
         format!(
-            "Deployed: {} created, {} updated, {} deleted",
+            "{} created, {} updated, {} deleted",
             counts.create, counts.update, counts.delete
         )
     };
+    // Counted as `plan --offline` and `deploy` count: the app's resources, not the artifacts.
+    let deployed_here = plan_view::count(plan);
+    let which = if deployed_here == resources {
+        format!("its {resources} resources")
+    } else {
+        format!("{deployed_here} of its {resources} resources (this runner does the rest itself)")
+    };
     say(&format!(
-        "Deployed the app there ({} function(s)): {summary} in {:.2} s.",
-        plan.functions.len(),
+        "Deployed the app there: {which}; {summary} in {:.2} s.",
         deployed.elapsed.as_secs_f64()
     ));
     Ok(())

@@ -39,6 +39,12 @@ impl ResourceKind {
             ResourceKind::S3BucketNotification => "s3_bucket_notification",
         }
     }
+
+    /// Whether it is the deployer's artifacts (the bucket shared by every app and stage of an
+    /// account and region, and the code zips in it), not one of the app's resources: counted apart.
+    pub fn is_artifact(self) -> bool {
+        matches!(self, ResourceKind::S3Bucket | ResourceKind::S3Object)
+    }
 }
 
 impl std::fmt::Display for ResourceKind {
