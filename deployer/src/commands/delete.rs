@@ -99,8 +99,7 @@ async fn delete(
             deleted.counts().delete,
             deleted.elapsed.as_secs_f64()
         )?;
-        let artifacts = diff::ArtifactChanges::of(&deleted.changes).line(true);
-        if !artifacts.is_empty() {
+        if let Some(artifacts) = diff::ArtifactChanges::of(&deleted.changes).line(true) {
             writeln!(out, "{artifacts}")?;
         }
     }

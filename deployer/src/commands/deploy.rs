@@ -164,8 +164,7 @@ async fn deploy(
             counts.delete,
             converged.elapsed.as_secs_f64()
         )?;
-        let artifacts = diff::ArtifactChanges::of(&converged.changes).line(true);
-        if !artifacts.is_empty() {
+        if let Some(artifacts) = diff::ArtifactChanges::of(&converged.changes).line(true) {
             writeln!(out, "{artifacts}")?;
         }
     }

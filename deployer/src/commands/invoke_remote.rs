@@ -240,6 +240,29 @@ mod tests {
     }
 
     #[test]
+    fn only_motos_docker_failure_is_taken_for_one() {
+        let docker = Response {
+            payload: b"error running docker: Error while fetching server API version".to_vec(),
+            function_error: Some("Handled".into()),
+            log_result: None,
+        };
+        assert!(is_docker_failure(&docker));
+        let echoed = Response {
+            function_error: None,
+            ..docker.clone()
+        };
+        assert!(!is_docker_failure(&echoed), "a payload, not a failure");
+        let handler_error = Response {
+            payload: br#"{"errorMessage":"error running docker"}"#.to_vec(),
+            ..docker
+        };
+        assert!(
+            !is_docker_failure(&handler_error),
+            "the handler's own error"
+        );
+    }
+
+    #[test]
     fn a_text_error_payload_is_printed_as_is() {
         let (result, out, err) = reported(&Response {
             payload: b"error running docker".to_vec(),

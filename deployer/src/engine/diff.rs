@@ -54,9 +54,9 @@ impl fmt::Display for Counts {
 /// and region, shared by every app and stage there) and this stage's code zips in it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ArtifactChanges {
-    /// The bucket's name, when it is made (`create`) or deleted (`delete`: kept while it holds
-    /// others' code).
+    /// The bucket's name, when it is made.
     pub bucket_create: Option<String>,
+    /// The bucket's name, when it is deleted (it is kept while it holds others' code).
     pub bucket_delete: Option<String>,
     pub zips_upload: usize,
     pub zips_delete: usize,
@@ -66,27 +66,23 @@ impl ArtifactChanges {
     pub fn of(changes: &[Change]) -> ArtifactChanges {
         let mut a = ArtifactChanges::default();
         for c in changes.iter().filter(|c| c.kind.is_artifact()) {
-            match (c.kind, &c.action, &c.identity) {
-                (_, Action::Create, Identity::ArtifactsBucket { bucket }) => {
+            match (&c.action, &c.identity) {
+                (Action::Create, Identity::ArtifactsBucket { bucket }) => {
                     a.bucket_create = Some(bucket.clone());
                 }
-                (_, Action::Delete { .. }, Identity::ArtifactsBucket { bucket }) => {
+                (Action::Delete { .. }, Identity::ArtifactsBucket { bucket }) => {
                     a.bucket_delete = Some(bucket.clone());
                 }
-                (_, Action::Delete { .. }, _) => a.zips_delete += 1,
+                (Action::Delete { .. }, _) => a.zips_delete += 1,
                 _ => a.zips_upload += 1,
             }
         }
         a
     }
 
-    pub fn is_empty(&self) -> bool {
-        *self == ArtifactChanges::default()
-    }
-
     /// `Artifacts: 1 code zip to upload, the bucket B to create (shared by ...).`; `done`: in the
-    /// past tense (`uploaded`, `created`). Empty when nothing changes.
-    pub fn line(&self, done: bool) -> String {
+    /// past tense (`uploaded`, `created`). `None` when nothing changes.
+    pub fn line(&self, done: bool) -> Option<String> {
         let verb = |todo: &str, past: &str| {
             if done {
                 past.to_owned()
@@ -126,11 +122,7 @@ impl ArtifactChanges {
                 }
             ));
         }
-        if parts.is_empty() {
-            String::new()
-        } else {
-            format!("Artifacts: {}.", parts.join(", "))
-        }
+        (!parts.is_empty()).then(|| format!("Artifacts: {}.", parts.join(", ")))
     }
 }
 
@@ -140,12 +132,10 @@ pub fn summary(changes: &[Change]) -> String {
     if changes.is_empty() {
         return "No changes. Everything is up to date.".to_owned();
     }
-    let artifacts = ArtifactChanges::of(changes).line(false);
     let counts = Counts::of(changes).to_string();
-    if artifacts.is_empty() {
-        counts
-    } else {
-        format!("{counts}\n{artifacts}")
+    match ArtifactChanges::of(changes).line(false) {
+        Some(artifacts) => format!("{counts}\n{artifacts}"),
+        None => counts,
     }
 }
 

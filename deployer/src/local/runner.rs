@@ -448,8 +448,8 @@ fn without_what_only_aws_has(plan: &mut Plan) -> Vec<String> {
     notes
 }
 
-/// Deploys the plan with a placeholder bootstrap, quietly, recording it at `state_path`.
-/// Deploys `plan` (the app's plan, less what the runner does itself: of its `resources`) and says so.
+/// Deploys `plan` (the app's, less what the runner does itself: `resources` are the app's) with a
+/// placeholder bootstrap, recording it at `state_path`, and says how much of the app it deployed.
 async fn deploy_app(
     plan: &Plan,
     resources: usize,

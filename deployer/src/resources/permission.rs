@@ -350,6 +350,7 @@ pub enum Settle {
     Replace { remove: usize },
 }
 
+/// What to do with the statements of `spec`'s id `found` live after an add that may have happened.
 pub fn settle(spec: &PermissionSpec, found: &[&PermissionSpec]) -> Settle {
     if !found.is_empty() && found.iter().all(|s| permission_fields(spec, s).is_empty()) {
         Settle::Keep {
