@@ -204,12 +204,14 @@ pub async fn run(opts: RunnerOptions) -> Result<(), LocalError> {
         say(&format!("warning: could not stop the emulator: {e}"));
     }
     // What an interrupted start changed at a configured endpoint is undone here.
-    for failed in journal.finish().await {
-        say(&format!(
-            "warning: could not undo {failed} (the next runner will try again)"
-        ));
-    }
+    journal.finish().await.iter().for_each(warn_not_undone);
     result
+}
+
+fn warn_not_undone(failed: &String) {
+    say(&format!(
+        "warning: could not undo {failed} (the next runner will try again)"
+    ));
 }
 
 /// Cleans up after the project's runners that were killed, saying what was done.
@@ -225,11 +227,7 @@ async fn clean_up_after_killed_runners(project_dir: &std::path::Path) {
             line.push_str(&format!(": {}", swept.done.join("; ")));
         }
         say(&line);
-        for failed in &swept.failed {
-            say(&format!(
-                "warning: could not undo {failed} (the next runner will try again)"
-            ));
-        }
+        swept.failed.iter().for_each(warn_not_undone);
     }
     for file in runner_info::remove_dead(project_dir) {
         say(&format!(
