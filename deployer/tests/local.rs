@@ -303,7 +303,8 @@ fn wait_records(runner: &Runner, handler: &str, count: usize) -> Vec<Value> {
         }
         assert!(
             Instant::now() < deadline,
-            "{handler}: {records} of {count} records: {invocations:#?}"
+            "{handler}: {records} of {count} records: {invocations:#?}\nstderr:\n{}",
+            runner.stderr_text()
         );
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -729,6 +730,356 @@ async fn a_configured_emulator_is_used_as_it_is_and_left_as_it_was() {
         processes_mentioning(program.to_str().unwrap()),
         Vec::<u32>::new()
     );
+}
+
+/// The records of the runs in `project` (`.chalice-rs/local/runs/*.json`), parsed.
+fn run_records(project: &Path) -> Vec<Value> {
+    let Ok(entries) = std::fs::read_dir(project.join(".chalice-rs/local/runs")) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .map(|e| serde_json::from_str(&std::fs::read_to_string(e.path()).unwrap()).unwrap())
+        .collect()
+}
+
+/// The one run record in `project`.
+fn only_run_record(project: &Path) -> Value {
+    let records = run_records(project);
+    assert_eq!(records.len(), 1, "{records:#?}");
+    records[0].clone()
+}
+
+/// Whether process `pid` runs (a zombie does not).
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| Some(s[s.rfind(')')? + 2..].chars().next()? != 'Z'))
+        .unwrap_or(false)
+}
+
+/// Waits until `done` holds, for up to `within`.
+fn wait_until(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !done() {
+        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// SIGKILL: the runner gets no chance to clean up.
+fn kill_9(runner: &mut Runner) {
+    runner.child.kill().unwrap();
+    runner.child.wait().unwrap();
+}
+
+/// The names of the runner-owned queues at the endpoint.
+async fn runner_queues(c: &Clients) -> Vec<String> {
+    let queues = c.sqs.list_queues().send().await.unwrap();
+    queues
+        .queue_urls()
+        .iter()
+        .filter_map(|u| u.rsplit('/').next())
+        .filter(|n| n.starts_with("chalice-local-"))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `kill -9` of a runner takes its emulator and its handlers' processes with it (parent-death
+/// signal); the next runner removes the record and runner file the killed one left, and says so.
+#[test]
+fn a_killed_runner_takes_its_emulator_along_and_the_next_one_cleans_up() {
+    let project = Project::new(&std::fs::read_to_string(fixture_app()).unwrap());
+    let app = project.app();
+    let program = private_bootstrap(project.path(), "bootstrap-killed");
+    let args = [
+        "--app",
+        app.to_str().unwrap(),
+        "--bootstrap",
+        program.to_str().unwrap(),
+    ];
+    let mut runner = Runner::start(&args, |_| {});
+    runner.wait_ready();
+    let record = only_run_record(project.path());
+    let run = record["run"].as_str().unwrap().to_owned();
+    let moto = u32::try_from(record["emulator"]["pid"].as_u64().unwrap()).unwrap();
+    assert!(running(moto), "{record:#}");
+    assert_eq!(
+        record["emulator"]["port"].to_string(),
+        runner.endpoint().rsplit(':').next().unwrap()
+    );
+    assert!(!processes_mentioning(program.to_str().unwrap()).is_empty());
+
+    kill_9(&mut runner);
+    wait_until(
+        "the emulator and handlers gone",
+        Duration::from_secs(10),
+        || {
+            !running(moto)
+                && processes_mentioning(program.to_str().unwrap())
+                    .into_iter()
+                    .all(|p| !running(p))
+        },
+    );
+    assert!(project.join(".chalice-rs/local/dev.runner.json").is_file());
+
+    let mut next = Runner::start(&args, |_| {});
+    next.wait_ready();
+    let said = next.stderr_text();
+    assert!(
+        said.contains(&format!(
+            "Cleaned up after a runner that was killed (run {run}, pid {})",
+            runner.child.id()
+        )),
+        "{said}"
+    );
+    assert!(
+        said.contains("dev.runner.json, left by a runner that is gone"),
+        "{said}"
+    );
+    let records = run_records(project.path());
+    assert_eq!(records.len(), 1, "{records:#?}");
+    assert_ne!(records[0]["run"], run.as_str());
+    let status = next.interrupt(Duration::from_secs(15));
+    assert!(status.success(), "{status}:\n{}", next.stderr_text());
+    assert_eq!(run_records(project.path()), Vec::<Value>::new());
+    assert!(!project.join(".chalice-rs/local/dev.runner.json").exists());
+}
+
+/// Against a configured endpoint where the app is deployed: the app's table mapping is off (deleted)
+/// while the runner runs; a killed runner's queues, entries and targets are removed by the next
+/// runner, and the mapping it took off comes back as it was, so that a redeploy has nothing to
+/// change.
+///
+/// Whether the table's records then reach the handler is not asserted: moto 5.2 goes on running a
+/// DynamoDB mapping after it is deleted (`DeleteEventSourceMapping` leaves it in the table's own
+/// list) and drops the records it hands the function. On AWS and LocalStack the deletion holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_a_configured_endpoint_table_mappings_are_off_and_a_killed_runner_is_undone() {
+    let moto = Moto::start();
+    let c = moto.clients().await;
+    let source = std::fs::read_to_string(fixture_app()).unwrap();
+    let project = Project::new(&source);
+    let plan = plan_of(&source);
+    let wanted = chalice_deployer::local::sources::sources(&plan, &context());
+    chalice_deployer::local::sources::create_missing(&c, "us-east-1", &wanted)
+        .await
+        .unwrap();
+    project.write_fake_bootstrap("bootstrap", "v1");
+    deployer::run(&mut deployer::against(
+        &moto,
+        project.path(),
+        &["deploy", "--yes", "--bootstrap", "bootstrap"],
+    ))
+    .assert_success();
+    let audit = "orders-dev-on_audit";
+    let list = |c: Clients| async move {
+        chalice_deployer::resources::mapping::list_mappings(&c, audit)
+            .await
+            .unwrap()
+    };
+    let deployed = list(c.clone()).await;
+    assert_eq!(deployed.len(), 1, "{deployed:#?}");
+
+    let app = project.app();
+    let program = private_bootstrap(project.path(), "bootstrap-table");
+    let args = [
+        "--app",
+        app.to_str().unwrap(),
+        "--bootstrap",
+        program.to_str().unwrap(),
+    ];
+    let configure = |cmd: &mut Command| moto.configure(cmd);
+
+    let mut runner = Runner::start(&args, configure);
+    runner.wait_ready();
+    let run = only_run_record(project.path())["run"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        list(c.clone()).await,
+        [],
+        "the table mapping is off while the runner runs"
+    );
+    let ours = runner_queues(&c).await;
+    assert_eq!(ours.len(), 3, "{ours:?}");
+    assert!(
+        ours.iter()
+            .all(|q| q.starts_with(&format!("chalice-local-{run}-"))),
+        "{ours:?}"
+    );
+
+    kill_9(&mut runner);
+    assert_eq!(runner_queues(&c).await, ours, "left by the killed runner");
+    wait_until("its handlers gone", Duration::from_secs(10), || {
+        processes_mentioning(program.to_str().unwrap())
+            .into_iter()
+            .all(|p| !running(p))
+    });
+
+    let mut next = Runner::start(&args, configure);
+    next.wait_ready();
+    let said = next.stderr_text();
+    assert!(
+        said.contains(&format!(
+            "Cleaned up after a runner that was killed (run {run}"
+        )),
+        "{said}"
+    );
+    assert!(said.contains("re-created a table mapping"), "{said}");
+    let now = runner_queues(&c).await;
+    assert_eq!(now.len(), 3, "{now:?}");
+    assert!(now.iter().all(|q| !ours.contains(q)), "{ours:?} {now:?}");
+    assert_eq!(
+        list(c.clone()).await,
+        [],
+        "taken off again by the next runner"
+    );
+    let status = next.interrupt(Duration::from_secs(15));
+    assert!(status.success(), "{status}:\n{}", next.stderr_text());
+
+    // Back as deployed: the mapping with its settings (a new UUID), nothing of the runners'.
+    let back = list(c.clone()).await;
+    assert_eq!(back.len(), 1, "{back:#?}");
+    assert_eq!(back[0].spec, deployed[0].spec);
+    let state = c
+        .lambda
+        .get_event_source_mapping()
+        .uuid(&back[0].uuid)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(state.state(), Some("Enabled"));
+    assert_eq!(runner_queues(&c).await, Vec::<String>::new());
+    let notifications =
+        c.s3.get_bucket_notification_configuration()
+            .bucket("mybucket-name")
+            .send()
+            .await
+            .unwrap();
+    assert!(notifications.queue_configurations().is_empty());
+    assert_eq!(run_records(project.path()), Vec::<Value>::new());
+    let plan = deployer::run(&mut deployer::against(
+        &moto,
+        project.path(),
+        &["plan", "--bootstrap", "bootstrap"],
+    ));
+    plan.assert_success();
+    assert!(plan.stdout.contains("No changes"), "{}", plan.describe());
+}
+
+/// Two runners of one app and stage against one endpoint (here from one project directory): each
+/// has its own queues, bucket entry and rule target, so both get the events, and the one that
+/// stops first leaves the other's routes in place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runners_against_one_endpoint_keep_apart() {
+    let moto = Moto::start();
+    let c = moto.clients().await;
+    let source = std::fs::read_to_string(fixture_app()).unwrap();
+    let project = Project::new(&source);
+    let wanted = chalice_deployer::local::sources::sources(&plan_of(&source), &context());
+    chalice_deployer::local::sources::create_missing(&c, "us-east-1", &wanted)
+        .await
+        .unwrap();
+    let app = project.app();
+    let start = |name: &str| {
+        let program = private_bootstrap(project.path(), name);
+        let mut runner = Runner::start(
+            &[
+                "--app",
+                app.to_str().unwrap(),
+                "--bootstrap",
+                program.to_str().unwrap(),
+            ],
+            |cmd| moto.configure(cmd),
+        );
+        runner.wait_ready();
+        runner
+    };
+    let mut first = start("bootstrap-first");
+    let mut second = start("bootstrap-second");
+    let runs: Vec<String> = run_records(project.path())
+        .iter()
+        .map(|r| r["run"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    let queues = runner_queues(&c).await;
+    assert_eq!(queues.len(), 6, "three routed handlers each: {queues:?}");
+    for run in &runs {
+        let of_run = queues
+            .iter()
+            .filter(|q| q.starts_with(&format!("chalice-local-{run}-")))
+            .count();
+        assert_eq!(of_run, 3, "{run}: {queues:?}");
+    }
+    let entries =
+        c.s3.get_bucket_notification_configuration()
+            .bucket("mybucket-name")
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(entries.queue_configurations().len(), 2);
+
+    let topic = format!("arn:aws:sns:us-east-1:{ACCOUNT}:my-demo-topic");
+    let publish = |text: &'static str| c.sns.publish().topic_arn(&topic).message(text).send();
+    publish("to both").await.unwrap();
+    c.s3.put_object()
+        .bucket("mybucket-name")
+        .key("images/both.png")
+        .body(b"png".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    for runner in [&first, &second] {
+        runner.wait_for("on_notice", 1, DELIVERED);
+        runner.wait_for("on_upload", 1, DELIVERED);
+    }
+
+    // The second stops: the first keeps its routes.
+    let status = second.interrupt(Duration::from_secs(15));
+    assert!(status.success(), "{status}:\n{}", second.stderr_text());
+    publish("to the first").await.unwrap();
+    let notices = first.wait_for("on_notice", 2, DELIVERED);
+    assert!(
+        logs_of(&notices[1]).contains("to the first"),
+        "{notices:#?}"
+    );
+    let status = first.interrupt(Duration::from_secs(15));
+    assert!(status.success(), "{status}:\n{}", first.stderr_text());
+
+    assert_eq!(runner_queues(&c).await, Vec::<String>::new());
+    let entries =
+        c.s3.get_bucket_notification_configuration()
+            .bucket("mybucket-name")
+            .send()
+            .await
+            .unwrap();
+    assert!(entries.queue_configurations().is_empty());
+    let targets = c
+        .eventbridge
+        .list_targets_by_rule()
+        .rule("orders-dev-code_commit")
+        .send()
+        .await
+        .unwrap();
+    let arns: Vec<&str> = targets.targets().iter().map(|t| t.arn()).collect();
+    assert_eq!(
+        arns,
+        [format!(
+            "arn:aws:lambda:us-east-1:{ACCOUNT}:function:orders-dev-code_commit"
+        )]
+    );
+    let mappings = c
+        .lambda
+        .list_event_source_mappings()
+        .function_name("orders-dev-on_order")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(mappings.event_source_mappings()[0].state(), Some("Enabled"));
+    assert_eq!(run_records(project.path()), Vec::<Value>::new());
 }
 
 /// Edits rebuild the bootstrap (here a stand-in `cargo` that "builds" a fresh copy each time) and

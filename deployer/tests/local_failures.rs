@@ -313,7 +313,7 @@ async fn a_queue_message_outside_the_filter_never_reaches_the_handler_and_is_del
 
 async fn topic_route(c: &Clients, topic: &str, policy: &str, scope: &str) -> (String, QueueSource) {
     let topic_arn = create_topic(c, topic).await;
-    let name = routes::route_queue_name("app", "dev", topic);
+    let name = routes::route_queue_name("run1", "app", "dev", topic);
     let queue = routes::create_route_queue(c, &name, &topic_arn)
         .await
         .unwrap();
@@ -725,7 +725,7 @@ async fn a_failing_bucket_event_reaches_its_on_failure_queue_exactly_once() {
     let c = moto.clients().await;
     let bucket = "uploads";
     create_bucket(&c, bucket).await;
-    let name = routes::route_queue_name("app", "dev", "on_upload");
+    let name = routes::route_queue_name("run1", "app", "dev", "on_upload");
     let queue = routes::create_route_queue(&c, &name, &format!("arn:aws:s3:::{bucket}"))
         .await
         .unwrap();

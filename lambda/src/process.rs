@@ -30,6 +30,7 @@ pub struct BootstrapCommand {
     handler: Option<String>,
     env: BTreeMap<String, String>,
     echo_prefix: Option<String>,
+    die_with_parent: bool,
 }
 
 impl BootstrapCommand {
@@ -41,6 +42,7 @@ impl BootstrapCommand {
             handler: None,
             env: BTreeMap::new(),
             echo_prefix: None,
+            die_with_parent: false,
         }
     }
 
@@ -65,6 +67,12 @@ impl BootstrapCommand {
     /// Also copies each log line to this process's stderr, after `prefix`.
     pub fn echo_logs(mut self, prefix: impl Into<String>) -> Self {
         self.echo_prefix = Some(prefix.into());
+        self
+    }
+
+    /// Kills the process when this one dies, even by `kill -9` (see [`die_with_parent`]).
+    pub fn die_with_parent(mut self) -> Self {
+        self.die_with_parent = true;
         self
     }
 
@@ -120,6 +128,9 @@ impl BootstrapCommand {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
+        if self.die_with_parent {
+            die_with_parent(&mut command);
+        }
         let spawned_at = Instant::now();
         let mut child = command.spawn().map_err(|source| SpawnError::Spawn {
             program: self.program.clone(),
@@ -152,6 +163,35 @@ impl BootstrapCommand {
             spawned_at,
         })
     }
+}
+
+/// Makes the child `command` starts die (SIGKILL) when this process dies, however it dies: on Linux
+/// the parent-death signal (`PR_SET_PDEATHSIG`), elsewhere nothing (the caller cleans up by pid).
+///
+/// Linux sends the signal when the *thread* that spawned the child exits, not the process: spawn
+/// from a thread that lives as long as the process (the thread of `Runtime::block_on`, or a tokio
+/// worker), never from `spawn_blocking`, whose threads exit when idle.
+pub fn die_with_parent(command: &mut Command) {
+    #[cfg(target_os = "linux")]
+    {
+        let parent = std::process::id();
+        // SAFETY: between fork and exec the closure calls only async-signal-safe functions
+        // (prctl, getppid, raise) and allocates nothing.
+        unsafe {
+            command.pre_exec(move || {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // The parent died before the signal was armed: the child was already reparented.
+                if u32::try_from(libc::getppid()).ok() != Some(parent) {
+                    libc::raise(libc::SIGKILL);
+                }
+                Ok(())
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = command;
 }
 
 /// Lambda's log stream name: `YYYY/MM/DD/[version]<32 hex>`.

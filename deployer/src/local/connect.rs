@@ -2,7 +2,8 @@
 //! queues and streams polled directly; topics, buckets and pattern rules through queues the runner
 //! owns, so the emulator does the routing, filtering and pattern matching; schedules on a local clock.
 //!
-//! Everything the runner creates is listed as a [`Cleanup`], undone in reverse on exit.
+//! Everything the runner creates or changes is recorded as a [`Cleanup`] in its [`Journal`], undone
+//! in reverse on exit.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -12,20 +13,21 @@ use chalice_codegen::plan::{self, AwsContext, Function, MappingSource, Plan};
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
-use super::cleanup::{Cleanup, set_mapping_enabled};
+use super::cleanup::{Cleanup, mapping_enabled, set_mapping_enabled, take_off_mapping};
 use super::console::say;
 use super::destinations::{Destination, LocalInvoke, Target};
 use super::filter::Filters;
 use super::functions::LocalHandler;
+use super::leftovers::Journal;
 use super::pollers::asynchronous::{AsyncPolicy, RETRY_DELAYS};
 use super::pollers::sqs::{self, QueueSource, Shape};
 use super::pollers::streams::{self, StreamSource};
 use super::pollers::{clock, supervise};
-use super::routing::{self, RULE_TARGET_ID, RouteQueue};
+use super::routing::{self, RouteQueue};
 use super::{Deliver, Shutdown};
 use crate::aws::Clients;
 use crate::resources::sources::queue_info;
-use crate::resources::{CallError, mapping, subscription};
+use crate::resources::{CallError, mapping, rule, subscription};
 
 /// How many messages a routed queue's poller takes per receive (each is its own invocation).
 /// Each message is handled in turn, so one is taken at a time: a message waiting behind others'
@@ -45,14 +47,16 @@ pub struct Wiring<'a> {
     /// Per schedule handler: notified to fire one now.
     pub fires: &'a BTreeMap<String, Arc<Notify>>,
     pub shutdown: Shutdown,
+    /// This run's id, in the name of everything the runner creates.
+    pub run: &'a str,
 }
 
-/// Starts a poller (or clock) task per binding; what it creates is appended to `cleanup` as it goes,
-/// so a failure half-way still leaves a complete list.
+/// Starts a poller (or clock) task per binding; what it creates or changes is recorded in `cleanup`
+/// as it goes, so a failure half-way (or a `kill -9`) still leaves a complete list.
 pub async fn connect(
     w: &Wiring<'_>,
     tasks: &mut JoinSet<()>,
-    cleanup: &mut Vec<Cleanup>,
+    cleanup: &mut Journal,
 ) -> Result<(), CallError> {
     let c = w.clients;
     let region = w.ctx.region.clone();
@@ -63,9 +67,14 @@ pub async fn connect(
             .ok_or_else(|| CallError::other("connect", name, "no such handler in the plan"))
     };
 
-    // The runner is the poller while it runs: the deployed mappings are disabled, so an emulator
-    // that runs them (moto tries SQS ones on every SendMessage, LocalStack runs them all) does not
-    // take the records too.
+    // The runner is the poller while it runs: the deployed mappings are off, so an emulator that
+    // runs them (moto tries SQS ones on every SendMessage, LocalStack runs them all) does not take
+    // the records too. Disabling is enough on AWS, but moto ignores `Enabled=false` on a DynamoDB
+    // mapping (it invokes the function on each write and drops the stream records), so a table's
+    // mapping is deleted, and made again as it was on exit (recorded first, so a killed runner's
+    // successor gives it back). On AWS a mapping made again starts at its starting position, as a
+    // fresh deploy's would. moto 5.2 does not honour the deletion either (the table keeps its own
+    // list of mappings): the note says what to do there.
     let mapped: BTreeSet<&str> = w
         .plan
         .event_source_mappings
@@ -75,8 +84,25 @@ pub async fn connect(
     for handler in mapped {
         let name = &function_of(w, handler)?.name;
         for live in mapping::list_mappings(c, name).await? {
-            set_mapping_enabled(c, &live.uuid, false).await?;
-            cleanup.push(Cleanup::Mapping { uuid: live.uuid });
+            let enabled = mapping_enabled(c, &live.uuid).await?;
+            if is_table_stream(&live.spec.source_arn) {
+                cleanup.push(Cleanup::TakenOffMapping {
+                    uuid: live.uuid.clone(),
+                    spec: live.spec,
+                    enabled,
+                });
+                take_off_mapping(c, &live.uuid).await?;
+                say(&format!(
+                    "note: {handler}'s table mapping is off while the runner runs (back on exit); \
+                     on moto, where it was ever created, moto still takes the table's records: \
+                     run against the runner's own emulator (no AWS_ENDPOINT_URL) to get them"
+                ));
+            } else if enabled {
+                cleanup.push(Cleanup::Mapping {
+                    uuid: live.uuid.clone(),
+                });
+                set_mapping_enabled(c, &live.uuid, false).await?;
+            }
         }
     }
 
@@ -182,7 +208,12 @@ pub async fn connect(
         let deliver = handler(&n.function)?;
         let bucket_arn = format!("arn:{}:s3:::{}", w.ctx.partition, n.bucket);
         let queue = route_queue(w, &n.function, &bucket_arn, cleanup).await?;
-        let id = format!("chalice-local-{}", n.notification_id);
+        let id = routing::bucket_entry_id(w.run, &n.notification_id);
+        // Recorded first: removing an entry that was never added is harmless.
+        cleanup.push(Cleanup::BucketEntry {
+            bucket: n.bucket.clone(),
+            id: id.clone(),
+        });
         routing::add_bucket_queue_entry(
             c,
             &n.bucket,
@@ -193,10 +224,6 @@ pub async fn connect(
             n.suffix.as_deref(),
         )
         .await?;
-        cleanup.push(Cleanup::BucketEntry {
-            bucket: n.bucket.clone(),
-            id,
-        });
         spawn_queue(
             tasks,
             c,
@@ -214,13 +241,18 @@ pub async fn connect(
         // runs and goes back on exit. On moto this is also what makes PutEvents work: it answers
         // HTTP 500 to any event a rule with a Lambda target matches (it cannot run Lambda targets),
         // and a schedule rule, having no pattern, matches every event.
-        routing::remove_target(c, &r.name, bus.as_deref(), &r.target_id).await?;
-        cleanup.push(Cleanup::LambdaTarget {
-            rule: r.name.clone(),
-            bus: bus.clone(),
-            target_id: r.target_id.clone(),
-            function_arn: function_arn(w, &r.function)?,
-        });
+        // Only a target that is there is taken off (and given back): another runner of the app
+        // may have taken it off already, and gives it back itself.
+        let targets = rule::list_targets(c, &r.name, bus.as_deref()).await?;
+        if targets.iter().any(|(id, _)| *id == r.target_id) {
+            cleanup.push(Cleanup::LambdaTarget {
+                rule: r.name.clone(),
+                bus: bus.clone(),
+                target_id: r.target_id.clone(),
+                function_arn: function_arn(w, &r.function)?,
+            });
+            routing::remove_target(c, &r.name, bus.as_deref(), &r.target_id).await?;
+        }
         if let Some(schedule) = &r.schedule {
             let schedule = clock::Timetable::of(schedule)
                 .map_err(|e| CallError::other("connect", &r.name, e.to_string()))?;
@@ -241,12 +273,13 @@ pub async fn connect(
             continue;
         }
         let queue = route_queue(w, &r.function, &rule_arn, cleanup).await?;
-        routing::point_rule_at_queue(c, &r.name, bus.as_deref(), &queue.arn, RULE_TARGET_ID)
-            .await?;
+        let target_id = routing::rule_target_id(w.run);
         cleanup.push(Cleanup::RuleTarget {
             rule: r.name.clone(),
-            bus,
+            bus: bus.clone(),
+            target_id: target_id.clone(),
         });
+        routing::point_rule_at_queue(c, &r.name, bus.as_deref(), &queue.arn, &target_id).await?;
         spawn_queue(
             tasks,
             c,
@@ -256,6 +289,11 @@ pub async fn connect(
         );
     }
     Ok(())
+}
+
+/// `arn:aws:dynamodb:...:table/NAME/stream/LABEL`: a table's stream.
+fn is_table_stream(arn: &str) -> bool {
+    arn.split(':').nth(2) == Some("dynamodb")
 }
 
 fn function_of<'p>(w: &Wiring<'p>, handler: &str) -> Result<&'p Function, CallError> {
@@ -273,9 +311,9 @@ async fn route_queue(
     w: &Wiring<'_>,
     handler: &str,
     source_arn: &str,
-    cleanup: &mut Vec<Cleanup>,
+    cleanup: &mut Journal,
 ) -> Result<RouteQueue, CallError> {
-    let name = routing::route_queue_name(&w.plan.app, &w.plan.stage, handler);
+    let name = routing::route_queue_name(w.run, &w.plan.app, &w.plan.stage, handler);
     let queue = routing::create_route_queue(w.clients, &name, source_arn).await?;
     cleanup.push(Cleanup::Queue {
         url: queue.url.clone(),

@@ -90,7 +90,8 @@ impl Emulator {
         let log = dir.path().join("moto.log");
         let out = std::fs::File::create(&log)?;
         let err = out.try_clone()?;
-        let child = Command::new(program)
+        let mut command = Command::new(program);
+        command
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::null())
             .stdout(out)
@@ -98,12 +99,14 @@ impl Emulator {
             // Its own process group: a terminal's Ctrl-C reaches only `deployer local`, which then
             // stops the emulator after it has cleaned up.
             .process_group(0)
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|source| EmulatorError::Spawn {
-                program: program.to_owned(),
-                source,
-            })?;
+            .kill_on_drop(true);
+        // And gone with the runner however it ends (`kill -9` runs no drop). The runner starts it
+        // from the thread of `block_on`, which lives as long as the process.
+        chalice_lambda::process::die_with_parent(&mut command);
+        let child = command.spawn().map_err(|source| EmulatorError::Spawn {
+            program: program.to_owned(),
+            source,
+        })?;
         let mut emulator = Emulator {
             child,
             port,
@@ -141,6 +144,16 @@ impl Emulator {
     /// `http://127.0.0.1:PORT`
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Its process id (`None` once it has exited and been waited for).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// The loopback port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// Where its request log is written.

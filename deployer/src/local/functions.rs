@@ -98,7 +98,10 @@ impl LocalHandler {
             if let Some(mut old) = running.take() {
                 let _ = old.function.process().kill().await;
             }
-            let mut command = BootstrapCommand::new(&code.program).handler(&self.handler);
+            // Spawned from a tokio worker or the `block_on` thread: both live as long as the runner.
+            let mut command = BootstrapCommand::new(&code.program)
+                .handler(&self.handler)
+                .die_with_parent();
             for (key, value) in &self.env {
                 command = command.env(key, value);
             }

@@ -12,17 +12,21 @@
 //! - [`destinations`]: where those records go (queue, topic, bucket, bus, function).
 //! - [`routing`]: the queues the runner owns for topics, buckets and pattern rules, and their removal.
 //! - [`cleanup`]: what the runner created or changed, undone on exit.
+//! - [`leftovers`]: the run's id and its record of those changes, so that the next runner undoes
+//!   what a killed one left.
 //! - [`console`]: what it prints (invocations, the `local send` line of each handler).
 //! - [`runner_info`]: the file a running runner leaves for `deployer local send` (where it is).
 //! - [`control`]: where a running runner takes schedules to fire.
 //! - [`send`]: `deployer local send`: one event to a handler's source, through the emulator.
 //!
 //! Imports point one way, and no two modules import each other: `runner` uses the modules above;
-//! `connect` uses `pollers`, `routing`, `cleanup`, `functions`, `destinations` and `console::say`;
-//! `cleanup` uses `routing`; `functions` uses `console::output`; `rebuild` uses `functions`;
+//! `connect` uses `pollers`, `routing`, `cleanup`, `leftovers`, `functions`, `destinations` and
+//! `console::say`; `cleanup` uses `routing`; `leftovers` uses `cleanup` and `console::say`;
+//! `functions` uses `console::output`; `rebuild` uses `functions`;
 //! `pollers` use [`Deliver`], [`Shutdown`], `filter`, `failure` and `destinations`; `filter` and
 //! `failure` import nothing of `local`, `destinations` only [`Delivered`]; `send` uses
-//! `runner_info`, `control`, `emulator` and `sources` (never `runner`), `runner` writes `runner_info` and serves `control`.
+//! `runner_info`, `control`, `emulator` and `sources` (never `runner`), `runner` writes `runner_info`
+//! and `leftovers` and serves `control`.
 
 pub mod cleanup;
 pub mod connect;
@@ -34,6 +38,7 @@ pub mod emulator;
 pub mod failure;
 pub mod filter;
 pub mod functions;
+pub mod leftovers;
 pub mod pollers;
 pub mod rebuild;
 pub mod routing;

@@ -17,8 +17,8 @@ use sha2::{Digest as _, Sha256};
 use crate::aws::Clients;
 use crate::resources::{self, CallError, gone};
 
-/// The target id of the runner's queue on a pattern rule (beside the app's own Lambda target).
-pub const RULE_TARGET_ID: &str = "chalice-local";
+/// What every name the runner gives its own resources starts with.
+pub const PREFIX: &str = "chalice-local";
 /// The most characters in an SQS queue name.
 const MAX_QUEUE_NAME: usize = 80;
 const NO_QUEUE: [&str; 2] = [
@@ -35,10 +35,23 @@ pub struct RouteQueue {
     pub arn: String,
 }
 
-/// `chalice-local-<app>-<stage>-<handler>`, made a valid SQS name: characters other than letters, digits,
-/// `-` and `_` become `-`; a name over 80 characters is cut and ends in a hash of the whole.
-pub fn route_queue_name(app: &str, stage: &str, handler: &str) -> String {
-    let full: String = format!("chalice-local-{app}-{stage}-{handler}")
+/// The target id of run `run`'s queue on a pattern rule (beside the app's own Lambda target):
+/// `chalice-local-<run>` (AWS allows 64 characters).
+pub fn rule_target_id(run: &str) -> String {
+    format!("{PREFIX}-{run}")
+}
+
+/// The id of run `run`'s entry in a bucket's notification configuration for the app's
+/// `notification_id`: `chalice-local-<run>-<notification id>`.
+pub fn bucket_entry_id(run: &str, notification_id: &str) -> String {
+    format!("{PREFIX}-{run}-{notification_id}")
+}
+
+/// `chalice-local-<run>-<app>-<stage>-<handler>`, made a valid SQS name: characters other than
+/// letters, digits, `-` and `_` become `-`; a name over 80 characters is cut and ends in a hash of
+/// the whole. The run id keeps two runners of one app against one endpoint apart.
+pub fn route_queue_name(run: &str, app: &str, stage: &str, handler: &str) -> String {
+    let full: String = format!("{PREFIX}-{run}-{app}-{stage}-{handler}")
         .chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
@@ -342,16 +355,18 @@ mod tests {
     #[test]
     fn queue_names_are_valid_and_distinct() {
         assert_eq!(
-            route_queue_name("orders", "dev", "on_upload"),
-            "chalice-local-orders-dev-on_upload"
+            route_queue_name("1a2b3c4d", "orders", "dev", "on_upload"),
+            "chalice-local-1a2b3c4d-orders-dev-on_upload"
         );
         assert_eq!(
-            route_queue_name("my.app", "dev", "h"),
-            "chalice-local-my-app-dev-h"
+            route_queue_name("r", "my.app", "dev", "h"),
+            "chalice-local-r-my-app-dev-h"
         );
-        let long_a = route_queue_name(&"a".repeat(60), "dev", "handler_one");
-        let long_b = route_queue_name(&"a".repeat(60), "dev", "handler_two");
+        let long_a = route_queue_name("r", &"a".repeat(60), "dev", "handler_one");
+        let long_b = route_queue_name("r", &"a".repeat(60), "dev", "handler_two");
+        let other_run = route_queue_name("s", &"a".repeat(60), "dev", "handler_one");
         assert_eq!(long_a.len(), 80);
         assert_ne!(long_a, long_b);
+        assert_ne!(long_a, other_run);
     }
 }

@@ -13,7 +13,7 @@ use chalice_codegen::plan::{AwsContext, Function, FunctionRole, MappingSource, P
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
-use super::cleanup::{Cleanup, undo};
+use super::cleanup::undo;
 use super::connect::{self, Wiring};
 use super::console::hints::{self, SendCommand, Style};
 use super::console::output::Output;
@@ -21,6 +21,7 @@ use super::console::{print_hints, say};
 use super::control;
 use super::emulator::{self, Emulator, EmulatorError};
 use super::functions::{Code, LocalHandler};
+use super::leftovers::{self, Journal};
 use super::rebuild::{self, WatchError};
 use super::runner_info::{self, RunnerInfo};
 use super::sources;
@@ -69,6 +70,8 @@ pub enum LocalError {
     Emulator(#[from] EmulatorError),
     #[error("creating the app's event sources in the emulator failed: {0}")]
     Sources(CallError),
+    #[error("reading the app's functions at the endpoint failed: {0}")]
+    Functions(CallError),
     #[error("connecting the event sources to the handlers failed: {0}")]
     Wiring(CallError),
     #[error(transparent)]
@@ -110,13 +113,22 @@ pub async fn run(opts: RunnerOptions) -> Result<(), LocalError> {
     let schedules = check_fire(&plan, &opts.fire)?;
     let project_dir = project_dir(&opts.app);
     let mut emulator_slot: Option<Emulator> = None;
+    let mut journal = Journal::new(
+        &project_dir,
+        &leftovers::new_run_id(),
+        &plan.app,
+        &plan.stage,
+    );
 
     let started = async {
+        // 0. What a killed runner of this project left.
+        clean_up_after_killed_runners(&project_dir).await;
         // 1. The AWS side: the configured endpoint, or an emulator of our own.
         let chain = ClientOptions::default().load().await;
         let (clients, endpoint) = match chain.endpoint_url() {
             Some(endpoint) => {
                 say(&format!("Using the configured AWS endpoint {endpoint}"));
+                journal.set_endpoint(endpoint, chain.region().map(|r| r.as_ref()));
                 let clients = Clients::from_config(&chain, None, CallCounter::new());
                 (clients, endpoint.to_owned())
             }
@@ -125,6 +137,9 @@ pub async fn run(opts: RunnerOptions) -> Result<(), LocalError> {
                     emulator::find_moto_server(&project_dir).ok_or(EmulatorError::NotInstalled)?;
                 let started = Instant::now();
                 let emulator = emulator_slot.insert(Emulator::start(&program).await?);
+                if let Some(pid) = emulator.pid() {
+                    journal.set_emulator(pid, emulator.port());
+                }
                 let endpoint = emulator.endpoint();
                 say(&format!(
                     "No AWS endpoint is configured: started a local AWS emulator (moto) at {endpoint} in {:.1} s",
@@ -157,7 +172,17 @@ pub async fn run(opts: RunnerOptions) -> Result<(), LocalError> {
             interrupt: interrupt.clone(),
             ready: ready_tx,
         };
-        serve(&opts, plan, schedules, &clients, emulator, &endpoint, ready).await
+        serve(
+            &opts,
+            plan,
+            schedules,
+            &clients,
+            emulator,
+            &endpoint,
+            ready,
+            &mut journal,
+        )
+        .await
     };
     // Until it is ready, an interrupt abandons the start-up (dropping what it started: the
     // handlers' processes are killed on drop); afterwards `serve` stops in order.
@@ -179,7 +204,38 @@ pub async fn run(opts: RunnerOptions) -> Result<(), LocalError> {
     {
         say(&format!("warning: could not stop the emulator: {e}"));
     }
+    // What an interrupted start changed at a configured endpoint is undone here.
+    journal.finish().await.iter().for_each(warn_not_undone);
     result
+}
+
+fn warn_not_undone(failed: &String) {
+    say(&format!(
+        "warning: could not undo {failed} (the next runner will try again)"
+    ));
+}
+
+/// Cleans up after the project's runners that were killed, saying what was done.
+async fn clean_up_after_killed_runners(project_dir: &std::path::Path) {
+    for swept in leftovers::sweep(project_dir).await {
+        let mut line = format!(
+            "Cleaned up after a runner that was killed (run {}, pid {})",
+            swept.run, swept.pid
+        );
+        if swept.done.is_empty() {
+            line.push_str(": nothing was left");
+        } else {
+            line.push_str(&format!(": {}", swept.done.join("; ")));
+        }
+        say(&line);
+        swept.failed.iter().for_each(warn_not_undone);
+    }
+    for file in runner_info::remove_dead(project_dir) {
+        say(&format!(
+            "Removed {}, left by a runner that is gone",
+            file.display()
+        ));
+    }
 }
 
 /// How `serve` learns of Ctrl-C, and tells `run` it no longer needs abandoning.
@@ -189,6 +245,7 @@ struct Ready {
 }
 
 /// Everything after the emulator is up; the caller stops the emulator however this ends.
+#[allow(clippy::too_many_arguments)]
 async fn serve(
     opts: &RunnerOptions,
     plan: Plan,
@@ -197,6 +254,7 @@ async fn serve(
     emulator: Option<&Emulator>,
     endpoint: &str,
     mut ready: Ready,
+    journal: &mut Journal,
 ) -> Result<(), LocalError> {
     let project_dir = project_dir(&opts.app);
     let ctx = aws::resolve_context(clients).await?;
@@ -257,7 +315,16 @@ async fn serve(
             say(&note);
         }
     }
-    deploy_app(&deployed, plan_view::count(&plan), clients, state_path).await?;
+    if emulator.is_none() && every_function_exists(&plan, clients).await? {
+        // Deployed there by `deployer deploy`: deploying again would replace its code with the
+        // placeholder (and a redeploy would then have code to change).
+        say(&format!(
+            "The app's {} function(s) are deployed there: used as they are (the handlers run here).",
+            plan.functions.len()
+        ));
+    } else {
+        deploy_app(&deployed, plan_view::count(&plan), clients, state_path).await?;
+    }
 
     // 5. The handlers, one local function each.
     let (code_tx, code_rx) = watch::channel(Code {
@@ -296,6 +363,7 @@ async fn serve(
         .into_iter()
         .map(|h| (h, Arc::new(Notify::new())))
         .collect();
+    let run = journal.run().to_owned();
     let wiring = Wiring {
         clients,
         plan: &plan,
@@ -303,12 +371,12 @@ async fn serve(
         handlers: &handlers,
         fires: &fires,
         shutdown: stop_rx.clone(),
+        run: &run,
     };
-    let mut cleanup: Vec<Cleanup> = Vec::new();
-    let wired = connect::connect(&wiring, &mut tasks, &mut cleanup).await;
+    let wired = connect::connect(&wiring, &mut tasks, journal).await;
     if let Err(e) = wired {
         let _ = stop_tx.send(true);
-        stop(&mut tasks, &handlers, clients, cleanup, emulator.is_none()).await;
+        stop(&mut tasks, &handlers, clients, journal, emulator.is_none()).await;
         return Err(LocalError::Wiring(e));
     }
 
@@ -387,7 +455,7 @@ async fn serve(
     say("Stopping...");
     let _ = stop_tx.send(true);
     drop(written);
-    stop(&mut tasks, &handlers, clients, cleanup, emulator.is_none()).await;
+    stop(&mut tasks, &handlers, clients, journal, emulator.is_none()).await;
     say("Stopped.");
     Ok(())
 }
@@ -446,6 +514,19 @@ fn without_what_only_aws_has(plan: &mut Plan) -> Vec<String> {
         ));
     }
     notes
+}
+
+/// Whether every function of the plan exists at the endpoint.
+async fn every_function_exists(plan: &Plan, clients: &Clients) -> Result<bool, LocalError> {
+    for f in &plan.functions {
+        let found = crate::resources::function::read_function(clients, &f.name)
+            .await
+            .map_err(LocalError::Functions)?;
+        if found.is_none() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// Deploys `plan` (the app's, less what the runner does itself: `resources` are the app's) with a
@@ -588,7 +669,7 @@ async fn stop(
     tasks: &mut JoinSet<()>,
     handlers: &BTreeMap<String, Arc<LocalHandler>>,
     clients: &Clients,
-    cleanup: Vec<Cleanup>,
+    journal: &mut Journal,
     configured_endpoint: bool,
 ) {
     let drained = tokio::time::timeout(STOP_GRACE, async {
@@ -600,11 +681,17 @@ async fn stop(
     }
     futures_util::future::join_all(handlers.values().map(|h| h.stop())).await;
     // In our own emulator everything goes with it.
+    let cleanup = journal.take_items();
     if configured_endpoint {
+        let mut failed = Vec::new();
         for item in cleanup.into_iter().rev() {
-            if let Err(e) = undo(clients, &item).await {
-                say(&format!("warning: could not remove {item}: {e}"));
+            if undo(clients, &item).await.is_err() {
+                failed.push(item);
             }
+        }
+        // Tried once more when the runner has stopped, and kept for the next runner if that fails.
+        for item in failed.into_iter().rev() {
+            journal.push(item);
         }
     }
 }

@@ -1,8 +1,8 @@
 //! The small file a running `deployer local` leaves beside the app for `deployer local send`:
 //! where its emulator is (endpoint, region, account), which app and stage it runs, and where it
 //! listens for schedules to fire ([`super::control`]). Written once the runner is ready, removed
-//! when it stops; a file left by a runner that was killed names a process that is gone, and is
-//! ignored.
+//! when it stops (unless another runner of the stage has written its own since); a file left by a
+//! runner that was killed names a process that is gone: it is ignored, and the next runner removes it.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -73,7 +73,32 @@ fn alive(pid: u32) -> bool {
     !proc.is_dir() || proc.join(pid.to_string()).exists()
 }
 
-/// The written file; removed when dropped.
+/// Removes the runner files of the project (any stage) whose runner is gone; returns them.
+pub fn remove_dead(project_dir: &Path) -> Vec<PathBuf> {
+    let dir = project_dir.join(crate::engine::state::LOCAL_DIR);
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.ends_with(".runner.json"))
+        })
+        .filter(|p| {
+            std::fs::read_to_string(p)
+                .ok()
+                .and_then(|text| serde_json::from_str::<RunnerInfo>(&text).ok())
+                .is_some_and(|info| !alive(info.pid))
+        })
+        .filter(|p| std::fs::remove_file(p).is_ok())
+        .collect()
+}
+
+/// The written file; removed when dropped, unless another runner of the stage has written its own
+/// since (it is that runner's now).
 #[derive(Debug)]
 pub struct Written {
     path: PathBuf,
@@ -81,7 +106,13 @@ pub struct Written {
 
 impl Drop for Written {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
+        let ours = std::fs::read_to_string(&self.path)
+            .ok()
+            .and_then(|text| serde_json::from_str::<RunnerInfo>(&text).ok())
+            .is_some_and(|info| info.pid == std::process::id());
+        if ours {
+            let _ = std::fs::remove_file(&self.path);
+        }
     }
 }
 
@@ -131,6 +162,23 @@ mod tests {
         assert_eq!(read(dir.path(), "prod").unwrap(), None);
         drop(written);
         assert_eq!(read(dir.path(), "dev").unwrap(), None);
+    }
+
+    #[test]
+    fn another_runners_file_is_left_and_dead_ones_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let written = write(dir.path(), &info(std::process::id())).unwrap();
+        // A second runner of the stage took the file over: it stays when the first stops.
+        let mut other = info(std::process::id());
+        other.pid = 1;
+        std::mem::forget(write(dir.path(), &other).unwrap());
+        drop(written);
+        assert!(path(dir.path(), "dev").is_file());
+        assert!(remove_dead(dir.path()).is_empty());
+        other.pid = u32::MAX;
+        std::mem::forget(write(dir.path(), &other).unwrap());
+        assert_eq!(remove_dead(dir.path()), vec![path(dir.path(), "dev")]);
+        assert!(!path(dir.path(), "dev").exists());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use aws_sdk_lambda::types::{
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use chalice_codegen::plan::{AwsContext, MappingSource};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::call::{CallError, gone, is_role_propagation, keep_one, retry_propagation};
 use super::change::{Action, Change, DeleteReason, FieldChange, Recorded};
@@ -23,7 +23,7 @@ use super::sources::{TableStream, arn_parts};
 use crate::aws::{Attempts, Clients};
 
 /// An event source mapping.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MappingSpec {
     /// The function's name.
     pub function: String,
@@ -42,7 +42,7 @@ pub struct MappingSpec {
 }
 
 /// What a stream or table mapping does with a batch its function fails, and how it batches.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StreamSettings {
     /// -1: until the record expires.
     pub maximum_retry_attempts: i32,

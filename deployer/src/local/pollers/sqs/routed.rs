@@ -127,6 +127,12 @@ fn bucket_event(mut event: Value, message: &Received) -> Converted {
     let Some(records) = event.get_mut("Records").and_then(Value::as_array_mut) else {
         return Err("not an S3 event (no `Records`)".into());
     };
+    if !records.is_empty() {
+        records.retain(|r| !is_motos_extra_put(r));
+        if records.is_empty() {
+            return Ok(None);
+        }
+    }
     let sequencer = format!("{:016X}", message.sent_millis().unwrap_or_default());
     for record in records.iter_mut() {
         if let Value::Object(r) = record {
@@ -150,6 +156,26 @@ fn bucket_event(mut event: Value, message: &Received) -> Converted {
         summary.push_str(&format!(" (+{} more)", count - 1));
     }
     Ok(Some((event, summary)))
+}
+
+/// moto sends `ObjectCreated:Put` and then `ObjectCreated:CompleteMultipartUpload` for one multipart
+/// upload; AWS sends only the second. moto's `Put` carries the object's multipart ETag
+/// (`<md5 of the parts' md5s>-<part count>`), which no `PutObject` has on AWS (a plain MD5, or
+/// another 32-digit hex value under KMS): a `Put` record with one is moto's extra, and is dropped.
+fn is_motos_extra_put(record: &Value) -> bool {
+    let put = record.get("eventName").and_then(Value::as_str) == Some("ObjectCreated:Put");
+    let etag = record
+        .pointer("/s3/object/eTag")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .trim_matches('"');
+    let multipart = etag.split_once('-').is_some_and(|(hash, parts)| {
+        !hash.is_empty()
+            && hash.chars().all(|c| c.is_ascii_hexdigit())
+            && !parts.is_empty()
+            && parts.chars().all(|c| c.is_ascii_digit())
+    });
+    put && multipart
 }
 
 /// Adds what an AWS S3 record always has and moto's lacks; a complete record is left as it is.
@@ -319,6 +345,39 @@ mod tests {
             utc_millis("2024-05-01T10:11:12"),
             "2024-05-01T10:11:12.000Z"
         );
+    }
+
+    #[test]
+    fn one_multipart_upload_is_one_event() {
+        let record = |name: &str, etag: &str| {
+            json!({"eventName": name, "eventTime": "2024-05-01T10:11:12Z",
+                   "s3": {"bucket": {"name": "b"}, "object": {"key": "big.bin", "eTag": etag}}})
+        };
+        let multipart = "d41d8cd98f00b204e9800998ecf8427e-2";
+        // moto's extra `Put`, alone in its message: nothing to invoke.
+        let extra = json!({"Records": [record("ObjectCreated:Put", multipart)]});
+        assert_eq!(route(&Shape::Bucket, &received(extra, 1)), Routed::Skip);
+        // The `CompleteMultipartUpload` that follows is the one event.
+        let complete =
+            json!({"Records": [record("ObjectCreated:CompleteMultipartUpload", multipart)]});
+        assert!(matches!(
+            route(&Shape::Bucket, &received(complete, 1)),
+            Routed::Invoke { .. }
+        ));
+        // A plain `PutObject` (an MD5 ETag, quoted or not) is delivered.
+        for etag in [
+            "d41d8cd98f00b204e9800998ecf8427e",
+            "\"d41d8cd98f00b204e9800998ecf8427e\"",
+        ] {
+            let put = json!({"Records": [record("ObjectCreated:Put", etag)]});
+            assert!(
+                matches!(
+                    route(&Shape::Bucket, &received(put, 1)),
+                    Routed::Invoke { .. }
+                ),
+                "{etag}"
+            );
+        }
     }
 
     #[test]
