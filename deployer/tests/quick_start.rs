@@ -222,8 +222,7 @@ fn readmes_quick_start_prints_what_readme_shows() {
 
     // README's send commands, in its order, each run once its predecessor's invocation is shown.
     let sends = block_after(&text, "From another terminal, send it events");
-    let mut records = 0;
-    for line in sends.lines() {
+    for (sent, line) in sends.lines().enumerate() {
         let command = line.split('#').next().unwrap().trim();
         let args = command
             .strip_prefix("scripts/local.sh send ")
@@ -238,12 +237,11 @@ fn readmes_quick_start_prints_what_readme_shows() {
             "{command}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        records += 1;
         // A queue's batching window is 5 s.
         runner.wait_until(
             &format!("the invocation of `{command}`"),
             Duration::from_secs(60),
-            |r| r.stdout().iter().filter(|l| !l.starts_with(' ')).count() >= records,
+            |r| r.stdout().iter().filter(|l| !l.starts_with(' ')).count() > sent,
         );
         // Its log lines come with it; let the last of them arrive.
         std::thread::sleep(Duration::from_millis(300));
