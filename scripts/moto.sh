@@ -21,6 +21,7 @@ installed() {
 }
 
 if ! installed; then
+    echo "moto.sh: installing moto $MOTO_VERSION, parliament, cfn-lint and aws-sam-translator into $venv (once; pip can take a minute or two)..." >&2
     mkdir -p "$(dirname "$venv")"
     [ -x "$venv/bin/python" ] || "$python" -m venv "$venv" >&2
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \

@@ -1084,6 +1084,8 @@ async fn two_runners_against_one_endpoint_keep_apart() {
 
 /// Edits rebuild the bootstrap (here a stand-in `cargo` that "builds" a fresh copy each time) and
 /// the handler restarts with the new build at its next event; a failed build keeps the last one.
+/// The runner runs in the app's directory with the default relative `--app events.chalice` (as
+/// `scripts/local.sh` does); editors' temporaries beside the source neither rebuild nor show.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edit_rebuilds_and_the_handler_restarts_with_the_new_build() {
     let project = Project::new("app orders\nqueue on_order \"my-queue\" { timeout = 2s }\n");
@@ -1102,9 +1104,9 @@ echo "{\"reason\":\"compiler-artifact\",\"target\":{\"name\":\"bootstrap\",\"kin
     );
     let builds = project.join("builds");
     std::fs::create_dir(&builds).unwrap();
-    let app = project.app();
-    let mut runner = Runner::start(&["--app", app.to_str().unwrap()], |cmd| {
-        cmd.env("CARGO", &cargo)
+    let mut runner = Runner::start(&["--app", "events.chalice"], |cmd| {
+        cmd.current_dir(project.path())
+            .env("CARGO", &cargo)
             .env("FAKE_BUILDS", &builds)
             .env("FAKE_SOURCE", bootstrap());
     });
@@ -1130,9 +1132,29 @@ echo "{\"reason\":\"compiler-artifact\",\"target\":{\"name\":\"bootstrap\",\"kin
     );
     assert_eq!(processes_mentioning(&build(1)).len(), 1);
 
-    // An edit: rebuilt, and the next event gets a fresh process of the new build.
+    // Editors' temporaries alone change nothing.
+    for temporary in [".app.rs.swp", ".#app.rs", "app.rs~", "4913", "app.rs.tmp"] {
+        std::fs::write(project.join("src").join(temporary), "x").unwrap();
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        !runner.stderr_text().contains("changed"),
+        "{}",
+        runner.stderr_text()
+    );
+    // An edit (here written among temporaries, as an editor saves): rebuilt, and the next event
+    // gets a fresh process of the new build.
+    std::fs::write(project.join("src/.app.rs.swx"), "x").unwrap();
     std::fs::write(project.join("src/app.rs"), "// v2\n").unwrap();
+    std::fs::write(project.join("src/app.rs~"), "// v1\n").unwrap();
     wait_said(&runner, "rebuilt in", 1);
+    assert!(
+        runner
+            .stderr_text()
+            .contains("\nsrc/app.rs changed: rebuilding the bootstrap..."),
+        "only the source is named:\n{}",
+        runner.stderr_text()
+    );
     send("o-2").await.unwrap();
     let second = runner.wait_for("on_order", 2, DELIVERED);
     assert_eq!(second[1]["cold"], true, "{second:#?}");

@@ -131,7 +131,7 @@ async fn send_hints_reach_moto() {
     let plan = example_plan();
     create_example_sources(&c, &plan).await;
 
-    let send = SendCommand::new("deployer", &example_app(), "dev");
+    let send = SendCommand::new("deployer local", &example_app(), "dev");
     let hints = hints::commands(&plan, &context(), &send, &|_| true);
     let kinds: Vec<Kind> = hints.iter().map(|h| h.kind).collect();
     assert_eq!(kinds.len(), plan.functions.len(), "one hint per handler");

@@ -136,11 +136,10 @@ pub fn unknown_handler(name: &str, known: &'static [&'static str]) -> Error {
 }
 
 /// Sends the handler's logs to stdout (CloudWatch), honouring `AWS_LAMBDA_LOG_LEVEL`,
-/// `AWS_LAMBDA_LOG_FORMAT=JSON` and `RUST_LOG`. Does nothing if a subscriber is already set.
+/// `AWS_LAMBDA_LOG_FORMAT=JSON` and `RUST_LOG` ([`crate::logs`]). Does nothing if a subscriber is
+/// already set.
 pub fn init_tracing() {
-    if !tracing::dispatcher::has_been_set() {
-        lambda_runtime::tracing::init_default_subscriber();
-    }
+    crate::logs::init();
 }
 
 /// A failed invocation as Lambda reports it: `errorType` [`HANDLER_ERROR_TYPE`] when the handler

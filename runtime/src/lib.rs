@@ -28,6 +28,7 @@ pub mod batch;
 pub mod context;
 pub mod dispatch;
 pub mod events;
+pub mod logs;
 
 pub use aws_lambda_events;
 pub use batch::{BatchItem, BatchItemFailure, BatchResult};

@@ -403,7 +403,11 @@ async fn serve(
         Some(_) => Style::Curl,
         None => Style::AwsCli,
     };
-    let send = SendCommand::new(hints::program(), &opts.app, &plan.stage);
+    let send = SendCommand::new(
+        &hints::program(&hints::Started::this_process()),
+        &opts.app,
+        &plan.stage,
+    );
     let has_sample = |handler: &str| samples::exists(&project_dir, handler);
     print_hints(&plan, &ctx, endpoint, style, &send, &has_sample);
     // Schedules fired by `deployer local send`, and the file that tells it where we are.

@@ -1,11 +1,12 @@
 //! What `deployer local` prints to help send events: one `deployer local send HANDLER --sample`
-//! line per handler (written the way the runner was started: through `cargo run` or not), and a
+//! line per handler (written the way the runner was started: `scripts/local.sh`, `cargo run`, an
+//! installed `deployer` or a path), and a
 //! command per on-failure queue to read the records of what was given up (curl or the AWS CLI).
 //!
 //! The payloads are not here: `local send` takes the app's own `samples/<handler>.json`, or a
 //! generic payload of the kind ([`crate::local::send::shape`]).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chalice_codegen::ast::Kind;
 use chalice_codegen::plan::{AwsContext, DestinationKind, Plan};
@@ -37,18 +38,19 @@ pub struct Hint {
     pub command: String,
 }
 
-/// How to write `deployer local send` for the user: the program as they ran it, and the `--app`
-/// and `--stage` the runner was given when they are not the defaults.
+/// How to write `deployer local send` for the user: the command that ran the runner, and the
+/// `--app` and `--stage` it was given when they are not the defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendCommand {
-    /// `deployer`, or `cargo run --bin deployer --`.
+    /// What runs `deployer local`: `deployer local`, `cargo run --bin deployer -- local`,
+    /// `scripts/local.sh`, `target/debug/deployer local` ([`program`]).
     pub program: String,
     /// ` --stage prod --app svc/events.chalice`, or empty.
     pub options: String,
 }
 
 impl SendCommand {
-    /// For a runner of `app` and `stage` started as this process was.
+    /// For a runner of `app` and `stage` started with `program` (see [`program`]).
     pub fn new(program: &str, app: &Path, stage: &str) -> SendCommand {
         let mut options = String::new();
         if stage != chalice_codegen::model::DEFAULT_STAGE {
@@ -63,7 +65,7 @@ impl SendCommand {
         }
     }
 
-    /// `PROGRAM local send HANDLER [--sample] [OPTIONS]` (a schedule has no payload: no `--sample`).
+    /// `PROGRAM send HANDLER [--sample] [OPTIONS]` (a schedule has no payload: no `--sample`).
     pub fn line(&self, handler: &str, kind: Kind) -> String {
         let sample = if kind == Kind::Schedule {
             ""
@@ -71,7 +73,7 @@ impl SendCommand {
             " --sample"
         };
         format!(
-            "{} local send {}{sample}{}",
+            "{} send {}{sample}{}",
             self.program,
             sh(handler),
             self.options
@@ -79,19 +81,66 @@ impl SendCommand {
     }
 }
 
-/// How the user ran this process: `cargo run --bin deployer --` when through cargo (cargo sets
-/// `CARGO` for what it runs) or when the executable is a build under a `target/` directory, else
-/// `deployer`.
-pub fn program() -> &'static str {
-    let through_cargo = std::env::var_os("CARGO").is_some()
-        || std::env::current_exe().is_ok_and(|exe| {
-            exe.components()
-                .any(|c| c.as_os_str() == std::ffi::OsStr::new("target"))
+/// The variable `scripts/local.sh` sets to how it was called (its `$0`): its `send` lines then go
+/// through it too (`scripts/local.sh send on_order --sample`).
+pub const SCRIPT_VAR: &str = "CHALICE_LOCAL_SCRIPT";
+
+/// How this process was started, as far as the `send` lines need it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Started {
+    /// [`SCRIPT_VAR`]: through `scripts/local.sh`, called so.
+    pub script: Option<String>,
+    /// Through `cargo run` (cargo sets `CARGO` for what it runs).
+    pub cargo: bool,
+    /// This executable.
+    pub exe: Option<PathBuf>,
+    /// The `deployer` that `PATH` finds.
+    pub on_path: Option<PathBuf>,
+    /// The working directory (the one the user runs the lines in).
+    pub cwd: Option<PathBuf>,
+}
+
+impl Started {
+    /// This process.
+    pub fn this_process() -> Started {
+        let canonical = |p: PathBuf| p.canonicalize().unwrap_or(p);
+        let on_path = std::env::var_os("PATH").and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join("deployer"))
+                .find(|p| p.is_file())
+                .map(canonical)
         });
-    if through_cargo {
-        "cargo run --bin deployer --"
-    } else {
-        "deployer"
+        Started {
+            script: std::env::var(SCRIPT_VAR).ok().filter(|s| !s.is_empty()),
+            cargo: std::env::var_os("CARGO").is_some(),
+            exe: std::env::current_exe().ok().map(canonical),
+            on_path,
+            cwd: std::env::current_dir().ok().map(canonical),
+        }
+    }
+}
+
+/// What runs `deployer local` the way the user ran it: `scripts/local.sh` as they called it, `cargo
+/// run --bin deployer -- local` under cargo, `deployer local` when `PATH` finds this executable as
+/// `deployer`, else this executable's path (relative to the working directory when under it).
+pub fn program(started: &Started) -> String {
+    if let Some(script) = &started.script {
+        return sh(script);
+    }
+    if started.cargo {
+        return "cargo run --bin deployer -- local".to_owned();
+    }
+    match &started.exe {
+        Some(exe) if started.on_path.as_ref() != Some(exe) => {
+            let shown = started
+                .cwd
+                .as_ref()
+                .and_then(|cwd| exe.strip_prefix(cwd).ok())
+                .filter(|rel| rel.components().count() > 1)
+                .unwrap_or(exe);
+            format!("{} local", sh(&shown.display().to_string()))
+        }
+        _ => "deployer local".to_owned(),
     }
 }
 
@@ -352,7 +401,7 @@ mod tests {
     const ENDPOINT: &str = "http://127.0.0.1:5000";
 
     fn rendered() -> String {
-        let send = SendCommand::new("deployer", Path::new("events.chalice"), "dev");
+        let send = SendCommand::new("deployer local", Path::new("events.chalice"), "dev");
         let has_sample = |h: &str| ["on_order", "on_click", "on_audit", "on_notice"].contains(&h);
         commands(&example_plan(), &ctx(), &send, &has_sample)
             .iter()
@@ -427,7 +476,7 @@ mod tests {
     #[test]
     fn every_handler_gets_a_hint_of_its_kind() {
         let plan = example_plan();
-        let send = SendCommand::new("deployer", Path::new("events.chalice"), "dev");
+        let send = SendCommand::new("deployer local", Path::new("events.chalice"), "dev");
         let hints = commands(&plan, &ctx(), &send, &|_| false);
         let kinds: Vec<(&str, Kind)> = hints.iter().map(|h| (h.handler.as_str(), h.kind)).collect();
         assert_eq!(
@@ -456,7 +505,7 @@ mod tests {
     #[test]
     fn send_commands_repeat_the_runners_app_and_stage() {
         let send = SendCommand::new(
-            "cargo run --bin deployer --",
+            "cargo run --bin deployer -- local",
             Path::new("svc/my app/events.chalice"),
             "prod",
         );
@@ -464,8 +513,53 @@ mod tests {
             send.line("on_order", Kind::Queue),
             "cargo run --bin deployer -- local send on_order --sample --stage prod --app 'svc/my app/events.chalice'"
         );
+    }
+
+    #[test]
+    fn send_commands_are_run_the_way_the_runner_was() {
+        let exe = PathBuf::from("/src/chalice-rs/target/debug/deployer");
+        let started = Started {
+            exe: Some(exe.clone()),
+            cwd: Some(PathBuf::from("/src/chalice-rs")),
+            ..Started::default()
+        };
+        // A build run by its path, from the checkout or from elsewhere.
+        assert_eq!(program(&started), "target/debug/deployer local");
+        let elsewhere = Started {
+            cwd: Some(PathBuf::from("/home/me/orders")),
+            ..started.clone()
+        };
+        assert_eq!(
+            program(&elsewhere),
+            "/src/chalice-rs/target/debug/deployer local"
+        );
+        // The same executable, found on PATH.
+        let installed = Started {
+            on_path: Some(exe),
+            ..elsewhere.clone()
+        };
+        assert_eq!(program(&installed), "deployer local");
+        // `cargo run`, and scripts/local.sh (which runs `cargo run`) as the user called it.
+        let cargo = Started {
+            cargo: true,
+            ..started.clone()
+        };
+        assert_eq!(program(&cargo), "cargo run --bin deployer -- local");
+        let script = Started {
+            script: Some("./scripts/local.sh".into()),
+            ..cargo
+        };
+        assert_eq!(program(&script), "./scripts/local.sh");
+        assert_eq!(
+            SendCommand::new(&program(&script), Path::new("events.chalice"), "dev")
+                .line("nightly", Kind::Schedule),
+            "./scripts/local.sh send nightly"
+        );
         // Tests run through cargo.
-        assert_eq!(program(), "cargo run --bin deployer --");
+        assert_eq!(
+            program(&Started::this_process()),
+            "cargo run --bin deployer -- local"
+        );
     }
 
     #[test]
