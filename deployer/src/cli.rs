@@ -358,6 +358,28 @@ pub struct PlanArgs {
     pub aws: AwsArgs,
 }
 
+/// How `deploy` and `delete` deal with another deploy of the stage (the lock in the artifacts bucket).
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// How long to wait, in seconds, for another deploy or delete of the stage to finish before
+    /// stopping (0: stop at once).
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub lock_timeout: u64,
+    /// Remove the stage's deploy lock held by another deploy first: only when that deploy no longer
+    /// runs (killed, its machine gone). A lock of a process gone from this machine is taken over anyway.
+    #[arg(long)]
+    pub force_unlock: bool,
+}
+
+impl From<LockArgs> for crate::engine::lock::LockOptions {
+    fn from(a: LockArgs) -> Self {
+        crate::engine::lock::LockOptions {
+            timeout: std::time::Duration::from_secs(a.lock_timeout),
+            force_unlock: a.force_unlock,
+        }
+    }
+}
+
 /// Options of every command that talks to AWS.
 #[derive(Debug, Args)]
 pub struct AwsArgs {
@@ -402,6 +424,8 @@ pub struct DeployArgs {
     /// plan's.
     #[arg(long, value_name = "FILE", conflicts_with = "stage")]
     pub plan: Option<PathBuf>,
+    #[command(flatten)]
+    pub lock: LockArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
 }
@@ -456,6 +480,8 @@ pub struct DeleteArgs {
     /// Print what was deleted as JSON on stdout (and nothing else there); needs --yes.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub lock: LockArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
 }
@@ -566,6 +592,7 @@ pub fn run(cli: Cli) -> ExitCode {
                     stage: args.stage,
                     max_attempts: args.aws.max_attempts,
                     calls: args.aws.calls,
+                    lock: args.lock.into(),
                 },
                 yes: args.yes,
                 bootstrap,
@@ -584,6 +611,7 @@ pub fn run(cli: Cli) -> ExitCode {
                     stage: args.stage,
                     max_attempts: args.aws.max_attempts,
                     calls: args.aws.calls,
+                    lock: args.lock.into(),
                 },
                 yes: args.yes,
                 logs: args.logs,

@@ -13,7 +13,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 pub use calls::{Call, CallCounter, CallKind};
-pub use context::{AwsContext, resolve as resolve_context};
+pub use context::{AwsContext, resolve as resolve_context, resolve_caller};
 pub use policy::parse_policy_document;
 
 /// Errors from setting up the AWS side.
