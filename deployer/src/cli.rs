@@ -143,7 +143,10 @@ pub enum Command {
             chalice-rs-artifacts-<account>-<region>, only when its hash changed. The plan is shown; on a \
             terminal you are asked to confirm (pass --yes elsewhere). Progress goes to stderr. Every \
             resource is recorded in .chalice-rs/deployed/<stage>.json as soon as it exists, so an interrupted \
-            deploy is resumed by running it again. A deploy with nothing changed makes no write call.",
+            deploy is resumed by running it again. A deploy with nothing changed makes no write call. Every \
+            missing source is reported before anything is compiled. While it writes, the deploy holds the \
+            stage's lock in the artifacts bucket: another deploy or delete of the stage, from any machine, \
+            waits for it (--lock-timeout) or stops naming its holder.",
         after_help = "Examples:\n  deployer deploy\n  deployer deploy --stage prod --yes\n  \
             deployer deploy --yes --bootstrap target/x86_64-unknown-linux-musl/release/bootstrap\n  \
             deployer deploy --builder zigbuild                              # arm64 too, from any host\n  \

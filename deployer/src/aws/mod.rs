@@ -107,6 +107,8 @@ pub struct Clients {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     calls: CallCounter,
     region: Option<String>,
+    /// The configured endpoint (`AWS_ENDPOINT_URL`), if any.
+    endpoint: Option<String>,
 }
 
 impl Clients {
@@ -152,6 +154,7 @@ impl Clients {
             dynamodb_streams: client!(aws_sdk_dynamodbstreams),
             logs: client!(aws_sdk_cloudwatchlogs),
             region: config.region().map(|r| r.as_ref().to_owned()),
+            endpoint: config.endpoint_url().map(str::to_owned),
             calls,
         }
     }
@@ -164,6 +167,24 @@ impl Clients {
     /// The configured region, if any.
     pub fn region(&self) -> Option<&str> {
         self.region.as_deref()
+    }
+
+    /// The URL SQS gives queue `name` of `account` (`GetQueueUrl`'s answer, as AWS and emulators form
+    /// it): under the configured endpoint, else the region's. A guess, to be checked against the answer.
+    pub fn queue_url_guess(&self, account: &str, name: &str) -> Option<String> {
+        let base = std::env::var("AWS_ENDPOINT_URL_SQS")
+            .ok()
+            .or_else(|| self.endpoint.clone())
+            .or_else(|| {
+                let region = self.region.as_deref()?;
+                let domain = if region.starts_with("cn-") {
+                    "amazonaws.com.cn"
+                } else {
+                    "amazonaws.com"
+                };
+                Some(format!("https://sqs.{region}.{domain}"))
+            })?;
+        Some(format!("{}/{account}/{name}", base.trim_end_matches('/')))
     }
 }
 

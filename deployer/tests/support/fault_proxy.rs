@@ -234,6 +234,19 @@ impl Log {
             .collect()
     }
 
+    /// [`Log::write_names`] without the stage's deploy lock being taken and given back (S3 puts of a
+    /// JSON document; code zips are zips): what a deploy changed of the app.
+    pub fn app_write_names(&self) -> Vec<String> {
+        self.requests
+            .iter()
+            .filter(|r| r.kind == Kind::Write)
+            .filter(|r| {
+                !(r.service == "s3" && r.operation == "PutObject" && r.body.starts_with(b"{"))
+            })
+            .map(Seen::to_string)
+            .collect()
+    }
+
     /// Requests per `service.Operation`.
     pub fn by_operation(&self) -> BTreeMap<String, usize> {
         let mut counts = BTreeMap::new();
