@@ -189,8 +189,9 @@ async fn run(options: Options) -> Result<(), String> {
         }
         let bootstrap = match (&options.build, &given) {
             (Some(_), _) => None,
-            (None, Some(path)) => Some(path.clone()),
-            (None, None) => {
+            // A real bootstrap serves the example app only.
+            (None, Some(path)) if label == "example" => Some(path.clone()),
+            (None, _) => {
                 let path = dir.join("bootstrap");
                 let bytes = fake_bootstrap_of_size(&source, label, 1 << 20);
                 std::fs::write(&path, bytes).map_err(|e| e.to_string())?;

@@ -87,7 +87,9 @@ pub fn run(opts: &DeployOptions, out: &mut dyn Write) -> Result<(), CommandError
         let mut s = match open_session("deploy", &live, plan.clone()).await {
             Ok(s) => s,
             Err(e) => {
-                early.map(Packaging::stop);
+                if let Some(building) = early {
+                    building.stop();
+                }
                 return Err(e);
             }
         };
@@ -101,7 +103,9 @@ pub fn run(opts: &DeployOptions, out: &mut dyn Write) -> Result<(), CommandError
             let (read, early) = match read {
                 Ok(read) => (read, early),
                 Err(e) => {
-                    early.map(Packaging::stop);
+                    if let Some(building) = early {
+                        building.stop();
+                    }
                     return Err(e.into());
                 }
             };
