@@ -6,6 +6,13 @@
 #   scripts/bench-deploy.sh [--rounds N] [--handlers N] [--bootstrap FILE] [--app FILE]
 #   BENCH_VERBOSE=1 scripts/bench-deploy.sh      # also every phase's calls per operation
 #
+# On AWS-like latency: --latency MS makes the proxy hold every call MS before forwarding it (side by side,
+# as a region answers), and each phase also reports its sequential round trips ("trips": the longest
+# chain of AWS calls made one after another, from the deployer's --calls report). --build TRIPLE deploys
+# the workspace's example app with the deployer's own cargo build (no --bootstrap; built once first):
+#   scripts/bench-deploy.sh --latency 30 --bootstrap target/x86_64-unknown-linux-gnu/release/bootstrap
+#   scripts/bench-deploy.sh --latency 30 --build x86_64-unknown-linux-gnu
+#
 # Without --bootstrap a 1 MiB incompressible stand-in is deployed (moto stores code, never runs it); pass
 # target/x86_64-unknown-linux-musl/release/bootstrap (or wherever `deployer deploy` builds it) for the real one.
 #

@@ -2,10 +2,21 @@
 //! and a generated many-handler app; median of several rounds, with the AWS calls of each phase counted
 //! by the (fault-free) test proxy.
 //!
-//! `scripts/bench-deploy.sh [--rounds N] [--handlers N] [--bootstrap FILE] [--app FILE]`, or
-//! `cargo bench -p chalice-deployer --bench deploy -- ...`. Without `--bootstrap`, each app gets the
-//! tests' stand-in bootstrap padded to 1 MiB of bytes that do not compress (a release bootstrap zips to
-//! about 1 MB): moto stores the code, never runs it.
+//! `scripts/bench-deploy.sh [--rounds N] [--handlers N] [--bootstrap FILE] [--app FILE] [--latency MS]
+//! [--build TRIPLE]`, or `cargo bench -p chalice-deployer --bench deploy -- ...`. Without
+//! `--bootstrap`, each app gets the tests' stand-in bootstrap padded to 1 MiB of bytes that do not
+//! compress (a release bootstrap zips to about 1 MB): moto stores the code, never runs it.
+//!
+//! `--latency MS` makes the proxy hold every call that long before forwarding it (calls side by side
+//! are held side by side, as a region answers them), and each phase also reports its sequential round
+//! trips: the longest chain of the deployer's AWS calls each started after the previous one answered
+//! (its `--calls` report, counted by an SDK interceptor). At `MS` per call a phase waits at least
+//! round trips × MS for AWS; the rest is the process, the build check and moto itself (which answers
+//! one call at a time, 2-4 ms each, where AWS answers side by side).
+//!
+//! `--build TRIPLE` deploys the workspace's own example app (events.chalice in the workspace root)
+//! without `--bootstrap`: the deployer runs `cargo build --release --target TRIPLE` itself, as a user's
+//! deploy does (built once, untimed, first: every timed deploy finds it fresh).
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -28,6 +39,9 @@ struct Options {
     handlers: usize,
     bootstrap: Option<PathBuf>,
     app: PathBuf,
+    latency: Duration,
+    /// Build the workspace's example app for this target in every deploy (no `--bootstrap`).
+    build: Option<String>,
 }
 
 fn parse_args() -> Result<Option<Options>, String> {
@@ -44,6 +58,8 @@ fn parse_args() -> Result<Option<Options>, String> {
         handlers: 80,
         bootstrap: None,
         app: root.join("events.chalice"),
+        latency: Duration::ZERO,
+        build: None,
     };
     let mut it = args.into_iter().filter(|a| a != "--bench");
     while let Some(arg) = it.next() {
@@ -57,6 +73,11 @@ fn parse_args() -> Result<Option<Options>, String> {
             }
             "--bootstrap" => options.bootstrap = Some(PathBuf::from(value()?)),
             "--app" => options.app = PathBuf::from(value()?),
+            "--latency" => {
+                let ms: u64 = value()?.parse().map_err(|e| format!("--latency: {e}"))?;
+                options.latency = Duration::from_millis(ms);
+            }
+            "--build" => options.build = Some(value()?),
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -105,12 +126,15 @@ async fn run(options: Options) -> Result<(), String> {
     let proxy = FaultProxy::start(&moto.endpoint());
     let aws = moto.clients().await;
     println!(
-        "moto {} · bootstrap {} · {} rounds (median, min–max) · deployer {}",
+        "moto {} · bootstrap {} · {} rounds (median, min–max) · {} ms per call · deployer {}",
         moto.endpoint(),
-        given
-            .as_ref()
-            .map_or("stand-in, 1 MiB".into(), |p| p.display().to_string()),
+        match (&options.build, &given) {
+            (Some(target), _) => format!("built by the deploy (--target {target})"),
+            (None, Some(p)) => p.display().to_string(),
+            (None, None) => "stand-in, 1 MiB".into(),
+        },
         options.rounds,
+        options.latency.as_millis(),
         deployer::BIN,
     );
 
@@ -131,62 +155,114 @@ async fn run(options: Options) -> Result<(), String> {
     println!("deployer --version: {}", secs(median(&startup)));
     println!();
     println!(
-        "{:<10} {:>8}  {:<9} {:>8} {:>17}  {:>5} {:>5} {:>6}  {:>9}",
-        "app", "handlers", "phase", "median", "min–max", "calls", "reads", "writes", "code"
+        "{:<10} {:>8}  {:<9} {:>8} {:>17}  {:>5} {:>5} {:>6} {:>6}  {:>9}",
+        "app",
+        "handlers",
+        "phase",
+        "median",
+        "min–max",
+        "calls",
+        "reads",
+        "writes",
+        "trips",
+        "code"
     );
 
-    for (label, source) in [("example", example), ("generated", generated)] {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .ok_or("no workspace root")?
+        .to_path_buf();
+    let apps: Vec<(&str, String)> = match &options.build {
+        Some(_) => vec![("example", example)],
+        None => vec![("example", example), ("generated", generated)],
+    };
+    for (label, source) in apps {
         let plan = try_plan_of(&source)?;
         create_sources(&aws, &plan).await;
-        let dir = work.path().join(label);
-        std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-        std::fs::write(dir.join("events.chalice"), &source).map_err(|e| e.to_string())?;
-        let bootstrap = match &given {
-            Some(path) => path.clone(),
-            None => {
+        let dir = match &options.build {
+            Some(_) => root.clone(),
+            None => work.path().join(label),
+        };
+        if options.build.is_none() {
+            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+            std::fs::write(dir.join("events.chalice"), &source).map_err(|e| e.to_string())?;
+        }
+        let bootstrap = match (&options.build, &given) {
+            (Some(_), _) => None,
+            // A real bootstrap serves the example app only.
+            (None, Some(path)) if label == "example" => Some(path.clone()),
+            (None, _) => {
                 let path = dir.join("bootstrap");
                 let bytes = fake_bootstrap_of_size(&source, label, 1 << 20);
                 std::fs::write(&path, bytes).map_err(|e| e.to_string())?;
-                path
+                Some(path)
             }
         };
-        let zipped = CodePackage::from_file(&bootstrap).map_err(|e| e.to_string())?;
-        let code = format!("{} KiB", zipped.zip.len() / 1024);
+        let code = match &bootstrap {
+            Some(b) => {
+                let zipped = CodePackage::from_file(b).map_err(|e| e.to_string())?;
+                format!("{} KiB", zipped.zip.len() / 1024)
+            }
+            None => "built".into(),
+        };
         let bench = Bench {
             moto: &moto,
             proxy: &proxy,
             dir: &dir,
-            bootstrap: &bootstrap,
+            bootstrap: bootstrap.as_deref(),
+            build: options.build.as_deref(),
+            reports: work.path(),
         };
-        // Warm-up (page cache, moto's lazy imports), not timed.
+        // Warm-up (page cache, moto's lazy imports, the build), not timed.
+        proxy.set_latency(Duration::ZERO);
         bench.phase("deploy")?;
         bench.phase("delete")?;
-        let mut phases: BTreeMap<&str, (Vec<Duration>, Vec<Log>)> = BTreeMap::new();
+        proxy.set_latency(options.latency);
+        let mut phases: BTreeMap<&str, (Vec<Duration>, Vec<Log>, Vec<u64>)> = BTreeMap::new();
         for _ in 0..options.rounds {
             for (name, command) in [
                 ("1 deploy", "deploy"),
                 ("2 redeploy", "deploy"),
                 ("3 delete", "delete"),
             ] {
-                let (elapsed, log) = bench.phase(command)?;
+                let (elapsed, log, trips) = bench.phase(command)?;
                 let entry = phases.entry(name).or_default();
                 entry.0.push(elapsed);
                 entry.1.push(log);
+                entry.2.push(trips);
             }
         }
-        for (name, (times, logs)) in &phases {
-            report(label, plan.functions.len(), &name[2..], times, logs, &code);
+        for (name, (times, logs, trips)) in &phases {
+            report(
+                label,
+                plan.functions.len(),
+                &name[2..],
+                times,
+                logs,
+                trips,
+                &code,
+            );
         }
     }
     Ok(())
 }
 
-/// One line of the table: a phase's times and (last round's) calls.
-fn report(label: &str, handlers: usize, phase: &str, times: &[Duration], logs: &[Log], code: &str) {
+/// One line of the table: a phase's times and (last round's) calls and sequential round trips.
+fn report(
+    label: &str,
+    handlers: usize,
+    phase: &str,
+    times: &[Duration],
+    logs: &[Log],
+    trips: &[u64],
+    code: &str,
+) {
     let log = logs.last().expect("a round");
     let varies = logs.iter().any(|l| l.requests.len() != log.requests.len());
+    let mut sorted = trips.to_vec();
+    sorted.sort_unstable();
     println!(
-        "{:<10} {:>8}  {:<9} {:>8} {:>17}  {:>5} {:>5} {:>6}  {:>9}{}",
+        "{:<10} {:>8}  {:<9} {:>8} {:>17}  {:>5} {:>5} {:>6} {:>6}  {:>9}{}",
         label,
         handlers,
         phase,
@@ -199,6 +275,7 @@ fn report(label: &str, handlers: usize, phase: &str, times: &[Duration], logs: &
         log.requests.len(),
         log.reads(),
         log.writes(),
+        sorted[sorted.len() / 2],
         code,
         if varies {
             "  (call counts vary between rounds)"
@@ -217,15 +294,26 @@ struct Bench<'a> {
     moto: &'a Moto,
     proxy: &'a FaultProxy,
     dir: &'a Path,
-    bootstrap: &'a Path,
+    bootstrap: Option<&'a Path>,
+    build: Option<&'a str>,
+    /// Where the `--calls` reports go.
+    reports: &'a Path,
 }
 
 impl Bench<'_> {
-    /// Runs `deployer deploy|delete --yes` once; its wall time and the calls it made.
-    fn phase(&self, command: &str) -> Result<(Duration, Log), String> {
+    /// Runs `deployer deploy|delete --yes` once; its wall time, the calls it made and its
+    /// sequential round trips (from its `--calls` report).
+    fn phase(&self, command: &str) -> Result<(Duration, Log, u64), String> {
+        let report = self.reports.join("calls.json");
         let mut cmd = deployer::against(self.moto, self.dir, &[command, "--yes"]);
+        cmd.arg("--calls").arg(&report);
         if command == "deploy" {
-            cmd.arg("--bootstrap").arg(self.bootstrap);
+            if let Some(bootstrap) = self.bootstrap {
+                cmd.arg("--bootstrap").arg(bootstrap);
+            }
+            if let Some(target) = self.build {
+                cmd.args(["--target", target]);
+            }
         }
         cmd.env("AWS_ENDPOINT_URL", self.proxy.endpoint());
         self.proxy.reset();
@@ -238,7 +326,12 @@ impl Bench<'_> {
                 run.output()
             ));
         }
-        Ok((run.elapsed, self.proxy.log()))
+        let trips = std::fs::read_to_string(&report)
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .and_then(|v| v["round_trips"].as_u64())
+            .ok_or("no round_trips in the --calls report")?;
+        Ok((run.elapsed, self.proxy.log(), trips))
     }
 }
 

@@ -143,7 +143,10 @@ pub enum Command {
             chalice-rs-artifacts-<account>-<region>, only when its hash changed. The plan is shown; on a \
             terminal you are asked to confirm (pass --yes elsewhere). Progress goes to stderr. Every \
             resource is recorded in .chalice-rs/deployed/<stage>.json as soon as it exists, so an interrupted \
-            deploy is resumed by running it again. A deploy with nothing changed makes no write call.",
+            deploy is resumed by running it again. A deploy with nothing changed makes no write call. Every \
+            missing source is reported before anything is compiled. While it writes, the deploy holds the \
+            stage's lock in the artifacts bucket: another deploy or delete of the stage, from any machine, \
+            waits for it (--lock-timeout) or stops naming its holder.",
         after_help = "Examples:\n  deployer deploy\n  deployer deploy --stage prod --yes\n  \
             deployer deploy --yes --bootstrap target/x86_64-unknown-linux-musl/release/bootstrap\n  \
             deployer deploy --builder zigbuild                              # arm64 too, from any host\n  \
@@ -358,6 +361,28 @@ pub struct PlanArgs {
     pub aws: AwsArgs,
 }
 
+/// How `deploy` and `delete` deal with another deploy of the stage (the lock in the artifacts bucket).
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// How long to wait, in seconds, for another deploy or delete of the stage to finish before
+    /// stopping (0: stop at once).
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    pub lock_timeout: u64,
+    /// Remove the stage's deploy lock held by another deploy first: only when that deploy no longer
+    /// runs (killed, its machine gone). A lock of a process gone from this machine is taken over anyway.
+    #[arg(long)]
+    pub force_unlock: bool,
+}
+
+impl From<LockArgs> for crate::engine::lock::LockOptions {
+    fn from(a: LockArgs) -> Self {
+        crate::engine::lock::LockOptions {
+            timeout: std::time::Duration::from_secs(a.lock_timeout),
+            force_unlock: a.force_unlock,
+        }
+    }
+}
+
 /// Options of every command that talks to AWS.
 #[derive(Debug, Args)]
 pub struct AwsArgs {
@@ -402,6 +427,8 @@ pub struct DeployArgs {
     /// plan's.
     #[arg(long, value_name = "FILE", conflicts_with = "stage")]
     pub plan: Option<PathBuf>,
+    #[command(flatten)]
+    pub lock: LockArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
 }
@@ -456,6 +483,8 @@ pub struct DeleteArgs {
     /// Print what was deleted as JSON on stdout (and nothing else there); needs --yes.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub lock: LockArgs,
     #[command(flatten)]
     pub aws: AwsArgs,
 }
@@ -566,6 +595,7 @@ pub fn run(cli: Cli) -> ExitCode {
                     stage: args.stage,
                     max_attempts: args.aws.max_attempts,
                     calls: args.aws.calls,
+                    lock: args.lock.into(),
                 },
                 yes: args.yes,
                 bootstrap,
@@ -584,6 +614,7 @@ pub fn run(cli: Cli) -> ExitCode {
                     stage: args.stage,
                     max_attempts: args.aws.max_attempts,
                     calls: args.aws.calls,
+                    lock: args.lock.into(),
                 },
                 yes: args.yes,
                 logs: args.logs,

@@ -380,8 +380,9 @@ async fn deploy_redeploy_plan_delete() {
         run.describe()
     );
     assert_eq!(report["command"], "deploy");
-    // 28 before roles were per function, and 2 more (CreateRole, PutRolePolicy) per extra role.
-    assert_eq!(report["writes"], 42, "{report:#}");
+    // 28 before roles were per function, and 2 more (CreateRole, PutRolePolicy) per extra role; and
+    // the deploy lock, taken and given back (two PutObject).
+    assert_eq!(report["writes"], 44, "{report:#}");
     assert_deployed(&aws, &code).await;
     // The code was uploaded once, to the artifacts bucket.
     let objects = aws
@@ -392,9 +393,13 @@ async fn deploy_redeploy_plan_delete() {
         .await
         .unwrap();
     let keys: Vec<&str> = objects.contents().iter().filter_map(|o| o.key()).collect();
+    // Beside it, the stage's deploy lock, given back.
     assert_eq!(
         keys,
-        [format!("orders/dev/bootstrap-{}.zip", code.sha256_hex)]
+        [
+            ".deploy-locks/orders/dev.json".to_string(),
+            format!("orders/dev/bootstrap-{}.zip", code.sha256_hex)
+        ]
     );
     let recorded: Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
     assert_eq!(recorded["resources"].as_object().unwrap().len(), 31);
@@ -409,9 +414,10 @@ async fn deploy_redeploy_plan_delete() {
     );
     assert_eq!(report["writes"], 0, "{report:#}");
     let reads = report["reads"].as_u64().unwrap();
-    // 36, and one GetSubscriptionAttributes: a filter policy set outside the file must be seen.
+    // 36, one GetSubscriptionAttributes (a filter policy set outside the file must be seen), the
+    // code zips' listing and the deploy lock's state (read with the rest: no round trip more).
     assert!(
-        reads <= 37,
+        reads <= 39,
         "{reads} reads for 31 resources and 5 sources: {report:#}"
     );
     let apply = report["phases"]

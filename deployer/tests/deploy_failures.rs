@@ -204,11 +204,12 @@ impl Setup {
     }
 }
 
+/// The writes of the run to the app's resources (not the deploy lock's), sorted.
 fn writes(run: &Run) -> Vec<String> {
     let mut w = run
         .log
         .as_ref()
-        .map(|l| l.write_names())
+        .map(|l| l.app_write_names())
         .unwrap_or_default();
     w.sort();
     w

@@ -184,10 +184,11 @@ async fn publish_layer(aws: &Clients) -> String {
         .to_owned()
 }
 
+/// The run's writes to the app's resources (not the deploy lock's).
 fn writes(run: &Run) -> Vec<String> {
     run.log
         .as_ref()
-        .map(|l| l.write_names())
+        .map(|l| l.app_write_names())
         .unwrap_or_default()
 }
 

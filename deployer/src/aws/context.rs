@@ -8,6 +8,11 @@ use super::{AwsError, Clients};
 ///
 /// The partition comes from the caller's ARN when it has one (`arn:aws-cn:...`), else from the region.
 pub async fn resolve(clients: &Clients) -> Result<AwsContext, AwsError> {
+    resolve_caller(clients).await.map(|(ctx, _)| ctx)
+}
+
+/// [`resolve`], with the caller's ARN (when STS gave one).
+pub async fn resolve_caller(clients: &Clients) -> Result<(AwsContext, Option<String>), AwsError> {
     let region = clients.region().ok_or(AwsError::NoRegion)?.to_owned();
     let identity = clients
         .sts
@@ -25,11 +30,14 @@ pub async fn resolve(clients: &Clients) -> Result<AwsContext, AwsError> {
         .and_then(partition_of_arn)
         .map(str::to_owned)
         .unwrap_or_else(|| AwsContext::partition_for_region(&region).to_owned());
-    Ok(AwsContext {
-        partition,
-        region,
-        account,
-    })
+    Ok((
+        AwsContext {
+            partition,
+            region,
+            account,
+        },
+        identity.arn().map(str::to_owned),
+    ))
 }
 
 /// The partition field of an ARN (`arn:PARTITION:...`), if it is one.

@@ -14,7 +14,7 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 pub use calls::{Attempts, Call, CallCounter, CallKind};
-pub use context::{AwsContext, resolve as resolve_context};
+pub use context::{AwsContext, resolve as resolve_context, resolve_caller};
 pub use policy::parse_policy_document;
 
 /// Errors from setting up the AWS side.
@@ -108,6 +108,7 @@ pub struct Clients {
     pub logs: aws_sdk_cloudwatchlogs::Client,
     calls: CallCounter,
     region: Option<String>,
+    /// The configured endpoint (`AWS_ENDPOINT_URL`), if any.
     endpoint: Option<String>,
 }
 
@@ -178,6 +179,24 @@ impl Clients {
     /// The configured region, if any.
     pub fn region(&self) -> Option<&str> {
         self.region.as_deref()
+    }
+
+    /// The URL SQS gives queue `name` of `account` (`GetQueueUrl`'s answer, as AWS and emulators form
+    /// it): under the configured endpoint, else the region's. A guess, to be checked against the answer.
+    pub fn queue_url_guess(&self, account: &str, name: &str) -> Option<String> {
+        let base = std::env::var("AWS_ENDPOINT_URL_SQS")
+            .ok()
+            .or_else(|| self.endpoint.clone())
+            .or_else(|| {
+                let region = self.region.as_deref()?;
+                let domain = if region.starts_with("cn-") {
+                    "amazonaws.com.cn"
+                } else {
+                    "amazonaws.com"
+                };
+                Some(format!("https://sqs.{region}.{domain}"))
+            })?;
+        Some(format!("{}/{account}/{name}", base.trim_end_matches('/')))
     }
 }
 

@@ -1,7 +1,9 @@
-//! `deployer deploy`: package the bootstrap, plan against what is deployed, confirm, apply.
+//! `deployer deploy`: read what is deployed and package the bootstrap side by side, plan, confirm,
+//! apply. Every missing source is reported before anything is compiled.
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::time::Instant;
 
 use super::{
     CommandError, LiveOptions, changes_json, confirm, open_session, require_confirmation_possible,
@@ -11,10 +13,10 @@ use crate::engine::EngineError;
 use crate::engine::converge;
 use crate::engine::diff;
 use crate::engine::saved_plan::SavedPlan;
-use crate::engine::session::Session;
+use crate::engine::session::{Planned, Session};
 use crate::project::bootstrap_arg::Bootstraps;
 use crate::project::builder::Builder;
-use crate::project::code::{self, CodeSource, Shipped};
+use crate::project::code::{self, CodeSource, Packaging, Shipped};
 use crate::project::plan::{Stage, load_stage, project_dir};
 
 /// What `deployer deploy` was asked for.
@@ -70,23 +72,75 @@ pub fn run(opts: &DeployOptions, out: &mut dyn Write) -> Result<(), CommandError
             builder: opts.builder,
         },
     };
-    let shipped = code::package(&plan, &source)?;
-    // What is deployed is the plan the build of the shipped code wrote: functions and binary match.
-    let plan = shipped.plan.clone().unwrap_or(plan);
-    if let Some(saved) = &saved {
-        saved.check_code(&shipped.code).map_err(EngineError::from)?;
-        saved.check_plan(&plan).map_err(EngineError::from)?;
-    }
+    // A prebuilt bootstrap is checked (and zipped) before AWS is asked anything; a build that most
+    // likely has nothing to compile runs while AWS is read; a build with compiling to do waits until
+    // the reads found every source there.
+    let prebuilt = match &source {
+        CodeSource::Prebuilt { .. } => Some(code::package(&plan, &source)?),
+        _ => None,
+    };
+    let early = (prebuilt.is_none() && code::likely_fresh(&plan, &source))
+        .then(|| Packaging::start(plan.clone(), source.clone()));
     let runtime = crate::engine::runtime()?;
     runtime.block_on(async {
-        let mut s = open_session("deploy", &live, plan).await?;
+        let started = Instant::now();
+        let mut s = match open_session("deploy", &live, plan.clone()).await {
+            Ok(s) => s,
+            Err(e) => {
+                if let Some(building) = early {
+                    building.stop();
+                }
+                return Err(e);
+            }
+        };
         let result = async {
             if let Some(saved) = &saved {
                 saved
                     .check_location(&s.ctx.account, &s.ctx.region)
                     .map_err(EngineError::from)?;
             }
-            deploy(&mut s, &shipped, saved.as_ref(), opts, out).await
+            let read = s.read_live(true).await;
+            let (read, early) = match read {
+                Ok(read) => (read, early),
+                Err(e) => {
+                    if let Some(building) = early {
+                        building.stop();
+                    }
+                    return Err(e.into());
+                }
+            };
+            let shipped = match (prebuilt, early) {
+                (Some(shipped), _) => shipped,
+                (None, Some(packaging)) => packaging.finish().await?,
+                (None, None) => {
+                    Packaging::start(plan.clone(), source.clone())
+                        .finish()
+                        .await?
+                }
+            };
+            // What is deployed is the plan the build of the shipped code wrote: functions and binary
+            // match. It is the plan read so far unless the build's codegen differs from this deployer's.
+            let built = shipped.plan.clone().unwrap_or(plan);
+            if let Some(saved) = &saved {
+                saved.check_code(&shipped.code).map_err(EngineError::from)?;
+                saved.check_plan(&built).map_err(EngineError::from)?;
+            }
+            let planned = if built == s.plan {
+                s.planned(read, &shipped.code)
+            } else {
+                s.plan = built;
+                s.read_for_deploy(&shipped.code).await?
+            };
+            deploy(
+                &mut s,
+                planned,
+                &shipped,
+                saved.as_ref(),
+                opts,
+                out,
+                started,
+            )
+            .await
         }
         .await;
         s.finish();
@@ -97,10 +151,12 @@ pub fn run(opts: &DeployOptions, out: &mut dyn Write) -> Result<(), CommandError
 /// Shows the plan, confirms (unless `opts.yes`, or a `saved` plan that nothing moved since) and applies.
 async fn deploy(
     s: &mut Session,
+    planned: Planned,
     shipped: &Shipped,
     saved: Option<&SavedPlan>,
     opts: &DeployOptions,
     out: &mut dyn Write,
+    started: Instant,
 ) -> Result<(), CommandError> {
     let Shipped { code, zips, .. } = shipped;
     let mut shown = Ok(());
@@ -129,7 +185,7 @@ async fn deploy(
         Ok(go)
     };
     let progress = |line: &str| eprintln!("{line}");
-    let result = converge::deploy(s, code, zips, ask, &progress).await;
+    let result = converge::deploy_planned(s, planned, code, zips, ask, &progress, started).await;
     shown?;
     let converged = result?;
     // Nothing to do now, though the plan had changes: someone applied them (or undid them) since.

@@ -140,6 +140,8 @@ pub struct LiveOptions {
     pub max_attempts: Option<u32>,
     /// Where to write the `--calls` JSON report (`-`: stderr).
     pub calls: Option<PathBuf>,
+    /// How another deploy's lock of the stage is dealt with (`deploy`, `delete`).
+    pub lock: crate::engine::lock::LockOptions,
 }
 
 /// Opens the stage's deploy record beside the app file and connects, to deploy or delete `plan`.
@@ -156,7 +158,9 @@ pub async fn open_session(
         ..ClientOptions::default()
     };
     let clients = Clients::load(&options).await;
-    Ok(Session::open(command, plan, clients, state, opts.calls.clone()).await?)
+    let mut session = Session::open(command, plan, clients, state, opts.calls.clone()).await?;
+    session.lock_options = opts.lock.clone();
+    Ok(session)
 }
 
 /// Writes `doc` to `out` as pretty JSON and a newline: the one document of `--json` output.

@@ -62,6 +62,7 @@ fn run_live(opts: &PlanOptions, out: &mut dyn Write) -> Result<bool, CommandErro
         stage: opts.stage.clone(),
         max_attempts: opts.max_attempts,
         calls: opts.calls.clone(),
+        lock: Default::default(),
     };
     let Stage { plan, manifest } = load_stage(&opts.app, &opts.stage)?;
     // The code is compared when given; a saved plan needs it, so it is then built as `deploy` would.

@@ -23,7 +23,7 @@ pub use crate::resources::StepError;
 use crate::resources::{self, Identity, Live, Record, Recorded, Records, Scope, Spec, Step};
 
 /// How many steps run at once.
-pub const APPLY_CONCURRENCY: usize = 8;
+pub const APPLY_CONCURRENCY: usize = 16;
 
 /// What happened to one change.
 #[derive(Debug)]
@@ -331,6 +331,19 @@ fn record(
             settings,
         },
     )
+}
+
+/// Records `identity` under `key` as made by this stage (the artifacts bucket the deploy lock made).
+pub fn record_created(
+    state: &Mutex<StateFile>,
+    key: &str,
+    identity: &Identity,
+) -> Result<(), StateError> {
+    let found = Record {
+        created: Some(true),
+        ..Record::default()
+    };
+    record(state, key, identity, found)
 }
 
 /// Forgets every record of `identity` (after deleting it).

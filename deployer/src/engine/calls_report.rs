@@ -1,5 +1,6 @@
-//! `--calls FILE`: how many AWS calls a command made, per phase (context, read, apply), as JSON. The
-//! bench and the tests read it; `-` writes it to stderr.
+//! `--calls FILE`: how many AWS calls a command made, per phase (context, read, apply), and how many
+//! round trips it waited for one after the other, as JSON. The bench and the tests read it; `-` writes
+//! it to stderr.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -7,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use crate::aws::calls::sequential_round_trips;
 use crate::aws::{Call, CallCounter, CallKind};
 
 /// Calls of one phase.
@@ -18,6 +20,8 @@ pub struct PhaseCalls {
     pub writes: usize,
     /// HTTP attempts beyond the first (retries).
     pub retries: u32,
+    /// The longest chain of this phase's calls made one after another ([`sequential_round_trips`]).
+    pub round_trips: usize,
     pub elapsed_ms: u128,
     /// Calls per `Service.Operation`.
     pub operations: BTreeMap<String, usize>,
@@ -31,6 +35,9 @@ pub struct CallReport {
     pub reads: usize,
     pub writes: usize,
     pub retries: u32,
+    /// The longest chain of the command's calls made one after another, whatever their phase: at `L`
+    /// of latency per call, the command waits at least `round_trips × L` for AWS.
+    pub round_trips: usize,
     pub elapsed_ms: u128,
     pub phases: Vec<PhaseCalls>,
 }
@@ -73,6 +80,7 @@ impl PhaseRecorder {
         r.reads = r.phases.iter().map(|p| p.reads).sum();
         r.writes = r.phases.iter().map(|p| p.writes).sum();
         r.retries = r.phases.iter().map(|p| p.retries).sum();
+        r.round_trips = self.counter.sequential_round_trips();
         r.elapsed_ms = self.started.elapsed().as_millis();
         r
     }
@@ -104,6 +112,7 @@ fn summarise(phase: &str, calls: &[Call], elapsed: Duration) -> PhaseCalls {
         reads: calls.iter().filter(|c| c.kind == CallKind::Read).count(),
         writes: calls.iter().filter(|c| c.kind == CallKind::Write).count(),
         retries: calls.iter().map(|c| c.attempts.saturating_sub(1)).sum(),
+        round_trips: sequential_round_trips(calls),
         elapsed_ms: elapsed.as_millis(),
         operations,
     }
@@ -120,6 +129,8 @@ mod tests {
             kind: CallKind::of(op),
             attempts,
             succeeded: Some(true),
+            started: std::time::Instant::now(),
+            ended: Some(std::time::Instant::now()),
         }
     }
 

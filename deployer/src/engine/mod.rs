@@ -7,6 +7,7 @@ pub mod calls_report;
 pub mod converge;
 pub mod desired;
 pub mod diff;
+pub mod lock;
 pub mod plan_view;
 pub mod read;
 pub mod resolve;
@@ -46,6 +47,21 @@ pub enum EngineError {
     },
     #[error("cancelled; nothing was changed")]
     Cancelled,
+    /// Another deploy of the stage holds its lock.
+    #[error(transparent)]
+    Lock(#[from] lock::LockError),
+    /// What is deployed changed while the plan was shown (another deploy of the stage ran meanwhile).
+    #[error(
+        "what is deployed changed while the plan was shown (another deploy of this stage ran meanwhile); \
+         nothing was changed\n  hint: run the command again to see the plan as it is now"
+    )]
+    Moved,
+    /// Ctrl-C or SIGTERM while writing: the lock was given back, what was done is recorded.
+    #[error(
+        "{0}: stopped; the deploy lock was released and every change made is recorded (in {1})\n  hint: run \
+         `deployer {2}` again to finish"
+    )]
+    Interrupted(&'static str, String, String),
     /// `deploy --plan`: what is deployed is no longer what the saved plan was computed against.
     #[error(
         "the saved plan is stale: what is deployed has changed since it was made; nothing was changed:{}\n  \

@@ -6,8 +6,13 @@
 //! function with mappings, one GetFunctionEventInvokeConfig per function with retries or an on-failure
 //! destination set, one ListRules per bus plus one ListTargetsByRule per rule, one
 //! GetBucketNotificationConfiguration per bucket, one ListSubscriptionsByTopic per topic plus one
-//! GetSubscriptionAttributes per subscription of ours found there, and one
-//! ListObjectsV2 for the code only when code must be uploaded.
+//! GetSubscriptionAttributes per subscription of ours found there, and one ListObjectsV2 for the code.
+//!
+//! Two rounds at most, whatever the app: a read that depends on another (a function's policy on the
+//! function, a role's inline policy on the role, a rule's targets on the rule, a subscription's filter
+//! on the subscription) goes out together with it when the deploy record says the resource exists,
+//! and only after it otherwise (a first deploy does not pay for reads of what is not there). The code
+//! zips are listed in the first round when the caller knows they will matter.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -64,6 +69,12 @@ struct ReadSet {
     buckets: BTreeSet<String>,
     /// Topic → the endpoints (function ARNs) of desired subscriptions, whose filters are read.
     topics: BTreeMap<String, BTreeSet<String>>,
+    /// Functions, roles and rules the record says exist: their dependent reads go out with them.
+    recorded_functions: BTreeSet<String>,
+    recorded_roles: BTreeSet<String>,
+    recorded_rules: BTreeSet<(Option<String>, String)>,
+    /// Recorded subscription ARNs by (topic, endpoint).
+    recorded_subscriptions: BTreeMap<(String, String), String>,
 }
 
 impl ReadSet {
@@ -88,6 +99,27 @@ impl ReadSet {
         }
         for r in recorded {
             set.add(&r.identity, true);
+            match &r.identity {
+                Identity::Function { name } => {
+                    set.recorded_functions.insert(name.clone());
+                }
+                Identity::Role { name } => {
+                    set.recorded_roles.insert(name.clone());
+                }
+                Identity::Rule { name, bus } => {
+                    set.recorded_rules.insert((bus.clone(), name.clone()));
+                }
+                Identity::Subscription {
+                    topic_arn,
+                    endpoint,
+                } => {
+                    if let Some(arn) = &r.physical_id {
+                        set.recorded_subscriptions
+                            .insert((topic_arn.clone(), endpoint.clone()), arn.clone());
+                    }
+                }
+                _ => {}
+            }
         }
         let by_path: BTreeSet<&String> = set.role_paths.values().flat_map(|r| r.keys()).collect();
         set.roles.retain(|name, _| !by_path.contains(name));
@@ -183,16 +215,40 @@ enum Read {
     Rules(Option<String>, Option<Vec<(String, LiveRule)>>),
     Bucket(String, Option<Vec<NotificationSpec>>),
     Topic(String, Option<Vec<LiveSubscription>>),
+    /// The stage's code zips (`None`: no artifacts bucket).
+    Artifacts(Option<BTreeSet<String>>),
 }
 
-/// Reads everything `desired` and `recorded` name. The code zips under `artifacts` are listed only when
-/// some code must be uploaded (or deleted), so a no-op redeploy does not pay for it.
+/// A read that goes out only when `wanted`.
+async fn maybe<T>(
+    wanted: bool,
+    read: impl std::future::Future<Output = Result<T, CallError>>,
+) -> Option<Result<T, CallError>> {
+    match wanted {
+        true => Some(read.await),
+        false => None,
+    }
+}
+
+/// Whether `recorded` holds code zips or the artifacts bucket (so the zips must be listed).
+pub fn records_code(recorded: &[Recorded]) -> bool {
+    recorded.iter().any(|r| {
+        matches!(
+            r.identity,
+            Identity::CodeObject { .. } | Identity::ArtifactsBucket { .. }
+        )
+    })
+}
+
+/// Reads everything `desired` and `recorded` name. The code zips under `artifacts` are listed with the
+/// rest when `list_code`, else afterwards only when some code must be uploaded (or deleted).
 pub async fn read(
     c: &Clients,
     desired: &Desired,
     recorded: &[Recorded],
     artifacts: &ArtifactsLocation,
     role_path: &str,
+    list_code: bool,
 ) -> Result<Live, CallError> {
     let set = ReadSet::new(desired, recorded);
     let mut reads: Vec<BoxFuture<'_, Result<Read, CallError>>> = Vec::new();
@@ -209,7 +265,20 @@ pub async fn read(
     }
     for (path, names) in paths {
         let others = if path == role_path { &set.roles } else { &NONE };
-        reads.push(Box::pin(read_roles_under(c, path, names, others)));
+        reads.push(Box::pin(read_roles_under(
+            c,
+            path,
+            names,
+            others,
+            &set.recorded_roles,
+        )));
+    }
+    if list_code {
+        reads.push(Box::pin(async move {
+            Ok(Read::Artifacts(
+                artifacts::list_keys(c, &artifacts.bucket, &artifacts.prefix).await?,
+            ))
+        }));
     }
     for name in &set.attachments {
         reads.push(Box::pin(async move {
@@ -229,41 +298,62 @@ pub async fn read(
         let want_mappings = set.mappings.contains(name);
         let recorded_mappings = set.recorded_mappings.contains(name);
         let want_invoke_config = set.invoke_configs.contains(name);
+        let speculate = set.recorded_functions.contains(name);
         reads.push(Box::pin(async move {
-            let function = function::read_function(c, name).await?;
+            let policy = || permission::read_policy(c, name);
+            let listed = || mapping::list_mappings(c, name);
+            let config = || invoke_config::read_config(c, name);
+            // Recorded: it most likely exists, so what depends on it goes out with it (its answers
+            // are dropped if it does not). Else first the function.
+            let (function, policy, listed, config) = if speculate {
+                let (function, policy, listed, config) = tokio::join!(
+                    function::read_function(c, name),
+                    maybe(want_policy, policy()),
+                    maybe(want_mappings || recorded_mappings, listed()),
+                    maybe(want_invoke_config, config()),
+                );
+                (function?, policy, listed, config)
+            } else {
+                let function = function::read_function(c, name).await?;
+                let exists = function.is_some();
+                let (policy, listed, config) = tokio::join!(
+                    maybe(exists && want_policy, policy()),
+                    maybe((exists && want_mappings) || recorded_mappings, listed()),
+                    maybe(exists && want_invoke_config, config()),
+                );
+                (function, policy, listed, config)
+            };
             let exists = function.is_some();
-            let policy = async {
-                match exists && want_policy {
-                    true => permission::read_policy(c, name).await.map(Some),
-                    false => Ok(None),
-                }
+            let policy = match policy {
+                Some(p) if exists => Some(p?),
+                _ => None,
             };
-            let listed = async {
-                match (exists && want_mappings) || recorded_mappings {
-                    true => mapping::list_mappings(c, name).await.map(Some),
-                    false => Ok(None),
-                }
+            let mappings = match listed {
+                Some(m) if exists || recorded_mappings => Some(m?),
+                _ => None,
             };
-            let invoke_config = async {
-                match (exists, want_invoke_config) {
-                    (true, true) => invoke_config::read_config(c, name).await.map(Some),
-                    // A function that does not exist has no configuration.
-                    (false, true) => Ok(Some(None)),
-                    (_, false) => Ok(None),
-                }
+            let invoke_config = match (config, exists) {
+                (Some(config), true) => Some(config?),
+                // A function that does not exist has no configuration.
+                (_, false) if want_invoke_config => Some(None),
+                _ => None,
             };
-            let (policy, listed, invoke_config) = tokio::join!(policy, listed, invoke_config);
             Ok(Read::Function {
                 name: name.clone(),
                 function: function.map(Box::new),
-                policy: policy?,
-                mappings: listed?,
-                invoke_config: invoke_config?,
+                policy,
+                mappings,
+                invoke_config,
             })
         }));
     }
     for (bus, names) in &set.rules {
-        reads.push(Box::pin(read_rules(c, bus.clone(), names)));
+        reads.push(Box::pin(read_rules(
+            c,
+            bus.clone(),
+            names,
+            &set.recorded_rules,
+        )));
     }
     for bucket in &set.buckets {
         reads.push(Box::pin(async move {
@@ -274,14 +364,43 @@ pub async fn read(
         }));
     }
     for (topic, endpoints) in &set.topics {
+        let recorded_arns: Vec<&String> = endpoints
+            .iter()
+            .filter_map(|e| set.recorded_subscriptions.get(&(topic.clone(), e.clone())))
+            .collect();
         reads.push(Box::pin(async move {
-            let mut subs = subscription::list_subscriptions(c, topic).await?;
-            // The filters of the subscriptions a deploy wants (one GetSubscriptionAttributes each).
-            for s in subs.iter_mut().flatten() {
-                if s.protocol == "lambda" && endpoints.contains(&s.endpoint) {
-                    s.filter = subscription::read_filter(c, &s.arn).await?;
-                }
+            // The filters of the subscriptions a deploy wants (one GetSubscriptionAttributes each):
+            // those the record names go out with the listing.
+            let early: Vec<_> = recorded_arns
+                .into_iter()
+                .map(|arn| async move { (arn.clone(), subscription::read_filter(c, arn).await) })
+                .collect();
+            let early = stream::iter(early)
+                .buffer_unordered(READ_CONCURRENCY)
+                .collect::<BTreeMap<_, _>>();
+            let (subs, mut early) = tokio::join!(subscription::list_subscriptions(c, topic), early);
+            let mut subs = subs?;
+            let ours: Vec<&mut LiveSubscription> = subs
+                .iter_mut()
+                .flatten()
+                .filter(|s| s.protocol == "lambda" && endpoints.contains(&s.endpoint))
+                .collect();
+            let mut late = Vec::new();
+            for s in ours {
+                let early = early.remove(&s.arn);
+                late.push(async move {
+                    s.filter = match early {
+                        Some(filter) => filter?,
+                        None => subscription::read_filter(c, &s.arn).await?,
+                    };
+                    Ok::<(), CallError>(())
+                });
             }
+            let late: Vec<Result<(), CallError>> = stream::iter(late)
+                .buffer_unordered(READ_CONCURRENCY)
+                .collect()
+                .await;
+            late.into_iter().collect::<Result<(), _>>()?;
             Ok(Read::Topic(topic.clone(), subs))
         }));
     }
@@ -346,10 +465,16 @@ pub async fn read(
             Read::Topic(topic, subs) => {
                 live.topics.insert(topic, subs);
             }
+            Read::Artifacts(keys) => {
+                live.artifacts = Some(LiveArtifacts {
+                    bucket_exists: keys.is_some(),
+                    keys: keys.unwrap_or_default(),
+                });
+            }
         }
     }
 
-    if needs_artifacts(desired, recorded, &live) {
+    if !list_code && needs_artifacts(desired, recorded, &live) {
         let keys = artifacts::list_keys(c, &artifacts.bucket, &artifacts.prefix).await?;
         live.artifacts = Some(LiveArtifacts {
             bucket_exists: keys.is_some(),
@@ -359,28 +484,43 @@ pub async fn read(
     Ok(live)
 }
 
-/// The bus's rules named in `names` (one ListRules for them all), each with its targets.
+/// The bus's rules named in `names` (one ListRules for them all), each with its targets: listed with
+/// the rules for those `recorded`, after them for the others.
 async fn read_rules(
     c: &Clients,
     bus: Option<String>,
     names: &BTreeMap<String, Option<String>>,
+    recorded: &BTreeSet<(Option<String>, String)>,
 ) -> Result<Read, CallError> {
     let prefix = common_prefix(names.keys().map(String::as_str));
-    let Some(mut listed) = rule::list_rules(c, bus.as_deref(), &prefix).await? else {
+    let bus_ref = bus.as_deref();
+    let mut early = Vec::new();
+    for name in names.keys() {
+        if recorded.contains(&(bus.clone(), name.clone())) {
+            early.push(async move { (name.clone(), rule::list_targets(c, name, bus_ref).await) });
+        }
+    }
+    let early = stream::iter(early)
+        .buffer_unordered(READ_CONCURRENCY)
+        .collect::<BTreeMap<_, _>>();
+    let (listed, mut early) = tokio::join!(rule::list_rules(c, bus_ref, &prefix), early);
+    let Some(mut listed) = listed? else {
         return Ok(Read::Rules(bus, None));
     };
-    let wanted: Vec<(String, rule::ListedRule, Option<String>)> = names
+    let wanted: Vec<_> = names
         .iter()
         .filter_map(|(name, target_id)| {
             listed
                 .remove(name)
-                .map(|r| (name.clone(), r, target_id.clone()))
+                .map(|r| (name.clone(), r, target_id.clone(), early.remove(name)))
         })
         .collect();
-    let bus_ref = bus.as_deref();
     let rules: Vec<Result<(String, LiveRule), CallError>> = stream::iter(wanted)
-        .map(|(name, listed, target_id)| async move {
-            let targets = rule::list_targets(c, &name, bus_ref).await?;
+        .map(|(name, listed, target_id, early)| async move {
+            let targets = match early {
+                Some(targets) => targets?,
+                None => rule::list_targets(c, &name, bus_ref).await?,
+            };
             let mut spec = listed.spec;
             let ours = match &target_id {
                 Some(id) => targets.iter().find(|(t, _)| t == id),
@@ -487,15 +627,32 @@ pub fn source_problems(desired: &Desired, live: &Live) -> Vec<String> {
 type RoleRead<'a> = BoxFuture<'a, Result<(String, Option<LiveRole>), CallError>>;
 
 /// The roles under `path` (one ListRoles): the desired `names` with the inline policy of each that
-/// exists; of `others` (recorded, to remove) only whether they exist, by GetRole for one not listed
-/// there (made by an older version, under another path).
+/// exists (read with the listing for a role in `recorded`); of `others` (recorded, to remove) only
+/// whether they exist, by GetRole for one not listed there (made by an older version, under another
+/// path).
 async fn read_roles_under<'a>(
     c: &'a Clients,
     path: &'a str,
     names: &'a BTreeMap<String, String>,
     others: &'a BTreeMap<String, String>,
+    recorded: &'a BTreeSet<String>,
 ) -> Result<Read, CallError> {
-    let listed = role::list_roles(c, path).await?;
+    let mut early = Vec::new();
+    for (name, policy_name) in names {
+        if recorded.contains(name) {
+            early.push(async move {
+                (
+                    name.clone(),
+                    role::read_inline_policy(c, name, policy_name).await,
+                )
+            });
+        }
+    }
+    let early = stream::iter(early)
+        .buffer_unordered(READ_CONCURRENCY)
+        .collect::<BTreeMap<_, _>>();
+    let (listed, mut early) = tokio::join!(role::list_roles(c, path), early);
+    let listed = listed?;
     let mut reads: Vec<RoleRead<'_>> = Vec::new();
     for (name, policy_name) in others {
         let listed = listed.get(name);
@@ -509,13 +666,17 @@ async fn read_roles_under<'a>(
     }
     for (name, policy_name) in names {
         let listed = listed.get(name);
+        let early = early.remove(name);
         reads.push(Box::pin(async move {
-            match listed {
-                Some(l) => role::read_listed_role(c, name, policy_name, l)
-                    .await
-                    .map(|r| (name.clone(), Some(r))),
-                None => Ok((name.clone(), None)),
-            }
+            let Some(l) = listed else {
+                return Ok((name.clone(), None));
+            };
+            let mut role = role::listed_without_policy(name, policy_name, l);
+            role.spec.policy = match early {
+                Some(policy) => policy?,
+                None => role::read_inline_policy(c, name, policy_name).await?,
+            };
+            Ok((name.clone(), Some(role)))
         }));
     }
     let roles: Vec<Result<(String, Option<LiveRole>), CallError>> = stream::iter(reads)

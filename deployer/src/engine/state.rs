@@ -138,6 +138,14 @@ impl StateFile {
         &self.path
     }
 
+    /// Reads the record again from disk: another deploy of this stage on this machine may have
+    /// changed it since it was opened (read after taking the deploy lock).
+    pub fn reload(&mut self) -> Result<(), StateError> {
+        let (app, stage) = (self.state.app.clone(), self.state.stage.clone());
+        *self = StateFile::open_at(self.path.clone(), &app, &stage)?;
+        Ok(())
+    }
+
     pub fn state(&self) -> &DeployedState {
         &self.state
     }
@@ -303,12 +311,26 @@ fn remove_stale_temp_files(path: &Path) -> Result<(), StateError> {
     };
     let prefix = temp_prefix(path);
     for entry in entries.flatten() {
-        if entry.file_name().to_string_lossy().starts_with(&prefix) {
-            let stale = entry.path();
-            fs::remove_file(&stale).map_err(|source| StateError::Io {
-                path: stale,
-                source,
-            })?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(&prefix) else {
+            continue;
+        };
+        // `<pid>-<n>`: another deployer of this machine may be saving right now (it holds the deploy
+        // lock, or reads without it): only a dead process's file is stale.
+        let writer = rest.split('-').next().and_then(|p| p.parse::<u32>().ok());
+        if writer.is_some_and(|pid| pid != std::process::id() && super::lock::process_runs(pid)) {
+            continue;
+        }
+        let stale = entry.path();
+        match fs::remove_file(&stale) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(source) => {
+                return Err(StateError::Io {
+                    path: stale,
+                    source,
+                });
+            }
         }
     }
     Ok(())

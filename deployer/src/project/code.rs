@@ -9,7 +9,7 @@ use chalice_codegen::plan::Plan;
 
 use super::bootstrap_arg::Bootstraps;
 use super::builder::{self, Builder, SystemProbes};
-use super::package::{self, BuildOptions, Built, CodePackage, PackageError};
+use super::package::{self, BuildOptions, Built, CodePackage, PackageError, StopBuild};
 use super::prebuilt;
 use crate::resources::artifacts::code_key;
 use crate::resources::{CodeDigest, CodeSet};
@@ -44,8 +44,80 @@ pub struct Shipped {
     pub plan: Option<Plan>,
 }
 
+/// [`package`] on a thread of its own, so that a deploy reads what is live meanwhile.
+pub struct Packaging {
+    done: tokio::sync::oneshot::Receiver<Result<Shipped, PackageError>>,
+    stop: StopBuild,
+}
+
+impl Packaging {
+    /// Starts packaging `source` for `plan`.
+    pub fn start(plan: Plan, source: CodeSource) -> Packaging {
+        let stop = StopBuild::default();
+        let (tx, done) = tokio::sync::oneshot::channel();
+        let thread_stop = stop.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(package_stoppable(&plan, &source, &thread_stop));
+        });
+        Packaging { done, stop }
+    }
+
+    /// The code, once packaged.
+    pub async fn finish(self) -> Result<Shipped, PackageError> {
+        self.done.await.unwrap_or(Err(PackageError::Stopped))
+    }
+
+    /// Kills the build if one runs (the deploy stops for another reason): nothing is waited for.
+    pub fn stop(self) {
+        self.stop.stop();
+    }
+}
+
+/// Whether `source` most likely needs no compiling: prebuilt, or a build whose bootstrap exists
+/// already under `target/` (cargo then only checks that it is fresh, in about 0.2 s). A deploy runs
+/// such a build alongside its reads; any other build waits until the reads found every source there.
+pub fn likely_fresh(plan: &Plan, source: &CodeSource) -> bool {
+    let CodeSource::Build {
+        project_dir,
+        target,
+        ..
+    } = source
+    else {
+        return true;
+    };
+    let targets: Vec<String> = match target {
+        Some(t) => vec![t.clone()],
+        None => prebuilt::architectures(plan)
+            .values()
+            .map(|(arch, _)| prebuilt::default_target(*arch).to_owned())
+            .collect(),
+    };
+    let dirs: Vec<PathBuf> = std::env::var_os("CARGO_TARGET_DIR")
+        .map(|d| project_dir.join(d))
+        .into_iter()
+        .chain(project_dir.ancestors().map(|a| a.join("target")))
+        .collect();
+    targets.iter().all(|t| {
+        dirs.iter().any(|d| {
+            d.join(t)
+                .join("release")
+                .join(package::ENTRY_NAME)
+                .is_file()
+        })
+    })
+}
+
 /// Builds (or reads) and zips the bootstrap for every architecture `plan` uses.
 pub fn package(plan: &Plan, source: &CodeSource) -> Result<Shipped, PackageError> {
+    package_stoppable(plan, source, &StopBuild::default())
+}
+
+/// [`package`], its build stoppable through `stop`.
+fn package_stoppable(
+    plan: &Plan,
+    source: &CodeSource,
+    stop: &StopBuild,
+) -> Result<Shipped, PackageError> {
     let mut built_plan = None;
     let archs = prebuilt::architectures(plan);
     let mut packages: BTreeMap<String, CodePackage> = BTreeMap::new();
@@ -72,6 +144,7 @@ pub fn package(plan: &Plan, source: &CodeSource) -> Result<Shipped, PackageError
                     .clone()
                     .unwrap_or_else(|| prebuilt::default_target(*arch).to_owned());
                 let mut build = BuildOptions::new(project_dir);
+                build.stop = stop.clone();
                 build.builder = builder::choose(*builder, &target, &SystemProbes)?;
                 eprintln!(
                     "Building the bootstrap for {target} with {} (release)...",

@@ -80,6 +80,8 @@ pub enum PackageError {
     },
     #[error("--target names one target, but the app's functions use several architectures")]
     OneTargetManyArchitectures,
+    #[error("the build was stopped")]
+    Stopped,
     /// A `--bootstrap` file that cannot be shipped or run.
     #[error(transparent)]
     Bootstrap(#[from] BootstrapError),
@@ -109,6 +111,33 @@ pub struct BuildOptions {
     pub cargo: Option<PathBuf>,
     /// `--release` (the default); `false` builds the debug profile (`deployer invoke`).
     pub release: bool,
+    /// Where the running build can be stopped from ([`StopBuild::stop`]).
+    pub stop: StopBuild,
+}
+
+/// Stops a running build from another thread (the build then fails with [`PackageError::Stopped`]).
+#[derive(Debug, Clone, Default)]
+pub struct StopBuild(std::sync::Arc<std::sync::Mutex<StopState>>);
+
+#[derive(Debug, Default)]
+struct StopState {
+    child: Option<std::process::Child>,
+    stopped: bool,
+}
+
+impl StopBuild {
+    /// Kills the build if it runs, and keeps it from starting if it has not.
+    pub fn stop(&self) {
+        let mut state = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        state.stopped = true;
+        if let Some(child) = state.child.as_mut() {
+            let _ = child.kill();
+        }
+    }
+
+    fn stopped(&self) -> bool {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).stopped
+    }
 }
 
 impl BuildOptions {
@@ -122,6 +151,7 @@ impl BuildOptions {
             target_dir: None,
             cargo: None,
             release: true,
+            stop: StopBuild::default(),
         }
     }
 
@@ -210,35 +240,24 @@ pub fn build(options: &BuildOptions) -> Result<PathBuf, PackageError> {
 
 /// Runs the build (compiler output goes to stderr) and returns what it made.
 pub fn build_artifacts(options: &BuildOptions) -> Result<Built, PackageError> {
-    if let Some(target) = &options.target
-        && options.builder == Builder::Cargo
-        && !target_installed(target)
-    {
-        return Err(PackageError::TargetNotInstalled {
-            target: target.clone(),
-        });
-    }
     let command = options.describe();
-    let output = options
-        .command()
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|source| match (options.builder, source.kind()) {
-            (Builder::Cross, std::io::ErrorKind::NotFound) => PackageError::CrossMissing,
-            _ => PackageError::Spawn {
-                command: command.clone(),
-                source,
-            },
-        })?;
-    if !output.status.success() {
+    let (status, stdout) = run_stoppable(options, &command)?;
+    if !status.success() {
+        // Asked only now: the question costs as much as cargo's own check that nothing changed.
+        if let Some(target) = &options.target
+            && options.builder == Builder::Cargo
+            && !target_installed(target)
+        {
+            return Err(PackageError::TargetNotInstalled {
+                target: target.clone(),
+            });
+        }
         return Err(PackageError::BuildFailed {
             command,
-            status: output.status.to_string(),
+            status: status.to_string(),
         });
     }
-    let built = built_from_messages(&String::from_utf8_lossy(&output.stdout), &options.bin).ok_or(
+    let built = built_from_messages(&String::from_utf8_lossy(&stdout), &options.bin).ok_or(
         PackageError::NoExecutable {
             command,
             bin: options.bin.clone(),
@@ -254,6 +273,56 @@ pub fn build_artifacts(options: &BuildOptions) -> Result<Built, PackageError> {
         }),
         _ => Ok(built),
     }
+}
+
+/// Runs the build command, its stdout captured, unless or until `options.stop` stops it.
+fn run_stoppable(
+    options: &BuildOptions,
+    command: &str,
+) -> Result<(std::process::ExitStatus, Vec<u8>), PackageError> {
+    use std::io::Read as _;
+    let mut pipe = {
+        let mut state = options.stop.0.lock().unwrap_or_else(|e| e.into_inner());
+        if state.stopped {
+            return Err(PackageError::Stopped);
+        }
+        let mut child = options
+            .command()
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|source| match (options.builder, source.kind()) {
+                (Builder::Cross, std::io::ErrorKind::NotFound) => PackageError::CrossMissing,
+                _ => PackageError::Spawn {
+                    command: command.to_owned(),
+                    source,
+                },
+            })?;
+        let stdout = child.stdout.take();
+        state.child = Some(child);
+        stdout
+    };
+    let mut stdout = Vec::new();
+    if let Some(out) = pipe.as_mut() {
+        out.read_to_end(&mut stdout)?;
+    }
+    // The output ended: the build finished (or was killed). Wait for it outside the lock's users.
+    let taken = options
+        .stop
+        .0
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .child
+        .take();
+    let status = match taken {
+        Some(mut c) => c.wait()?,
+        None => return Err(PackageError::Stopped),
+    };
+    if options.stop.stopped() {
+        return Err(PackageError::Stopped);
+    }
+    Ok((status, stdout))
 }
 
 /// A path cargo reported inside a container (`/target/<triple>/release/bootstrap`), under the
@@ -338,9 +407,52 @@ impl std::fmt::Debug for CodePackage {
     }
 }
 
+/// Binaries smaller than this are zipped every time (it takes less than reading a cached zip).
+const CACHE_FROM: usize = 256 * 1024;
+/// How many zips the cache keeps (the newest).
+const CACHE_KEEP: usize = 8;
+
 impl CodePackage {
-    /// Zips `binary` as the single entry `bootstrap`, deterministically.
+    /// Zips `binary` as the single entry `bootstrap`, deterministically. Deflating a release
+    /// bootstrap takes a few hundred milliseconds, so the zip of a large binary is kept in the user's
+    /// cache (`$XDG_CACHE_HOME/chalice-rs/zips/`, else `~/.cache/...`), keyed by the binary's sha256,
+    /// and checked (one entry, its size and CRC) when reused: the same bytes come out either way.
     pub fn from_binary(binary: &[u8]) -> Result<CodePackage, PackageError> {
+        CodePackage::from_binary_cached(binary, zip_cache_dir().as_deref())
+    }
+
+    /// [`CodePackage::from_binary`] with the cache in `cache` (`None`: no cache).
+    fn from_binary_cached(
+        binary: &[u8],
+        cache: Option<&Path>,
+    ) -> Result<CodePackage, PackageError> {
+        let cached = cache
+            .filter(|_| binary.len() >= CACHE_FROM)
+            .map(|d| d.join(format!("{}.zip", hex::encode(Sha256::digest(binary)))));
+        if let Some(path) = &cached
+            && let Ok(zip) = std::fs::read(path)
+            && zip_holds(&zip, binary)
+        {
+            return Ok(CodePackage::from_zip(zip));
+        }
+        let package = CodePackage::deflate(binary)?;
+        if let Some(path) = &cached {
+            // A cache that cannot be written only costs time.
+            let _ = store_in_cache(path, &package.zip);
+        }
+        Ok(package)
+    }
+
+    fn from_zip(zip: Vec<u8>) -> CodePackage {
+        let digest = Sha256::digest(&zip);
+        CodePackage {
+            sha256_hex: hex::encode(digest),
+            code_sha256: base64::engine::general_purpose::STANDARD.encode(digest),
+            zip,
+        }
+    }
+
+    fn deflate(binary: &[u8]) -> Result<CodePackage, PackageError> {
         let options = SimpleFileOptions::default()
             .compression_method(CompressionMethod::Deflated)
             .compression_level(Some(DEFLATE_LEVEL))
@@ -351,13 +463,7 @@ impl CodePackage {
         let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
         writer.start_file(ENTRY_NAME, options)?;
         writer.write_all(binary)?;
-        let zip = writer.finish()?.into_inner();
-        let digest = Sha256::digest(&zip);
-        Ok(CodePackage {
-            sha256_hex: hex::encode(digest),
-            code_sha256: base64::engine::general_purpose::STANDARD.encode(digest),
-            zip,
-        })
+        Ok(CodePackage::from_zip(writer.finish()?.into_inner()))
     }
 
     /// Reads the binary at `path` and zips it.
@@ -368,6 +474,53 @@ impl CodePackage {
         })?;
         CodePackage::from_binary(&binary)
     }
+}
+
+/// Where zips are cached, when the user has a cache directory.
+fn zip_cache_dir() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("chalice-rs").join("zips"))
+}
+
+/// Whether `zip` is this module's zip of `binary`: one entry named `bootstrap` holding its bytes
+/// (size and CRC-32), with the options [`CodePackage::from_binary`] sets.
+fn zip_holds(zip: &[u8], binary: &[u8]) -> bool {
+    let Ok(mut archive) = zip::ZipArchive::new(Cursor::new(zip)) else {
+        return false;
+    };
+    if archive.len() != 1 {
+        return false;
+    }
+    let Ok(entry) = archive.by_index_raw(0) else {
+        return false;
+    };
+    entry.name().is_ok_and(|n| n == ENTRY_NAME)
+        && entry.size() == binary.len() as u64
+        && entry.crc32() == crc32fast::hash(binary)
+        && entry.compression() == CompressionMethod::Deflated
+        && entry.unix_mode().map(|m| m & 0o777) == Some(ENTRY_MODE)
+}
+
+/// Writes `zip` at `path` atomically, keeping the [`CACHE_KEEP`] newest zips of the directory.
+fn store_in_cache(path: &Path, zip: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or_else(|| Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    temp.write_all(zip)?;
+    temp.persist(path).map_err(|e| e.error)?;
+    let mut zips: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(dir)?
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "zip"))
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    zips.sort();
+    for (_, old) in zips.iter().rev().skip(CACHE_KEEP) {
+        let _ = std::fs::remove_file(old);
+    }
+    Ok(())
 }
 
 /// Builds the bootstrap (see [`build_artifacts`]) and zips it.
@@ -460,7 +613,7 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_target_is_named_before_cargo_runs() {
+    fn a_missing_target_is_named() {
         let mut options = BuildOptions::new(".");
         options.target = Some("no-such-arch-unknown-none".into());
         let err = build(&options).unwrap_err();
@@ -495,6 +648,38 @@ mod tests {
         let c = CodePackage::from_binary(&binary[1..]).unwrap();
         assert_ne!(a.zip, c.zip);
         assert_ne!(a.sha256_hex, c.sha256_hex);
+    }
+
+    #[test]
+    fn a_cached_zip_is_the_same_bytes_and_a_damaged_one_is_made_again() {
+        let cache = tempfile::tempdir().unwrap();
+        let binary: Vec<u8> = (0..CACHE_FROM as u32 + 1000)
+            .map(|i| (i * 31 % 253) as u8)
+            .collect();
+        let fresh = CodePackage::deflate(&binary).unwrap();
+        let first = CodePackage::from_binary_cached(&binary, Some(cache.path())).unwrap();
+        assert_eq!(first, fresh);
+        let entries: Vec<_> = std::fs::read_dir(cache.path()).unwrap().flatten().collect();
+        assert_eq!(entries.len(), 1, "one zip cached");
+        let path = entries[0].path();
+        assert_eq!(std::fs::read(&path).unwrap(), fresh.zip);
+        assert_eq!(
+            CodePackage::from_binary_cached(&binary, Some(cache.path())).unwrap(),
+            fresh
+        );
+        // A zip of other bytes under the binary's name (damaged, or a collision) is not used.
+        let other = CodePackage::deflate(&binary[1..]).unwrap();
+        std::fs::write(&path, &other.zip).unwrap();
+        assert_eq!(
+            CodePackage::from_binary_cached(&binary, Some(cache.path())).unwrap(),
+            fresh
+        );
+        std::fs::write(&path, b"truncated").unwrap();
+        assert_eq!(
+            CodePackage::from_binary_cached(&binary, Some(cache.path())).unwrap(),
+            fresh
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), fresh.zip, "written again");
     }
 
     #[test]

@@ -377,34 +377,19 @@ pub async fn delete_object(c: &Clients, bucket: &str, key: &str) -> Result<(), C
     )
 }
 
-/// Deletes the bucket if it is empty; returns whether it is gone (false: others' objects keep it).
+/// Deletes the bucket if it is empty; returns whether it is gone (false: others' objects, code zips
+/// or deploy locks, keep it). One call: S3 refuses to delete a bucket that holds anything.
 pub async fn delete_bucket_if_empty(c: &Clients, bucket: &str) -> Result<bool, CallError> {
     let out =
-        c.s3.list_objects_v2()
-            .bucket(bucket)
-            .max_keys(1)
-            .send()
-            .await;
-    match out {
-        Ok(out) if !out.contents().is_empty() => return Ok(false),
-        Ok(_) => {}
-        Err(e) => {
-            let e = CallError::new("ListObjectsV2", bucket, e);
-            return if e.has_code(NO_BUCKET) {
-                Ok(true)
-            } else {
-                Err(e)
-            };
-        }
-    }
-    gone(
         c.s3.delete_bucket()
             .bucket(bucket)
             .send()
             .await
-            .map(|_| ())
-            .map_err(|e| CallError::new("DeleteBucket", bucket, e)),
-        &[NO_BUCKET],
-    )?;
-    Ok(true)
+            .map_err(|e| CallError::new("DeleteBucket", bucket, e));
+    match out {
+        Ok(_) => Ok(true),
+        Err(e) if e.has_code(NO_BUCKET) => Ok(true),
+        Err(e) if e.has_code("BucketNotEmpty") => Ok(false),
+        Err(e) => Err(e),
+    }
 }

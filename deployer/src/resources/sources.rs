@@ -177,14 +177,34 @@ pub async fn queue_info(
     let parts = arn_parts(queue_arn)
         .ok_or_else(|| CallError::other("GetQueueUrl", queue_arn, "not an SQS queue ARN"))?;
     let owner = (parts.account != own_account).then(|| parts.account.to_string());
-    let url = match c
-        .sqs
-        .get_queue_url()
-        .queue_name(parts.resource)
-        .set_queue_owner_aws_account_id(owner)
-        .send()
-        .await
-    {
+    let attributes = |url: String| async move {
+        let attrs = c
+            .sqs
+            .get_queue_attributes()
+            .queue_url(&url)
+            .attribute_names(QueueAttributeName::VisibilityTimeout)
+            .send()
+            .await;
+        (url, attrs)
+    };
+    // The attributes are asked of the URL SQS most likely gives, alongside GetQueueUrl: one round
+    // trip instead of two when the guess is right (checked against the answer; asked again if not).
+    let guess = c.queue_url_guess(parts.account, parts.resource);
+    let early = async {
+        match guess {
+            Some(url) => Some(attributes(url).await),
+            None => None,
+        }
+    };
+    let (url, early) = tokio::join!(
+        c.sqs
+            .get_queue_url()
+            .queue_name(parts.resource)
+            .set_queue_owner_aws_account_id(owner)
+            .send(),
+        early
+    );
+    let url = match url {
         Ok(out) => out.queue_url().unwrap_or_default().to_string(),
         Err(e)
             if e.as_service_error()
@@ -194,13 +214,10 @@ pub async fn queue_info(
         }
         Err(e) => return Err(CallError::new("GetQueueUrl", queue_arn, e)),
     };
-    let attrs = c
-        .sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(QueueAttributeName::VisibilityTimeout)
-        .send()
-        .await;
+    let attrs = match early {
+        Some((guessed, attrs)) if guessed == url => attrs,
+        _ => attributes(url.clone()).await.1,
+    };
     let attrs = match attrs {
         Ok(attrs) => attrs,
         Err(e)

@@ -10,6 +10,9 @@
 //! [`FaultProxy::stall_writes_after`], writes after the first N are held, never answered, which lets a
 //! test SIGKILL the deployer at a known point.
 //!
+//! With [`FaultProxy::set_latency`], every request waits that long before it is forwarded (answered
+//! side by side, as AWS answers: the bench's stand-in for a region's round trip).
+//!
 //! The proxy runs on its own tokio runtime, so tests may block (e.g. on a child process) while it works.
 
 use std::collections::BTreeMap;
@@ -231,6 +234,19 @@ impl Log {
             .collect()
     }
 
+    /// [`Log::write_names`] without the stage's deploy lock being taken and given back (S3 puts of a
+    /// JSON document; code zips are zips): what a deploy changed of the app.
+    pub fn app_write_names(&self) -> Vec<String> {
+        self.requests
+            .iter()
+            .filter(|r| r.kind == Kind::Write)
+            .filter(|r| {
+                !(r.service == "s3" && r.operation == "PutObject" && r.body.starts_with(b"{"))
+            })
+            .map(Seen::to_string)
+            .collect()
+    }
+
     /// Requests per `service.Operation`.
     pub fn by_operation(&self) -> BTreeMap<String, usize> {
         let mut counts = BTreeMap::new();
@@ -266,6 +282,8 @@ struct State {
     /// Hold every write after this many were admitted.
     stall_after: Option<usize>,
     writes_admitted: usize,
+    /// Added to every forwarded request.
+    latency: Duration,
 }
 
 struct Shared {
@@ -318,6 +336,7 @@ impl FaultProxy {
                 occurrences: BTreeMap::new(),
                 stall_after: None,
                 writes_admitted: 0,
+                latency: Duration::ZERO,
             }),
             changed: Condvar::new(),
             release,
@@ -332,6 +351,8 @@ impl FaultProxy {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
+                // Answers are small: never hold one back for the client's delayed ACK.
+                let _ = stream.set_nodelay(true);
                 let shared = accept_shared.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |req| handle(shared.clone(), req));
@@ -353,6 +374,11 @@ impl FaultProxy {
     /// `http://127.0.0.1:PORT`: the `AWS_ENDPOINT_URL` to give the deployer.
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Delays every request forwarded from now on by `latency` (zero: none).
+    pub fn set_latency(&self, latency: Duration) {
+        self.shared.lock().latency = latency;
     }
 
     /// Injects `faults` from now on (`Faults::NONE` to stop).
@@ -788,6 +814,10 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<ProxyResp
         }
         Some(Fault::DropAfter) | None => {}
     }
+    let latency = shared.lock().latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     match forward(shared.upstream, parts, body).await {
         Ok(response) => {
             let status = response.status().as_u16();
@@ -817,6 +847,7 @@ async fn forward(
     let stream = TcpStream::connect(upstream)
         .await
         .map_err(|e| format!("connect to moto: {e}"))?;
+    let _ = stream.set_nodelay(true);
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(stream))
             .await
