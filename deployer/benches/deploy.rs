@@ -218,7 +218,7 @@ async fn run(options: Options) -> Result<(), String> {
         bench.phase("deploy")?;
         bench.phase("delete")?;
         proxy.set_latency(options.latency);
-        let mut phases: BTreeMap<&str, (Vec<Duration>, Vec<Log>, Vec<u64>)> = BTreeMap::new();
+        let mut phases: BTreeMap<&str, Rounds> = BTreeMap::new();
         for _ in 0..options.rounds {
             for (name, command) in [
                 ("1 deploy", "deploy"),
@@ -246,6 +246,9 @@ async fn run(options: Options) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Each round's time, calls and sequential round trips of one phase.
+type Rounds = (Vec<Duration>, Vec<Log>, Vec<u64>);
 
 /// One line of the table: a phase's times and (last round's) calls and sequential round trips.
 fn report(

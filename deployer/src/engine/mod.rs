@@ -49,7 +49,7 @@ pub enum EngineError {
     Cancelled,
     /// Another deploy of the stage holds its lock.
     #[error(transparent)]
-    Lock(#[from] lock::LockError),
+    Lock(Box<lock::LockError>),
     /// What is deployed changed while the plan was shown (another deploy of the stage ran meanwhile).
     #[error(
         "what is deployed changed while the plan was shown (another deploy of this stage ran meanwhile); \
@@ -79,6 +79,12 @@ pub enum EngineError {
     State(StateError),
     #[error("cannot start the async runtime: {0}")]
     Runtime(std::io::Error),
+}
+
+impl From<lock::LockError> for EngineError {
+    fn from(e: lock::LockError) -> EngineError {
+        EngineError::Lock(Box::new(e))
+    }
 }
 
 // By hand, not `#[from]`: that would also make them the error's source, printed twice.
