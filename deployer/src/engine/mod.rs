@@ -49,7 +49,7 @@ pub enum EngineError {
     Cancelled,
     /// Another deploy of the stage holds its lock.
     #[error(transparent)]
-    Lock(#[from] lock::LockError),
+    Lock(Box<lock::LockError>),
     /// What is deployed changed while the plan was shown (another deploy of the stage ran meanwhile).
     #[error(
         "what is deployed changed while the plan was shown (another deploy of this stage ran meanwhile); \
@@ -85,6 +85,12 @@ pub enum EngineError {
 impl From<AwsError> for EngineError {
     fn from(e: AwsError) -> EngineError {
         EngineError::Aws(e)
+    }
+}
+
+impl From<lock::LockError> for EngineError {
+    fn from(e: lock::LockError) -> EngineError {
+        EngineError::Lock(Box::new(e))
     }
 }
 
