@@ -8,11 +8,13 @@
 //! compress (a release bootstrap zips to about 1 MB): moto stores the code, never runs it.
 //!
 //! `--latency MS` makes the proxy hold every call that long before forwarding it (calls side by side
-//! are held side by side, as a region answers them), and each phase also reports its sequential round
-//! trips: the longest chain of the deployer's AWS calls each started after the previous one answered
-//! (its `--calls` report, counted by an SDK interceptor). At `MS` per call a phase waits at least
-//! round trips × MS for AWS; the rest is the process, the build check and moto itself (which answers
-//! one call at a time, 2-4 ms each, where AWS answers side by side).
+//! are held side by side, as a region answers them). Each phase also reports its sequential round
+//! trips, the longest chain of AWS calls each started after the previous one was answered, counted
+//! twice: `trips` by the deployer (its `--calls` report, from an SDK interceptor: one per operation,
+//! retries included) and `seen` by the proxy (from the requests' arrival and answer times; any
+//! deployer, e.g. an earlier build through `DEPLOYER_BIN=path`). At `MS` per call a phase waits at
+//! least round trips × MS for AWS; the rest is the process, the build check and moto itself (which
+//! answers one call at a time, 2-4 ms each, where AWS answers side by side).
 //!
 //! `--build TRIPLE` deploys the workspace's own example app (events.chalice in the workspace root)
 //! without `--bootstrap`: the deployer runs `cargo build --release --target TRIPLE` itself, as a user's
@@ -135,14 +137,14 @@ async fn run(options: Options) -> Result<(), String> {
         },
         options.rounds,
         options.latency.as_millis(),
-        deployer::BIN,
+        bin(),
     );
 
     // Process start-up alone, for scale.
     let mut startup = Vec::new();
     for _ in 0..options.rounds {
         let started = Instant::now();
-        let status = Command::new(deployer::BIN)
+        let status = Command::new(bin())
             .arg("--version")
             .stdout(Stdio::null())
             .status()
@@ -247,7 +249,7 @@ async fn run(options: Options) -> Result<(), String> {
     Ok(())
 }
 
-/// Each round's time, calls and sequential round trips of one phase.
+/// A phase's rounds: times, the proxy's logs, the deployer's round trips.
 type Rounds = (Vec<Duration>, Vec<Log>, Vec<u64>);
 
 /// One line of the table: a phase's times and (last round's) calls and sequential round trips.
@@ -264,8 +266,10 @@ fn report(
     let varies = logs.iter().any(|l| l.requests.len() != log.requests.len());
     let mut sorted = trips.to_vec();
     sorted.sort_unstable();
+    let mut seen: Vec<usize> = logs.iter().map(Log::round_trips).collect();
+    seen.sort_unstable();
     println!(
-        "{:<10} {:>8}  {:<9} {:>8} {:>17}  {:>5} {:>5} {:>6} {:>6}  {:>9}{}",
+        "{:<10} {:>8}  {:<9} {:>8} {:>17}  {:>5} {:>5} {:>6} {:>6} {:>6}  {:>9}{}",
         label,
         handlers,
         phase,
@@ -279,6 +283,7 @@ fn report(
         log.reads(),
         log.writes(),
         sorted[sorted.len() / 2],
+        seen[seen.len() / 2],
         code,
         if varies {
             "  (call counts vary between rounds)"
@@ -310,6 +315,19 @@ impl Bench<'_> {
         let report = self.reports.join("calls.json");
         let mut cmd = deployer::against(self.moto, self.dir, &[command, "--yes"]);
         cmd.arg("--calls").arg(&report);
+        if let Some(other) = std::env::var_os("DEPLOYER_BIN") {
+            // Same arguments and environment, another build (e.g. an earlier version, to compare).
+            let mut with = Command::new(other);
+            with.stdin(Stdio::null());
+            with.args(cmd.get_args()).current_dir(self.dir);
+            for (k, v) in cmd.get_envs() {
+                match v {
+                    Some(v) => with.env(k, v),
+                    None => with.env_remove(k),
+                };
+            }
+            cmd = with;
+        }
         if command == "deploy" {
             if let Some(bootstrap) = self.bootstrap {
                 cmd.arg("--bootstrap").arg(bootstrap);
@@ -329,11 +347,12 @@ impl Bench<'_> {
                 run.output()
             ));
         }
+        // 0: the deployer's report has no round trips (an earlier version).
         let trips = std::fs::read_to_string(&report)
             .ok()
             .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
             .and_then(|v| v["round_trips"].as_u64())
-            .ok_or("no round_trips in the --calls report")?;
+            .unwrap_or(0);
         Ok((run.elapsed, self.proxy.log(), trips))
     }
 }
@@ -365,6 +384,11 @@ fn generated_app(n: usize) -> String {
         s.push_str(&line);
     }
     s
+}
+
+/// The deployer run: `DEPLOYER_BIN` (to compare another build), else the one cargo built.
+fn bin() -> String {
+    std::env::var("DEPLOYER_BIN").unwrap_or_else(|_| deployer::BIN.to_owned())
 }
 
 fn median(times: &[Duration]) -> Duration {

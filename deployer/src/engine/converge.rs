@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use super::EngineError;
 use super::apply::{self, Applier, Outcome};
 use super::diff::{Change, Counts};
-use super::lock::{Lock, LockError};
+use super::lock::{self, Lock};
 use super::session::{Planned, Session};
 use crate::aws::Clients;
 use crate::resources::{CodeSet, Identity};
@@ -217,7 +217,7 @@ async fn locked<T>(
     };
     match (result, released) {
         (Ok(v), Ok(())) => Ok(v),
-        (Ok(_), Err(e)) => Err(LockError::from(e).into()),
+        (Ok(_), Err(e)) => Err(lock::LockError::from(e).into()),
         (Err(e), Ok(())) => Err(e),
         (Err(e), Err(release)) => {
             eprintln!(

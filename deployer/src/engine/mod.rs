@@ -81,16 +81,16 @@ pub enum EngineError {
     Runtime(std::io::Error),
 }
 
-impl From<lock::LockError> for EngineError {
-    fn from(e: lock::LockError) -> EngineError {
-        EngineError::Lock(Box::new(e))
-    }
-}
-
 // By hand, not `#[from]`: that would also make them the error's source, printed twice.
 impl From<AwsError> for EngineError {
     fn from(e: AwsError) -> EngineError {
         EngineError::Aws(e)
+    }
+}
+
+impl From<lock::LockError> for EngineError {
+    fn from(e: lock::LockError) -> EngineError {
+        EngineError::Lock(Box::new(e))
     }
 }
 

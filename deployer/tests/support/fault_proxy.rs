@@ -103,6 +103,9 @@ pub struct Seen {
     pub outcome: Option<Outcome>,
     /// The request body as sent (what moto does not keep can be checked here).
     pub body: Bytes,
+    /// When the request reached the proxy, and when it was answered (or dropped).
+    pub arrived: Instant,
+    pub done: Option<Instant>,
 }
 
 impl fmt::Display for Seen {
@@ -245,6 +248,25 @@ impl Log {
             })
             .map(Seen::to_string)
             .collect()
+    }
+
+    /// The longest chain of requests each of which arrived after the one before it was answered: the
+    /// round trips the client waited for one after another, as the proxy saw them (each retry is a
+    /// request of its own here).
+    pub fn round_trips(&self) -> usize {
+        let mut order: Vec<&Seen> = self.requests.iter().collect();
+        order.sort_by_key(|r| r.arrived);
+        let mut depth: Vec<(Option<Instant>, usize)> = Vec::with_capacity(order.len());
+        for r in order {
+            let before = depth
+                .iter()
+                .filter(|(done, _)| done.is_some_and(|d| d <= r.arrived))
+                .map(|(_, n)| *n)
+                .max()
+                .unwrap_or(0);
+            depth.push((r.done, before + 1));
+        }
+        depth.into_iter().map(|(_, n)| n).max().unwrap_or(0)
     }
 
     /// Requests per `service.Operation`.
@@ -772,6 +794,8 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<ProxyResp
             kind: what.kind,
             outcome: if stall { Some(Outcome::Stalled) } else { None },
             body: body.clone(),
+            arrived: Instant::now(),
+            done: None,
         });
         (state.log.requests.len() - 1, fault, stall)
     };
@@ -779,6 +803,7 @@ async fn handle(shared: Arc<Shared>, req: Request<Incoming>) -> Result<ProxyResp
         let mut state = shared.lock();
         if let Some(seen) = state.log.requests.get_mut(index) {
             seen.outcome = Some(outcome);
+            seen.done = Some(Instant::now());
         }
         drop(state);
         shared.changed.notify_all();
