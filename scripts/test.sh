@@ -4,6 +4,8 @@
 # their own moto servers on free 127.0.0.1 ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The deployer and the bootstrap share their common crates' builds (Cargo.toml's alignment lines).
+scripts/check-shared-builds.py
 MOTO_SERVER="$(scripts/moto.sh)"
 export MOTO_SERVER
 cargo test --workspace --locked "$@"

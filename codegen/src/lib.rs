@@ -12,9 +12,6 @@ pub mod plan;
 pub mod validate;
 pub mod vars;
 
-/// The date-time types of [`plan::Clock`]'s fire times (feature `clock`).
-#[cfg(feature = "clock")]
-pub use chrono;
 pub use diag::{Diagnostic, Diagnostics, ErrorKind, Severity, Span};
 pub use model::Model;
 pub use plan::Plan;

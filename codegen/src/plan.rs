@@ -4,8 +4,6 @@
 //! `{account}` placeholders, filled in at deploy time by [`Arn::resolve`]. Resources refer to each other by
 //! handler name (`function` fields) and carry a stable `id` the deployer records state under.
 
-#[cfg(feature = "clock")]
-mod clock;
 mod schedule;
 
 use std::collections::BTreeMap;
@@ -15,9 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{Architecture, LogFormat, LogLevel, Tracing, Vpc};
 pub use crate::model::{DestinationKind, FilterPolicyScope};
 
-#[cfg(feature = "clock")]
-pub use clock::{Clock, ClockError};
-pub use schedule::{Cron, Schedule};
+pub use schedule::{Cron, Schedule, ScheduleError};
 
 /// Bumped when the plan's shape changes incompatibly.
 pub const PLAN_VERSION: u32 = 3;

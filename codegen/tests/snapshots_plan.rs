@@ -249,26 +249,3 @@ fn a_plan_written_before_typed_schedules_still_loads() {
         Some("rate(1 hour)")
     );
 }
-
-#[cfg(feature = "clock")]
-#[test]
-fn plan_schedules_give_fire_times() {
-    use chalice_codegen::chrono::{DateTime, Utc};
-
-    let plan = plan(&every_kind(), "dev").unwrap();
-    let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
-    let started = at("2024-01-01T10:30:00Z");
-    let next: Vec<_> = plan
-        .rules
-        .iter()
-        .filter_map(|r| r.schedule.as_ref())
-        .map(|s| s.next_after(started, started))
-        .collect();
-    assert_eq!(
-        next,
-        [
-            Some(at("2024-01-01T11:30:00Z")),
-            Some(at("2024-01-02T02:00:00Z"))
-        ]
-    );
-}

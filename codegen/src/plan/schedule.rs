@@ -1,8 +1,12 @@
 //! A schedule rule's schedule, typed: what codegen validated, for a consumer computing fire times.
 
+use std::str::FromStr;
+
 use serde::{Deserialize, Serialize};
 
+use crate::diag::Span;
 use crate::model::{self, RateUnit};
+use crate::validate;
 
 /// When a schedule rule fires. Its [`expression`](Schedule::expression) is the rule's
 /// `schedule_expression`, the text EventBridge is sent.
@@ -60,6 +64,44 @@ impl Schedule {
                 fields: cron.fields().map(str::to_string),
             },
         }
+    }
+}
+
+/// Why a text is not a schedule EventBridge accepts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{expression}` is not a schedule EventBridge accepts: {}", reasons.join("; "))]
+pub struct ScheduleError {
+    pub expression: String,
+    /// One line per problem, as the app file's diagnostics word them.
+    pub reasons: Vec<String>,
+}
+
+impl FromStr for Schedule {
+    type Err = ScheduleError;
+
+    /// `rate(N unit)` or `cron(...)`, checked as the app file's schedules are (so a plan edited
+    /// by hand is held to the same rules).
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let fail = |reasons: Vec<String>| ScheduleError {
+            expression: text.to_string(),
+            reasons,
+        };
+        let body = |prefix: &str| {
+            text.strip_prefix(prefix)
+                .and_then(|rest| rest.strip_suffix(')'))
+                .map(|body| (body, Span::new(prefix.len(), prefix.len() + body.len())))
+        };
+        let model = if let Some((body, span)) = body("rate(") {
+            validate::schedule::rate(body, span).map_err(|d| fail(vec![d.message]))?
+        } else if let Some((body, span)) = body("cron(") {
+            validate::schedule::cron(body, span)
+                .map_err(|ds| fail(ds.into_iter().map(|d| d.message).collect()))?
+        } else {
+            return Err(fail(vec![
+                "write `rate(N unit)` or `cron(...)`".to_string(),
+            ]));
+        };
+        Ok(Schedule::from(&model))
     }
 }
 
@@ -133,5 +175,27 @@ mod tests {
             })
         );
         assert_eq!(serde_json::from_value::<Schedule>(json).unwrap(), cron);
+    }
+
+    #[test]
+    fn parses_what_the_app_file_accepts_and_nothing_else() {
+        let hourly: Schedule = "rate(1 hour)".parse().unwrap();
+        assert_eq!(hourly.expression(), "rate(1 hour)");
+        let nightly: Schedule = "cron(0 2 * * ? *)".parse().unwrap();
+        assert_eq!(nightly.expression(), "cron(0 2 * * ? *)");
+
+        let zero = "rate(0 minutes)".parse::<Schedule>().unwrap_err();
+        assert_eq!(zero.expression, "rate(0 minutes)");
+        assert!(zero.reasons[0].contains("positive whole number"), "{zero}");
+        // Every bad field is a reason of its own.
+        let both = "cron(61 25 * * ? *)".parse::<Schedule>().unwrap_err();
+        assert_eq!(both.reasons.len(), 2, "{both}");
+        let neither = "at(2024-01-01T00:00:00)".parse::<Schedule>().unwrap_err();
+        assert!(
+            neither
+                .to_string()
+                .contains("`rate(N unit)` or `cron(...)`"),
+            "{neither}"
+        );
     }
 }

@@ -1,9 +1,11 @@
 //! Schedules fired by a local clock: `rate(...)` and EventBridge's `cron(...)`, delivered as
 //! EventBridge's "Scheduled Event".
 //!
-//! The fire times are the plan's typed schedule's ([`chalice_codegen::plan::Clock`]: croner under
-//! EventBridge's rules, in UTC; rates count from when the runner started). This module is the loop
-//! that waits for them, on a wall clock that tests can speed up.
+//! The fire times are [`fire_times`]'s (croner under EventBridge's rules, in UTC; rates count from
+//! when the runner started). This module is the loop that waits for them, on a wall clock that
+//! tests can speed up.
+
+mod fire_times;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -17,18 +19,19 @@ use tokio::time::Instant;
 use super::asynchronous::{self, AsyncPolicy};
 use crate::local::{Deliver, Shutdown, stopped};
 use chalice_lambda::samples::{self, SampleContext};
+use fire_times::{FireTimes, FireTimesError};
 
 /// A schedule's fire times, and how it is shown.
 pub struct Timetable {
-    clock: plan::Clock,
+    times: FireTimes,
     expression: String,
 }
 
 impl Timetable {
     /// The fire times of `schedule`; an error for one EventBridge would refuse.
-    pub fn of(schedule: &plan::Schedule) -> Result<Timetable, plan::ClockError> {
+    pub fn of(schedule: &plan::Schedule) -> Result<Timetable, FireTimesError> {
         Ok(Timetable {
-            clock: schedule.clock()?,
+            times: FireTimes::of(schedule)?,
             expression: schedule.expression(),
         })
     }
@@ -37,7 +40,7 @@ impl Timetable {
     /// count from it). `None` when the schedule never fires again (a cron's years are over).
     fn next_after(&self, after: SystemTime, started: SystemTime) -> Option<SystemTime> {
         let next = self
-            .clock
+            .times
             .next_after(DateTime::<Utc>::from(after), DateTime::<Utc>::from(started))?;
         Some(SystemTime::from(next))
     }
@@ -226,7 +229,7 @@ mod tests {
         Timetable::of(schedule).unwrap()
     }
 
-    /// The plan's schedule computes the times (codegen tests them); here, that they reach the loop
+    /// [`fire_times`] computes the times (and tests them); here, that they reach the loop
     /// as the wall-clock times they are, rates counted from the runner's start.
     #[test]
     fn fire_times_are_wall_clock_times_from_the_start() {

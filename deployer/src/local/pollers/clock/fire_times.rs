@@ -1,5 +1,5 @@
-//! Fire times of a plan's [`Schedule`] (feature `clock`): a rate counts whole periods from an
-//! origin; a cron fires at the minutes (UTC) its fields match, as EventBridge's, found by croner.
+//! Fire times of a plan's [`Schedule`]: a rate counts whole periods from an origin; a cron fires
+//! at the minutes (UTC) its fields match, as EventBridge's, found by croner.
 //!
 //! croner reads most of EventBridge's (Quartz's) cron: `L` and `15W` in day-of-month, `6L` and
 //! `2#3` in day-of-week, `?`, a year field. Only what it lacks is done here:
@@ -12,14 +12,15 @@
 //!   but `*` is written out as the values it stands for (so names and steps read as AWS reads them);
 //! - nothing fires after 2199, EventBridge's last year.
 //!
-//! croner accepts what AWS refuses (both day fields `*`, several `#`): AWS's rules are checked by
-//! the validator codegen runs on the app file, which [`Schedule::clock`] runs again on the fields.
+//! croner accepts what AWS refuses (both day fields `*`, several `#`): AWS's rules are codegen's,
+//! which [`FireTimes::of`] runs again on the schedule (a plan may be edited by hand).
+//!
+//! Only the local runner needs this, so it lives here rather than in codegen: the app's build
+//! script, which links codegen, compiles neither croner nor chrono.
 
+use chalice_codegen::plan::{Cron, Schedule};
 use chrono::{DateTime, Datelike as _, Months, NaiveDate, TimeDelta, Timelike as _, Utc, Weekday};
 use croner::parser::{CronParser, Seconds, Year};
-
-use super::schedule::{Cron, Schedule};
-use crate::diag::Span;
 
 /// EventBridge's last year: nothing fires after it.
 const LAST_YEAR: i32 = 2199;
@@ -27,7 +28,7 @@ const LAST_YEAR: i32 = 2199;
 /// Why a plan's schedule has no fire times to compute.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot compute the fire times of `{expression}`: {reason}")]
-pub struct ClockError {
+pub struct FireTimesError {
     /// The schedule's expression, e.g. `cron(60 2 * * ? *)`.
     pub expression: String,
     pub reason: String,
@@ -35,7 +36,7 @@ pub struct ClockError {
 
 /// A schedule ready to compute fire times.
 #[derive(Debug, Clone)]
-pub struct Clock {
+pub struct FireTimes {
     timing: Timing,
 }
 
@@ -50,38 +51,27 @@ enum Timing {
     },
 }
 
-impl Schedule {
-    /// The schedule ready to compute fire times, or why it cannot be (a plan edited by hand).
-    pub fn clock(&self) -> Result<Clock, ClockError> {
-        let fail = |reason: String| ClockError {
-            expression: self.expression(),
+impl FireTimes {
+    /// The fire times of `schedule`, or why it has none EventBridge would give.
+    pub fn of(schedule: &Schedule) -> Result<FireTimes, FireTimesError> {
+        let expression = schedule.expression();
+        let fail = |reason: String| FireTimesError {
+            expression: expression.clone(),
             reason,
         };
-        let timing = match self {
-            Schedule::Rate { value: 0, .. } => {
-                return Err(fail("a rate's value is at least 1".to_string()));
-            }
+        let checked: Schedule = expression
+            .parse()
+            .map_err(|e: chalice_codegen::plan::ScheduleError| fail(e.reasons.join("; ")))?;
+        let timing = match checked {
             Schedule::Rate { value, unit } => {
                 // At most 2^32 days: far within i64 seconds.
-                Timing::Rate(i64::from(*value) * unit.seconds() as i64)
+                Timing::Rate(i64::from(value) * unit.seconds() as i64)
             }
-            Schedule::Cron(cron) => croner_cron(cron).map_err(fail)?,
+            Schedule::Cron(cron) => croner_cron(&cron).map_err(fail)?,
         };
-        Ok(Clock { timing })
+        Ok(FireTimes { timing })
     }
 
-    /// The first fire time strictly after `after` (see [`Clock::next_after`]); `None` also when
-    /// the schedule is not one EventBridge accepts ([`Schedule::clock`] says why).
-    pub fn next_after(
-        &self,
-        after: DateTime<Utc>,
-        rate_origin: DateTime<Utc>,
-    ) -> Option<DateTime<Utc>> {
-        self.clock().ok()?.next_after(after, rate_origin)
-    }
-}
-
-impl Clock {
     /// The first fire time strictly after `after`, or `None` when there is none (a cron's years
     /// are over). A rate fires every period counted from `rate_origin` (when the schedule started:
     /// EventBridge counts from the rule's creation); a cron ignores it.
@@ -123,17 +113,6 @@ impl Clock {
             }
         }
     }
-
-    /// The fire times strictly after `after`, in order (see [`Clock::next_after`]).
-    pub fn fires_after(
-        &self,
-        after: DateTime<Utc>,
-        rate_origin: DateTime<Utc>,
-    ) -> impl Iterator<Item = DateTime<Utc>> + '_ {
-        std::iter::successors(self.next_after(after, rate_origin), move |last| {
-            self.next_after(*last, rate_origin)
-        })
-    }
 }
 
 /// Whether `date` is its month's last Monday-to-Friday.
@@ -153,13 +132,8 @@ fn is_last_weekday(date: NaiveDate) -> bool {
     date.day() + back == last.day()
 }
 
-/// The cron as croner reads it (a `0` seconds field first), after AWS's rules are checked.
+/// The cron as croner reads it (a `0` seconds field first); AWS's rules are already checked.
 fn croner_cron(cron: &Cron) -> Result<Timing, String> {
-    let body = cron.fields().join(" ");
-    if let Err(diagnostics) = crate::validate::schedule::cron(&body, Span::new(0, body.len())) {
-        let reasons: Vec<String> = diagnostics.into_iter().map(|d| d.message).collect();
-        return Err(reasons.join("; "));
-    }
     let (day_of_month, last_weekday) = match cron.day_of_month.to_ascii_uppercase().as_str() {
         "LW" => ("26-31".to_string(), true),
         "?" | "L" => (cron.day_of_month.to_ascii_uppercase(), false),
