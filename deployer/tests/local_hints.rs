@@ -234,3 +234,23 @@ async fn send_hints_reach_moto() {
     assert_eq!(event["detail-type"], "CodeCommit Repository State Change");
     assert_eq!(event["detail"]["repositoryName"], "my-repo");
 }
+
+/// A send to a source that does not exist fails in words: the call, the service's code and message,
+/// never the SDK's dump of the answer.
+#[tokio::test]
+async fn a_send_to_a_missing_source_says_what_aws_said() {
+    let moto = Moto::start();
+    let plan = example_plan();
+    let send = SendCommand::new("deployer local", &example_app(), "dev");
+    let hints = hints::commands(&plan, &context(), &send, &|_| true);
+    let queue = hints
+        .iter()
+        .find(|h| h.kind == Kind::Queue)
+        .expect("a queue handler");
+    let err = run(queue, &moto).unwrap_err();
+    assert!(
+        err.contains("GetQueueUrl to my-queue failed: AWS.SimpleQueueService.NonExistentQueue"),
+        "{err}"
+    );
+    assert!(!err.contains("Error {") && !err.contains("raw:"), "{err}");
+}

@@ -7,13 +7,15 @@ use aws_config::SdkConfig;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use aws_smithy_types::Blob;
-use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Map, Value};
 
 use super::shape::Delivery;
 use crate::aws::{CallCounter, Clients};
+use crate::resources::CallError;
 
 /// The message group of FIFO messages sent by `local send`.
 const MESSAGE_GROUP: &str = "deployer-local-send";
@@ -31,11 +33,16 @@ pub enum DeliverError {
     Attribute { name: String, why: String },
 }
 
-fn call<E: std::error::Error>(operation: &'static str, target: &str, e: E) -> DeliverError {
+/// A failed call in words: the service's code and message, or the causes (never the SDK's dump).
+fn call<E, R>(operation: &'static str, target: &str, e: SdkError<E, R>) -> DeliverError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
     DeliverError::Call {
         operation,
         target: target.to_owned(),
-        message: DisplayErrorContext(e).to_string(),
+        message: CallError::new(operation, target, e).message,
     }
 }
 
