@@ -7,21 +7,27 @@
 
 mod support;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Deref;
 
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::LayerVersionContentInput;
 use chalice_deployer::aws::Clients;
+use chalice_deployer::engine::converge;
+use chalice_deployer::engine::session::Session;
+use chalice_deployer::engine::state::StateFile;
+use chalice_deployer::project::code::{self, CodeSource};
 use chalice_deployer::project::package::CodePackage;
 use serde_json::Value;
 
-use support::aws::{ACCOUNT, queue_arn};
+use support::aws::{ACCOUNT, REGION, queue_arn};
 use support::checks::{Problems, check_roles};
 use support::deployer::Run;
 use support::fixtures::{create_bucket, create_queue, put_foreign_queue_entry};
 use support::inventory::{Inventory, Scope};
+use support::moto::Moto;
 use support::policy;
+use support::project::{Project, plan_of};
 use support::proxied::{BOOTSTRAP, Proxied};
 
 const GIVEN_ROLE: &str = "orders-prod-lambda";
@@ -554,4 +560,72 @@ async fn a_shared_role_from_before_converges_to_one_role_per_function() {
         Vec::<String>::new(),
         "converged"
     );
+}
+
+/// A group that appears between the read (which found none) and its create (Lambda made it on a
+/// first invocation, or a create whose answer was lost is retried) is kept, with its retention, and
+/// tagged as a created one is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_group_made_before_its_create_runs_is_kept_and_tagged() {
+    const GROUP: &str = "/aws/lambda/logs-dev-tick";
+    let moto = Moto::start();
+    let aws = moto.clients().await;
+    let plan = plan_of("app logs\nschedule tick rate(1 hour) { log_retention = 7 }\n");
+    let dir = Project::empty();
+    let shipped = code::package(&plan, &CodeSource::Placeholder(b"never run".to_vec())).unwrap();
+    let state = StateFile::open_at(dir.state_file("dev"), &plan.app, &plan.stage).unwrap();
+    let mut session = Session::open("deploy", plan.clone(), aws.clone(), state, None)
+        .await
+        .unwrap();
+    let runtime = tokio::runtime::Handle::current();
+    converge::deploy(
+        &mut session,
+        &shipped.code,
+        &shipped.zips,
+        // Asked once the changes are known, before any is applied: Lambda makes the group now.
+        |_, changes| {
+            let shown: Vec<String> = changes.iter().map(ToString::to_string).collect();
+            assert!(
+                shown.contains(&format!("+ create log_group {GROUP}")),
+                "{shown:#?}"
+            );
+            let made = aws.logs.create_log_group().log_group_name(GROUP).send();
+            tokio::task::block_in_place(|| runtime.block_on(made).expect("create the group"));
+            Ok(true)
+        },
+        &|_| {},
+    )
+    .await
+    .expect("deploy");
+
+    let arn = format!("arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{GROUP}");
+    let tags = aws
+        .logs
+        .list_tags_for_resource()
+        .resource_arn(&arn)
+        .send()
+        .await
+        .expect("the group's tags");
+    assert_eq!(
+        tags.tags().cloned().unwrap_or_default(),
+        BTreeMap::from([
+            ("chalice:app".to_string(), "logs".to_string()),
+            ("chalice:stage".to_string(), "dev".to_string()),
+        ])
+        .into_iter()
+        .collect()
+    );
+    let groups = aws
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix(GROUP)
+        .send()
+        .await
+        .expect("describe log groups");
+    let retention: Vec<Option<i32>> = groups
+        .log_groups()
+        .iter()
+        .map(|g| g.retention_in_days())
+        .collect();
+    assert_eq!(retention, [Some(7)]);
 }
