@@ -6,7 +6,8 @@
 //!   resources.
 //! - [`inventory`]: reading what is deployed through the SDK; [`checks`]: comparing it with a plan.
 //! - [`policy`]: reading IAM and Lambda policy documents.
-//! - [`deployer`]: running the `deployer` binary and capturing what it did.
+//! - [`deployer`]: running the `deployer` binary and capturing what it did; [`runner`]: `deployer
+//!   local` in the background, its output line by line.
 //! - [`project`]: a project directory, the stand-in bootstrap for deploys, the plan of an app.
 //! - [`bootstrap`]: the example app's real `bootstrap`, for tests that run handlers.
 //! - [`fault_proxy`]: a counting, fault-injecting proxy in front of moto.
@@ -25,4 +26,5 @@ pub mod moto;
 pub mod policy;
 pub mod project;
 pub mod proxied;
+pub mod runner;
 pub mod world;
