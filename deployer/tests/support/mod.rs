@@ -11,6 +11,7 @@
 //! - [`project`]: a project directory, the stand-in bootstrap for deploys, the plan of an app.
 //! - [`bootstrap`]: the example app's real `bootstrap`, for tests that run handlers.
 //! - [`fault_proxy`]: a counting, fault-injecting proxy in front of moto.
+//! - [`recorder`]: a recording handler for `deployer local`'s pollers run in the test, and a poller.
 //! - [`proxied`]: moto, the proxy in front of it and a project directory (the smaller deploy suites).
 //! - [`world`]: the deploy suite's world (moto, proxy, project, fixtures, others' resources).
 #![allow(dead_code)] // each test binary uses a different part
@@ -26,5 +27,6 @@ pub mod moto;
 pub mod policy;
 pub mod project;
 pub mod proxied;
+pub mod recorder;
 pub mod runner;
 pub mod world;
