@@ -7,77 +7,54 @@ mod support;
 
 use std::io::Write;
 
-use support::deployer::{self, Run};
-use support::fault_proxy::FaultProxy;
+use support::deployer::Run;
 use support::fixtures::create_queue;
-use support::moto::Moto;
-use support::project::{EM_AARCH64, Project};
+use support::project::EM_AARCH64;
+use support::proxied::Proxied;
 
 /// `tick` runs on x86_64 (the default), `on_order` on arm64.
 const MIXED: &str = "app orders\nschedule tick rate(1 hour)\n\
                      queue on_order \"orders\" { architecture = arm64 }\n";
 
-struct Setup {
-    moto: Moto,
-    proxy: FaultProxy,
-    project: Project,
+/// The app with its queue, `bootstrap` for x86_64 and `bootstrap-arm64`.
+async fn setup() -> Proxied {
+    let s = Proxied::start().await;
+    create_queue(&s.aws, "orders", Some(360)).await;
+    s.write_app(MIXED);
+    s.project
+        .write_fake_bootstrap_for("bootstrap-arm64", "v1", EM_AARCH64);
+    s
 }
 
-impl Setup {
-    async fn new() -> Setup {
-        let moto = Moto::start();
-        let proxy = FaultProxy::start(&moto.endpoint());
-        let aws = moto.clients().await;
-        create_queue(&aws, "orders", Some(360)).await;
-        let project = Project::new(MIXED);
-        project.write_fake_bootstrap("bootstrap", "v1");
-        project.write_fake_bootstrap_for("bootstrap-arm64", "v1", EM_AARCH64);
-        Setup {
-            moto,
-            proxy,
-            project,
-        }
-    }
-
-    /// `deployer ARGS` through the proxy; the run with the calls it made.
-    fn run(&self, args: &[&str]) -> Run {
-        let mut cmd = deployer::against(&self.moto, self.project.path(), args);
-        cmd.env("AWS_ENDPOINT_URL", self.proxy.endpoint());
-        self.proxy.reset();
-        let mut run = deployer::run(&mut cmd);
-        run.log = Some(self.proxy.log());
-        run
-    }
-
-    /// Panics unless the run failed having made no AWS call at all, and said each of `expected`.
-    fn assert_refused_before_aws(&self, run: &Run, expected: &[&str]) {
-        assert_ne!(run.code, Some(0), "{}", run.describe());
-        assert_eq!(
-            (run.calls().reads(), run.calls().writes()),
-            (0, 0),
-            "expected no AWS call:\n{}",
+/// Panics unless the run failed having made no AWS call at all, and said each of `expected`.
+fn assert_refused_before_aws(s: &Proxied, run: &Run, expected: &[&str]) {
+    assert_ne!(run.code, Some(0), "{}", run.describe());
+    assert_eq!(
+        (run.calls().reads(), run.calls().writes()),
+        (0, 0),
+        "expected no AWS call:\n{}",
+        run.describe()
+    );
+    for e in expected {
+        assert!(
+            run.stderr.contains(e),
+            "{e:?} not said:\n{}",
             run.describe()
         );
-        for e in expected {
-            assert!(
-                run.stderr.contains(e),
-                "{e:?} not said:\n{}",
-                run.describe()
-            );
-        }
-        assert!(
-            !self.project.state_file("dev").exists(),
-            "nothing recorded either"
-        );
     }
+    assert!(
+        !s.project.state_file("dev").exists(),
+        "nothing recorded either"
+    );
 }
 
 #[tokio::test]
 async fn a_wrong_architecture_bootstrap_is_refused_before_any_aws_call() {
-    let s = Setup::new().await;
+    let s = setup().await;
     // One x86_64 binary for an app with an arm64 function.
     let run = s.run(&["deploy", "--yes", "--bootstrap", "bootstrap"]);
-    s.assert_refused_before_aws(
+    assert_refused_before_aws(
+        &s,
         &run,
         &[
             "error: `bootstrap` is an x86_64 (EM_X86_64) binary, but function orders-dev-on_order \
@@ -90,7 +67,8 @@ async fn a_wrong_architecture_bootstrap_is_refused_before_any_aws_call() {
         "--bootstrap",
         "x86_64=bootstrap-arm64,arm64=bootstrap",
     ]);
-    s.assert_refused_before_aws(
+    assert_refused_before_aws(
+        &s,
         &run,
         &[
             "error: `bootstrap-arm64` is an aarch64 (EM_AARCH64) binary, but function orders-dev-tick \
@@ -100,7 +78,8 @@ async fn a_wrong_architecture_bootstrap_is_refused_before_any_aws_call() {
     );
     // An architecture the app uses, not given.
     let run = s.run(&["deploy", "--yes", "--bootstrap", "arm64=bootstrap-arm64"]);
-    s.assert_refused_before_aws(
+    assert_refused_before_aws(
+        &s,
         &run,
         &["no --bootstrap for x86_64: function orders-dev-tick runs on it"],
     );
@@ -112,7 +91,11 @@ async fn a_wrong_architecture_bootstrap_is_refused_before_any_aws_call() {
         "--bootstrap",
         &format!("x86_64={},arm64=bootstrap-arm64", script.display()),
     ]);
-    s.assert_refused_before_aws(&run, &["is a script (`#!/bin/sh`), not a compiled binary"]);
+    assert_refused_before_aws(
+        &s,
+        &run,
+        &["is a script (`#!/bin/sh`), not a compiled binary"],
+    );
     std::fs::write(s.project.join("mac"), b"\xcf\xfa\xed\xfe\x07\x00\x00\x01").unwrap();
     let run = s.run(&[
         "plan",
@@ -121,7 +104,7 @@ async fn a_wrong_architecture_bootstrap_is_refused_before_any_aws_call() {
         "--bootstrap",
         "arm64=bootstrap-arm64",
     ]);
-    s.assert_refused_before_aws(&run, &["`mac` is a Mach-O binary (a macOS build)"]);
+    assert_refused_before_aws(&s, &run, &["`mac` is a Mach-O binary (a macOS build)"]);
     // Values that do not go together are a usage error.
     let run = s.run(&[
         "deploy",
@@ -131,13 +114,13 @@ async fn a_wrong_architecture_bootstrap_is_refused_before_any_aws_call() {
         "--bootstrap",
         "arm64=x",
     ]);
-    s.assert_refused_before_aws(&run, &["give either one FILE, or ARCH=FILE"]);
+    assert_refused_before_aws(&s, &run, &["give either one FILE, or ARCH=FILE"]);
     assert_eq!(run.code, Some(2), "{}", run.describe());
 }
 
 #[tokio::test]
 async fn one_bootstrap_per_architecture_deploys_and_a_cargo_lambda_zip_is_the_same_code() {
-    let s = Setup::new().await;
+    let s = setup().await;
     let run = s.run(&[
         "deploy",
         "--yes",

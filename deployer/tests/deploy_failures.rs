@@ -6,20 +6,17 @@
 
 mod support;
 
-use std::collections::BTreeSet;
+use std::ops::Deref;
 
-use chalice_deployer::aws::Clients;
 use serde_json::{Value, json};
 
 use support::aws::{queue_arn, topic_arn};
-use support::deployer::{self, Run};
-use support::fault_proxy::FaultProxy;
+use support::deployer::Run;
 use support::fixtures::{
     create_bucket, create_queue, create_stream, create_table, create_topic, put_foreign_queue_entry,
 };
-use support::moto::Moto;
-use support::policy::{statements, string_set};
-use support::project::Project;
+use support::policy;
+use support::proxied::Proxied;
 
 /// A second app, unlike the example: every kind with the options.
 fn app(on_upload: &str, click_retries: i32, notice_kind: &str, nightly: &str) -> String {
@@ -52,51 +49,32 @@ fn first_app() -> String {
     )
 }
 
-struct Setup {
-    moto: Moto,
-    proxy: FaultProxy,
-    aws: Clients,
-    project: Project,
+/// The shop app with every source and destination but the queue `dead`, and what this suite reads.
+struct Setup(Proxied);
+
+impl Deref for Setup {
+    type Target = Proxied;
+    fn deref(&self) -> &Proxied {
+        &self.0
+    }
 }
 
 impl Setup {
-    /// Every source and destination but the queue `dead`.
     async fn new() -> Setup {
-        let moto = Moto::start();
-        let proxy = FaultProxy::start(&moto.endpoint());
-        let aws = moto.clients().await;
-        create_stream(&aws, "clicks", 1).await;
-        create_table(&aws, "orders", "id", true).await;
-        create_queue(&aws, "orders", Some(360)).await;
-        create_topic(&aws, "notices").await;
-        create_bucket(&aws, "uploads").await;
-        create_queue(&aws, "audit", None).await;
+        let s = Proxied::start().await;
+        let aws = &s.aws;
+        create_stream(aws, "clicks", 1).await;
+        create_table(aws, "orders", "id", true).await;
+        create_queue(aws, "orders", Some(360)).await;
+        create_topic(aws, "notices").await;
+        create_bucket(aws, "uploads").await;
+        create_queue(aws, "audit", None).await;
         // Someone else's entry (moto cannot answer for a bucket without any).
-        put_foreign_queue_entry(&aws, "uploads", "audit", &queue_arn("audit"), None).await;
-        create_queue(&aws, "clicks-failed-dev", None).await;
-        create_topic(&aws, "alerts").await;
-        let project = Project::new(&first_app());
-        project.write_fake_bootstrap("bootstrap", "v1");
-        Setup {
-            moto,
-            proxy,
-            aws,
-            project,
-        }
-    }
-
-    /// `deployer ARGS` through the proxy; the run with the calls it made.
-    fn run(&self, args: &[&str]) -> Run {
-        let mut cmd = deployer::against(&self.moto, self.project.path(), args);
-        cmd.env("AWS_ENDPOINT_URL", self.proxy.endpoint());
-        self.proxy.reset();
-        let mut run = deployer::run(&mut cmd);
-        run.log = Some(self.proxy.log());
-        run
-    }
-
-    fn deploy(&self) -> Run {
-        self.run(&["deploy", "--yes", "--bootstrap", "bootstrap"])
+        put_foreign_queue_entry(aws, "uploads", "audit", &queue_arn("audit"), None).await;
+        create_queue(aws, "clicks-failed-dev", None).await;
+        create_topic(aws, "alerts").await;
+        s.write_app(&first_app());
+        Setup(s)
     }
 
     /// The mapping of function `shop-dev-<handler>`.
@@ -176,8 +154,8 @@ impl Setup {
         )
     }
 
-    /// `(actions, resources)` of each statement of `shop-dev-<handler>`'s role.
-    async fn grants(&self, handler: &str) -> Vec<(BTreeSet<String>, BTreeSet<String>)> {
+    /// Whether `shop-dev-<handler>`'s role may do `action` on `resource`.
+    async fn allows(&self, handler: &str, action: &str, resource: &str) -> bool {
         let name = format!("shop-dev-{handler}");
         let doc = self
             .aws
@@ -190,27 +168,13 @@ impl Setup {
             .expect("role policy")
             .policy_document()
             .to_owned();
-        statements(&support::policy::parse_policy(&doc))
-            .iter()
-            .map(|st| (string_set(st.get("Action")), string_set(st.get("Resource"))))
-            .collect()
-    }
-
-    async fn allows(&self, handler: &str, action: &str, resource: &str) -> bool {
-        self.grants(handler)
-            .await
-            .iter()
-            .any(|(a, r)| a.contains(action) && r.contains(resource))
+        policy::allows(&policy::parse_policy(&doc), action, resource)
     }
 }
 
 /// The writes of the run to the app's resources (not the deploy lock's), sorted.
 fn writes(run: &Run) -> Vec<String> {
-    let mut w = run
-        .log
-        .as_ref()
-        .map(|l| l.app_write_names())
-        .unwrap_or_default();
+    let mut w = run.app_writes();
     w.sort();
     w
 }

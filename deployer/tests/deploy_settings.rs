@@ -8,22 +8,27 @@
 mod support;
 
 use std::collections::BTreeSet;
+use std::ops::Deref;
 
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::LayerVersionContentInput;
 use chalice_deployer::aws::Clients;
+use chalice_deployer::engine::converge;
+use chalice_deployer::engine::session::Session;
+use chalice_deployer::engine::state::StateFile;
+use chalice_deployer::project::code::{self, CodeSource};
 use chalice_deployer::project::package::CodePackage;
 use serde_json::Value;
 
 use support::aws::{ACCOUNT, queue_arn};
 use support::checks::{Problems, check_roles};
-use support::deployer::{self, Run};
-use support::fault_proxy::FaultProxy;
+use support::deployer::Run;
 use support::fixtures::{create_bucket, create_queue, put_foreign_queue_entry};
 use support::inventory::{Inventory, Scope};
 use support::moto::Moto;
-use support::policy::{statements, string_set};
-use support::project::Project;
+use support::policy;
+use support::project::{Project, plan_of};
+use support::proxied::{BOOTSTRAP, Proxied};
 
 const GIVEN_ROLE: &str = "orders-prod-lambda";
 
@@ -59,28 +64,33 @@ schedule tick rate(1 hour) {{ tracing = pass_through, ephemeral_storage = 512 }}
     )
 }
 
+/// The orders app with its sources in both stages, a layer, a managed policy and the prod role,
+/// and what this suite reads.
 struct Setup {
-    moto: Moto,
-    proxy: FaultProxy,
-    aws: Clients,
-    project: Project,
+    s: Proxied,
     layer: String,
+}
+
+impl Deref for Setup {
+    type Target = Proxied;
+    fn deref(&self) -> &Proxied {
+        &self.s
+    }
 }
 
 impl Setup {
     async fn new() -> Setup {
-        let moto = Moto::start();
-        let proxy = FaultProxy::start(&moto.endpoint());
-        let aws = moto.clients().await;
-        create_queue(&aws, "audit", None).await;
+        let s = Proxied::start().await;
+        let aws = &s.aws;
+        create_queue(aws, "audit", None).await;
         for stage in ["dev", "prod"] {
-            create_queue(&aws, &format!("orders-{stage}"), Some(360)).await;
+            create_queue(aws, &format!("orders-{stage}"), Some(360)).await;
             let bucket = format!("uploads-{stage}");
-            create_bucket(&aws, &bucket).await;
+            create_bucket(aws, &bucket).await;
             // Someone else's entry, kept throughout (and moto cannot answer for a bucket without any).
-            put_foreign_queue_entry(&aws, &bucket, "audit", &queue_arn("audit"), None).await;
+            put_foreign_queue_entry(aws, &bucket, "audit", &queue_arn("audit"), None).await;
         }
-        let layer = publish_layer(&aws).await;
+        let layer = publish_layer(aws).await;
         let read = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"dynamodb:GetItem","Resource":"*"}]}"#;
         aws.iam
             .create_policy()
@@ -90,16 +100,9 @@ impl Setup {
             .await
             .expect("create policy");
         // The prod role: Lambda may assume it, and it grants nothing (the deploy warns).
-        support::fixtures::create_role(&aws, GIVEN_ROLE).await;
-        let project = Project::new(&app(&layer, 14, true));
-        project.write_fake_bootstrap("bootstrap", "v1");
-        Setup {
-            moto,
-            proxy,
-            aws,
-            project,
-            layer,
-        }
+        support::fixtures::create_role(aws, GIVEN_ROLE).await;
+        s.write_app(&app(&layer, 14, true));
+        Setup { s, layer }
     }
 
     /// A new version of the layer `ext`; its ARN.
@@ -111,22 +114,12 @@ impl Setup {
         self.project.app_source()
     }
 
-    /// `deployer ARGS` through the proxy; the run with the calls it made.
-    fn run(&self, args: &[&str]) -> Run {
-        let mut cmd = deployer::against(&self.moto, self.project.path(), args);
-        cmd.env("AWS_ENDPOINT_URL", self.proxy.endpoint());
-        self.proxy.reset();
-        let mut run = deployer::run(&mut cmd);
-        run.log = Some(self.proxy.log());
-        run
-    }
-
     fn deploy(&self, stage: &str) -> Run {
         let run = self.run(&[
             "deploy",
             "--yes",
             "--bootstrap",
-            "bootstrap",
+            BOOTSTRAP,
             "--stage",
             stage,
         ]);
@@ -184,14 +177,6 @@ async fn publish_layer(aws: &Clients) -> String {
         .to_owned()
 }
 
-/// The run's writes to the app's resources (not the deploy lock's).
-fn writes(run: &Run) -> Vec<String> {
-    run.log
-        .as_ref()
-        .map(|l| l.app_write_names())
-        .unwrap_or_default()
-}
-
 #[tokio::test]
 async fn every_setting_deploys_converges_changes_and_is_removed() {
     let s = Setup::new().await;
@@ -236,17 +221,9 @@ async fn every_setting_deploys_converges_changes_and_is_removed() {
     assert!(p.0.is_empty(), "{}\n{}", p.0.join("\n"), first.describe());
 
     // Each role: its own source only, the file's statements that apply to it, the managed policy.
-    let grants = |handler: &str| -> Vec<(BTreeSet<String>, BTreeSet<String>)> {
-        let name = format!("orders-dev-{handler}");
-        statements(&inv.roles[&name].policies[&name])
-            .iter()
-            .map(|st| (string_set(st.get("Action")), string_set(st.get("Resource"))))
-            .collect()
-    };
     let has = |handler: &str, action: &str, resource: &str| {
-        grants(handler)
-            .iter()
-            .any(|(a, r)| a.contains(action) && r.contains(resource))
+        let name = format!("orders-dev-{handler}");
+        policy::allows(&inv.roles[&name].policies[&name], action, resource)
     };
     assert!(has(
         "on_order",
@@ -346,7 +323,7 @@ async fn every_setting_deploys_converges_changes_and_is_removed() {
     // Redeploy: zero writes.
     let again = s.deploy("dev");
     assert!(again.stdout.contains("No changes."), "{}", again.describe());
-    assert_eq!(writes(&again), Vec::<String>::new());
+    assert_eq!(again.app_writes(), Vec::<String>::new());
 
     // One setting changed: exactly the log groups, in place, shown old → new first.
     s.project.write_app(&app(&s.layer, 30, true));
@@ -367,7 +344,7 @@ async fn every_setting_deploys_converges_changes_and_is_removed() {
     );
     let changed = s.deploy("dev");
     assert_eq!(
-        writes(&changed),
+        changed.app_writes(),
         ["logs.PutRetentionPolicy"; 3],
         "{}",
         changed.describe()
@@ -393,18 +370,22 @@ async fn every_setting_deploys_converges_changes_and_is_removed() {
     );
     let relayered = s.deploy("dev");
     assert_eq!(
-        writes(&relayered),
+        relayered.app_writes(),
         ["lambda.UpdateFunctionConfiguration"; 3],
         "{}",
         relayered.describe()
     );
-    assert_eq!(writes(&s.deploy("dev")), Vec::<String>::new(), "converged");
+    assert_eq!(
+        s.deploy("dev").app_writes(),
+        Vec::<String>::new(),
+        "converged"
+    );
 
     // A managed policy taken out: detached from each role, nothing else.
     s.project.write_app(&app(&layer2, 30, false));
     let detached = s.deploy("dev");
     assert_eq!(
-        writes(&detached),
+        detached.app_writes(),
         ["iam.DetachRolePolicy"; 3],
         "{}",
         detached.describe()
@@ -466,9 +447,9 @@ async fn a_stage_binds_its_own_sources_and_runs_as_the_given_role() {
         "{warned}"
     );
     assert!(
-        writes(&prod).iter().all(|w| !w.starts_with("iam.")),
+        prod.app_writes().iter().all(|w| !w.starts_with("iam.")),
         "no IAM is made for a given role: {:?}",
-        writes(&prod)
+        prod.app_writes()
     );
     let inv = s.inventory("prod").await;
     assert!(inv.roles.is_empty(), "{:?}", inv.roles.keys());
@@ -498,7 +479,11 @@ async fn a_stage_binds_its_own_sources_and_runs_as_the_given_role() {
             .iter()
             .all(|(_, r)| *r == Some(90))
     );
-    assert_eq!(writes(&s.deploy("prod")), Vec::<String>::new(), "converged");
+    assert_eq!(
+        s.deploy("prod").app_writes(),
+        Vec::<String>::new(),
+        "converged"
+    );
 
     // `delete --logs` takes the log groups too, and leaves the given role alone.
     let deleted = s.run(&["delete", "--yes", "--logs", "--stage", "prod"]);
@@ -570,5 +555,72 @@ async fn a_shared_role_from_before_converges_to_one_role_per_function() {
             .role(),
         Some(inv.roles["orders-dev-on_order"].arn.as_str())
     );
-    assert_eq!(writes(&s.deploy("dev")), Vec::<String>::new(), "converged");
+    assert_eq!(
+        s.deploy("dev").app_writes(),
+        Vec::<String>::new(),
+        "converged"
+    );
+}
+
+/// A group that appears between the read (which found none) and its create (Lambda made it on a
+/// first invocation, or a create whose answer was lost is retried) is kept, with its retention, and
+/// tagged as a created one is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_group_made_before_its_create_runs_is_kept_and_tagged() {
+    const GROUP: &str = "/aws/lambda/logs-dev-tick";
+    let moto = Moto::start();
+    let aws = moto.clients().await;
+    let plan = plan_of("app logs\nschedule tick rate(1 hour) { log_retention = 7 }\n");
+    let dir = Project::empty();
+    let shipped = code::package(&plan, &CodeSource::Placeholder(b"never run".to_vec())).unwrap();
+    let state = StateFile::open_at(dir.state_file("dev"), &plan.app, &plan.stage).unwrap();
+    let mut session = Session::open("deploy", plan.clone(), aws.clone(), state, None)
+        .await
+        .unwrap();
+    let runtime = tokio::runtime::Handle::current();
+    converge::deploy(
+        &mut session,
+        &shipped.code,
+        &shipped.zips,
+        // Asked once the changes are known, before any is applied: Lambda makes the group now.
+        |_, changes| {
+            let shown: Vec<String> = changes.iter().map(ToString::to_string).collect();
+            assert!(
+                shown.contains(&format!("+ create log_group {GROUP}")),
+                "{shown:#?}"
+            );
+            let made = aws.logs.create_log_group().log_group_name(GROUP).send();
+            tokio::task::block_in_place(|| runtime.block_on(made).expect("create the group"));
+            Ok(true)
+        },
+        &|_| {},
+    )
+    .await
+    .expect("deploy");
+
+    let groups = aws
+        .logs
+        .describe_log_groups()
+        .log_group_name_prefix(GROUP)
+        .send()
+        .await
+        .expect("describe log groups");
+    let [group] = groups.log_groups() else {
+        panic!("{groups:?}");
+    };
+    assert_eq!(group.retention_in_days(), Some(7));
+    // By the ARN the group answers with (moto keeps tags under any ARN it is given).
+    let tags = aws
+        .logs
+        .list_tags_for_resource()
+        .resource_arn(group.log_group_arn().expect("the group's ARN"))
+        .send()
+        .await
+        .expect("the group's tags");
+    assert_eq!(
+        tags.tags().cloned().unwrap_or_default(),
+        [("chalice:app", "logs"), ("chalice:stage", "dev")]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .into()
+    );
 }

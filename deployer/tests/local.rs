@@ -8,10 +8,8 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_smithy_types::Blob;
@@ -22,6 +20,8 @@ use support::bootstrap::bootstrap;
 use support::deployer::{self, without_aws};
 use support::moto::Moto;
 use support::project::{Project, plan_of};
+use support::runner::{self, Runner};
+
 /// Generous: a loaded 2-core machine runs moto, the runner and eight bootstraps.
 const READY: Duration = Duration::from_secs(120);
 const DELIVERED: Duration = Duration::from_secs(30);
@@ -42,165 +42,14 @@ fn private_bootstrap(dir: &Path, name: &str) -> PathBuf {
     path
 }
 
-/// A running `deployer local`, its output collected line by line.
-struct Runner {
-    child: Child,
-    stdout: Arc<Mutex<Vec<Value>>>,
-    stderr: Arc<Mutex<Vec<String>>>,
-}
-
-impl Runner {
-    /// `deployer local --json ARGS...` with no AWS configuration in its environment (so it starts
-    /// its own emulator) unless `configure` adds some.
-    fn start(args: &[&str], configure: impl FnOnce(&mut Command)) -> Runner {
-        // The directory `cargo test` runs tests in: the app is named with --app.
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let mut cmd = deployer::command(dir, &["local", "--json"]);
-        without_aws(&mut cmd)
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        if std::env::var_os("MOTO_SERVER").is_none()
-            && let Some(server) = support::moto::find_moto_server()
-        {
-            cmd.env("MOTO_SERVER", server);
-        }
-        configure(&mut cmd);
-        let mut child = cmd.spawn().expect("run deployer local");
-        let stdout = Arc::new(Mutex::new(Vec::new()));
-        let stderr = Arc::new(Mutex::new(Vec::new()));
-        let out = BufReader::new(child.stdout.take().unwrap());
-        let lines = Arc::clone(&stdout);
-        std::thread::spawn(move || {
-            for line in out.lines().map_while(Result::ok) {
-                let value: Value = serde_json::from_str(&line)
-                    .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"));
-                lines.lock().unwrap().push(value);
-            }
-        });
-        let err = BufReader::new(child.stderr.take().unwrap());
-        let lines = Arc::clone(&stderr);
-        std::thread::spawn(move || {
-            for line in err.lines().map_while(Result::ok) {
-                lines.lock().unwrap().push(line);
-            }
-        });
-        Runner {
-            child,
-            stdout,
-            stderr,
-        }
-    }
-
-    fn stderr_text(&self) -> String {
-        self.stderr.lock().unwrap().join("\n")
-    }
-
-    /// Waits for the `Ready:` line; fails with everything said so far if the runner exits first.
-    fn wait_ready(&mut self) {
-        let deadline = Instant::now() + READY;
-        loop {
-            if self.stderr_text().contains("\nReady: ") {
-                return;
-            }
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!(
-                    "deployer local exited ({status}) before ready:\n{}",
-                    self.stderr_text()
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "not ready:\n{}",
-                self.stderr_text()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// The endpoint of the emulator the runner started.
-    fn endpoint(&self) -> String {
-        let text = self.stderr_text();
-        let start = text
-            .find("http://127.0.0.1:")
-            .expect("the emulator's endpoint");
-        text[start..].split_whitespace().next().unwrap().to_owned()
-    }
-
-    /// The invocations of `handler` so far.
-    fn invocations(&self, handler: &str) -> Vec<Value> {
-        self.stdout
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|v| v["handler"] == handler && v.get("note").is_none())
-            .cloned()
-            .collect()
-    }
-
-    /// The notes (filtered, retried, given up) about `handler`'s events so far.
-    fn notes(&self, handler: &str) -> Vec<String> {
-        self.stdout
-            .lock()
-            .unwrap()
-            .iter()
-            .filter(|v| v["handler"] == handler)
-            .filter_map(|v| v.get("note")?.as_str().map(str::to_owned))
-            .collect()
-    }
-
-    /// Waits until a note about `handler` contains `text`.
-    fn wait_note(&self, handler: &str, text: &str, within: Duration) -> String {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(note) = self.notes(handler).into_iter().find(|n| n.contains(text)) {
-                return note;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{handler}: no note with {text:?} after {within:?}\nstdout: {:#?}\nstderr:\n{}",
-                self.stdout.lock().unwrap(),
-                self.stderr_text()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Waits until `handler` has had `count` invocations; returns them.
-    fn wait_for(&self, handler: &str, count: usize, within: Duration) -> Vec<Value> {
-        let deadline = Instant::now() + within;
-        loop {
-            let found = self.invocations(handler);
-            if found.len() >= count {
-                return found;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{handler}: {} invocation(s) after {within:?}, wanted {count}\nstdout: {:#?}\nstderr:\n{}",
-                found.len(),
-                self.stdout.lock().unwrap(),
-                self.stderr_text()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// Sends SIGINT (a terminal's Ctrl-C) and waits for the exit.
-    fn interrupt(&mut self, within: Duration) -> ExitStatus {
-        deployer::interrupt(&mut self.child, within).unwrap_or_else(|| {
-            panic!(
-                "still running {within:?} after Ctrl-C:\n{}",
-                self.stderr_text()
-            )
-        })
-    }
-}
-
-impl Drop for Runner {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `deployer local --json ARGS...` in the directory `cargo test` runs tests in (the app is named
+/// with --app), with no AWS configuration in its environment (so it starts its own emulator) unless
+/// `configure` adds some.
+fn start_runner(args: &[&str], configure: impl FnOnce(&mut Command)) -> Runner {
+    let mut cmd = runner::command(Path::new(env!("CARGO_MANIFEST_DIR")), &["--json"]);
+    cmd.args(args);
+    configure(&mut cmd);
+    Runner::spawn(cmd)
 }
 
 /// SDK clients for an emulator at `endpoint`.
@@ -324,7 +173,7 @@ async fn every_kind_of_event_reaches_its_handler_once_and_ctrl_c_leaves_nothing_
         r#"{"Id": "o-9", "Status": "new"}"#,
     )
     .unwrap();
-    let mut runner = Runner::start(
+    let mut runner = start_runner(
         &[
             "--app",
             app.to_str().unwrap(),
@@ -335,7 +184,7 @@ async fn every_kind_of_event_reaches_its_handler_once_and_ctrl_c_leaves_nothing_
         ],
         |_| {},
     );
-    runner.wait_ready();
+    runner.wait_ready(READY);
     let endpoint = runner.endpoint();
     let port = endpoint.rsplit(':').next().unwrap().to_owned();
     let said = runner.stderr_text();
@@ -614,7 +463,7 @@ async fn a_configured_emulator_is_used_as_it_is_and_left_as_it_was() {
     ];
 
     // Nothing there yet: every missing source is named, nothing runs.
-    let mut runner = Runner::start(&args, configure);
+    let mut runner = start_runner(&args, configure);
     let status = runner.child.wait().unwrap();
     std::thread::sleep(Duration::from_millis(200));
     let said = runner.stderr_text();
@@ -638,8 +487,8 @@ async fn a_configured_emulator_is_used_as_it_is_and_left_as_it_was() {
     chalice_deployer::local::sources::create_missing(&runner_clients, "us-east-1", &wanted)
         .await
         .unwrap();
-    let mut runner = Runner::start(&args, configure);
-    runner.wait_ready();
+    let mut runner = start_runner(&args, configure);
+    runner.wait_ready(READY);
     assert!(
         runner.stderr_text().contains(&format!(
             "Using the configured AWS endpoint {}",
@@ -799,8 +648,8 @@ fn a_killed_runner_takes_its_emulator_along_and_the_next_one_cleans_up() {
         "--bootstrap",
         program.to_str().unwrap(),
     ];
-    let mut runner = Runner::start(&args, |_| {});
-    runner.wait_ready();
+    let mut runner = start_runner(&args, |_| {});
+    runner.wait_ready(READY);
     let record = only_run_record(project.path());
     let run = record["run"].as_str().unwrap().to_owned();
     let moto = u32::try_from(record["emulator"]["pid"].as_u64().unwrap()).unwrap();
@@ -824,8 +673,8 @@ fn a_killed_runner_takes_its_emulator_along_and_the_next_one_cleans_up() {
     );
     assert!(project.join(".chalice-rs/local/dev.runner.json").is_file());
 
-    let mut next = Runner::start(&args, |_| {});
-    next.wait_ready();
+    let mut next = start_runner(&args, |_| {});
+    next.wait_ready(READY);
     let said = next.stderr_text();
     assert!(
         said.contains(&format!(
@@ -892,8 +741,8 @@ async fn at_a_configured_endpoint_table_mappings_are_off_and_a_killed_runner_is_
     ];
     let configure = |cmd: &mut Command| moto.configure(cmd);
 
-    let mut runner = Runner::start(&args, configure);
-    runner.wait_ready();
+    let mut runner = start_runner(&args, configure);
+    runner.wait_ready(READY);
     let run = only_run_record(project.path())["run"]
         .as_str()
         .unwrap()
@@ -919,8 +768,8 @@ async fn at_a_configured_endpoint_table_mappings_are_off_and_a_killed_runner_is_
             .all(|p| !running(p))
     });
 
-    let mut next = Runner::start(&args, configure);
-    next.wait_ready();
+    let mut next = start_runner(&args, configure);
+    next.wait_ready(READY);
     let said = next.stderr_text();
     assert!(
         said.contains(&format!(
@@ -986,7 +835,7 @@ async fn two_runners_against_one_endpoint_keep_apart() {
     let app = project.app();
     let start = |name: &str| {
         let program = private_bootstrap(project.path(), name);
-        let mut runner = Runner::start(
+        let mut runner = start_runner(
             &[
                 "--app",
                 app.to_str().unwrap(),
@@ -995,7 +844,7 @@ async fn two_runners_against_one_endpoint_keep_apart() {
             ],
             |cmd| moto.configure(cmd),
         );
-        runner.wait_ready();
+        runner.wait_ready(READY);
         runner
     };
     let mut first = start("bootstrap-first");
@@ -1032,7 +881,7 @@ async fn two_runners_against_one_endpoint_keep_apart() {
         .send()
         .await
         .unwrap();
-    for runner in [&first, &second] {
+    for runner in [&mut first, &mut second] {
         runner.wait_for("on_notice", 1, DELIVERED);
         runner.wait_for("on_upload", 1, DELIVERED);
     }
@@ -1104,13 +953,13 @@ echo "{\"reason\":\"compiler-artifact\",\"target\":{\"name\":\"bootstrap\",\"kin
     );
     let builds = project.join("builds");
     std::fs::create_dir(&builds).unwrap();
-    let mut runner = Runner::start(&["--app", "events.chalice"], |cmd| {
+    let mut runner = start_runner(&["--app", "events.chalice"], |cmd| {
         cmd.current_dir(project.path())
             .env("CARGO", &cargo)
             .env("FAKE_BUILDS", &builds)
             .env("FAKE_SOURCE", bootstrap());
     });
-    runner.wait_ready();
+    runner.wait_ready(READY);
     let endpoint = runner.endpoint();
     let c = clients(&endpoint).await;
     let queue_url = format!("{endpoint}/{ACCOUNT}/my-queue");
@@ -1194,7 +1043,7 @@ fn ctrl_c_while_starting_stops_the_emulator() {
     let project = Project::new("app orders\nqueue on_order \"my-queue\"\n");
     let app = project.app();
     let cargo = project.write_executable("slow-cargo", "#!/bin/sh\nexec sleep 60\n");
-    let mut runner = Runner::start(&["--app", app.to_str().unwrap()], |cmd| {
+    let mut runner = start_runner(&["--app", app.to_str().unwrap()], |cmd| {
         cmd.env("CARGO", &cargo);
     });
     wait_said(&runner, "Building the bootstrap", 1);
@@ -1245,7 +1094,7 @@ async fn filters_retries_and_on_failure_queues_work_end_to_end() {
     let dir = tempfile::tempdir().unwrap();
     let program = private_bootstrap(dir.path(), "bootstrap-failures");
     let app = failures_app();
-    let mut runner = Runner::start(
+    let mut runner = start_runner(
         &[
             "--app",
             app.to_str().unwrap(),
@@ -1254,7 +1103,7 @@ async fn filters_retries_and_on_failure_queues_work_end_to_end() {
         ],
         |_| {},
     );
-    runner.wait_ready();
+    runner.wait_ready(READY);
     let endpoint = runner.endpoint();
     let said = runner.stderr_text();
     // The on-failure queues are created beside the sources, and the hints say how to read them.
@@ -1397,11 +1246,11 @@ async fn the_runner_counts_as_plan_does_and_its_emulator_invokes_without_docker(
         .unwrap_or_else(|| panic!("no count:\n{}", offline.describe()))
         .to_owned();
 
-    let mut runner = Runner::start(
+    let mut runner = start_runner(
         &["--app", app_arg, "--bootstrap", program.to_str().unwrap()],
         |_| {},
     );
-    runner.wait_ready();
+    runner.wait_ready(READY);
     let said = runner.stderr_text();
     let deployed = said
         .lines()

@@ -4,165 +4,27 @@
 
 mod support;
 
-use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_sqs::types::QueueAttributeName;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use chalice_codegen::plan::DestinationKind;
 use chalice_deployer::aws::Clients;
 use chalice_deployer::local::destinations::{Destination, LocalInvoke, Target};
 use chalice_deployer::local::filter::Filters;
 use chalice_deployer::local::pollers::asynchronous::AsyncPolicy;
-use chalice_deployer::local::pollers::sqs::{self, QueueSource, Shape};
+use chalice_deployer::local::pollers::sqs::{QueueSource, Shape};
 use chalice_deployer::local::pollers::streams::{
     self, RetryPolicy, StartingPosition, StreamKind, StreamSource, Timing,
 };
-use chalice_deployer::local::{Deliver, Delivered, routing as routes};
+use chalice_deployer::local::{Delivered, routing as routes};
 use serde_json::{Value, json};
 use support::aws::{function_arn, queue_arn};
 use support::fixtures::{create_bucket, create_queue, create_stream, create_topic};
+use support::inventory::messages_left;
 use support::moto::{Moto, REGION};
-use tokio::sync::watch;
-
-/// How long a test waits for something before failing.
-const PATIENCE: Duration = Duration::from_secs(10);
-
-/// One invocation of the recording handler.
-#[derive(Debug, Clone)]
-struct Call {
-    event: Value,
-    summary: String,
-    at: Instant,
-}
-
-impl Call {
-    fn records(&self) -> &[Value] {
-        self.event["Records"].as_array().map_or(&[], Vec::as_slice)
-    }
-
-    /// Kinesis: each record's data, decoded.
-    fn data(&self) -> Vec<String> {
-        self.records()
-            .iter()
-            .map(|r| {
-                let b64 = r["kinesis"]["data"].as_str().unwrap();
-                String::from_utf8(BASE64.decode(b64).unwrap()).unwrap()
-            })
-            .collect()
-    }
-
-    fn bodies(&self) -> Vec<String> {
-        self.records()
-            .iter()
-            .map(|r| r["body"].as_str().unwrap().to_owned())
-            .collect()
-    }
-}
-
-/// Records every invocation and note, and answers as `respond` says.
-struct Recorder {
-    calls: Mutex<Vec<Call>>,
-    notes: Mutex<Vec<String>>,
-    respond: Box<dyn Fn(&Call) -> Delivered + Send + Sync>,
-}
-
-impl Recorder {
-    fn new(respond: impl Fn(&Call) -> Delivered + Send + Sync + 'static) -> Arc<Recorder> {
-        Arc::new(Recorder {
-            calls: Mutex::default(),
-            notes: Mutex::default(),
-            respond: Box::new(respond),
-        })
-    }
-
-    fn calls(&self) -> Vec<Call> {
-        self.calls.lock().unwrap().clone()
-    }
-
-    fn notes(&self) -> Vec<String> {
-        self.notes.lock().unwrap().clone()
-    }
-
-    async fn wait_for(&self, what: &str, done: impl Fn(&[Call]) -> bool) -> Vec<Call> {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let calls = self.calls();
-            if done(&calls) {
-                return calls;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; calls: {calls:#?}; notes: {:#?}",
-                self.notes()
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-}
-
-impl Deliver for Recorder {
-    fn deliver(&self, event: Value, summary: String) -> impl Future<Output = Delivered> + Send {
-        let call = Call {
-            event,
-            summary,
-            at: Instant::now(),
-        };
-        let outcome = (self.respond)(&call);
-        self.calls.lock().unwrap().push(call);
-        std::future::ready(outcome)
-    }
-
-    fn note(&self, text: &str) {
-        self.notes.lock().unwrap().push(text.to_owned());
-    }
-}
-
-fn fail() -> Delivered {
-    Delivered::Failed("handler error".into())
-}
-
-fn ok() -> Delivered {
-    Delivered::Ok(Value::Null)
-}
-
-/// Runs a poller until dropped or stopped.
-struct Running {
-    stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Running {
-    fn queue(c: &Clients, source: QueueSource, rec: Arc<Recorder>) -> Running {
-        let (stop, shutdown) = watch::channel(false);
-        let sqs = c.sqs.clone();
-        let task = tokio::spawn(async move {
-            sqs::run(sqs, source, rec, shutdown).await.unwrap();
-        });
-        Running { stop, task }
-    }
-
-    fn stream(c: &Clients, source: StreamSource, rec: Arc<Recorder>) -> Running {
-        let (stop, shutdown) = watch::channel(false);
-        let c = c.clone();
-        let task = tokio::spawn(async move {
-            streams::run(c, source, rec, shutdown).await.unwrap();
-        });
-        Running { stop, task }
-    }
-
-    async fn stop(self) {
-        self.stop.send(true).unwrap();
-        tokio::time::timeout(Duration::from_secs(3), self.task)
-            .await
-            .expect("the poller stops")
-            .unwrap();
-    }
-}
+use support::recorder::{Call, PATIENCE, Poller, Recorder};
 
 fn queue_source(url: &str, arn: &str, shape: Shape) -> QueueSource {
     QueueSource {
@@ -239,26 +101,6 @@ async fn first_message(c: &Clients, url: &str) -> (Value, Instant) {
     }
 }
 
-async fn messages_left(c: &Clients, url: &str) -> u32 {
-    let out = c
-        .sqs
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-        .send()
-        .await
-        .unwrap();
-    let attrs = out.attributes().unwrap();
-    [
-        QueueAttributeName::ApproximateNumberOfMessages,
-        QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
-    ]
-    .iter()
-    .map(|a| attrs[a].parse::<u32>().unwrap())
-    .sum()
-}
-
 // ------------------------------------------------------------------ queues
 
 #[tokio::test]
@@ -282,8 +124,8 @@ async fn a_queue_message_outside_the_filter_never_reaches_the_handler_and_is_del
             .await
             .unwrap();
     }
-    let rec = Recorder::new(|_| ok());
-    let run = Running::queue(&c, source, rec.clone());
+    let rec = Recorder::ok();
+    let run = Poller::queue(&c, source, rec.clone());
     rec.wait_for("the order", |calls| !calls.is_empty()).await;
     // Past the visibility timeout: nothing comes back, nothing else is delivered.
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -364,8 +206,8 @@ async fn an_sns_message_outside_the_filter_policy_is_not_delivered() {
 
     // Scope MessageAttributes (SNS's default): the message's attributes are matched.
     let (topic, source) = topic_route(&c, "notices", policy, "MessageAttributes").await;
-    let rec = Recorder::new(|_| ok());
-    let run = Running::queue(&c, source, rec.clone());
+    let rec = Recorder::ok();
+    let run = Poller::queue(&c, source, rec.clone());
     publish(&c, &topic, "out: lost", Some("lost")).await;
     publish(&c, &topic, "out: no attributes", None).await;
     publish(&c, &topic, "in: shipped", Some("shipped")).await;
@@ -378,8 +220,8 @@ async fn an_sns_message_outside_the_filter_policy_is_not_delivered() {
     // Scope MessageBody: the published message (JSON) is matched, not the SNS envelope the
     // runner's queue receives.
     let (topic, source) = topic_route(&c, "bodies", policy, "MessageBody").await;
-    let rec = Recorder::new(|_| ok());
-    let run = Running::queue(&c, source, rec.clone());
+    let rec = Recorder::ok();
+    let run = Poller::queue(&c, source, rec.clone());
     publish(&c, &topic, r#"{"kind":"lost"}"#, Some("shipped")).await;
     publish(&c, &topic, "not JSON", None).await;
     publish(&c, &topic, r#"{"kind":"shipped","id":7}"#, None).await;
@@ -433,11 +275,11 @@ async fn put(c: &Clients, stream_arn: &str, data: &str) -> String {
 }
 
 /// Fails every batch holding the record `poison`.
-fn poisoned(call: &Call) -> Delivered {
+fn poisoned(_: usize, call: &Call) -> Delivered {
     if call.data().iter().any(|d| d == "poison") {
-        fail()
+        Delivered::Failed("handler error".into())
     } else {
-        ok()
+        Delivered::Ok(Value::Null)
     }
 }
 
@@ -453,8 +295,8 @@ async fn a_poison_record_is_retried_then_described_in_the_on_failure_queue_and_t
         max_retries: Some(1),
         ..RetryPolicy::default()
     };
-    let rec = Recorder::new(poisoned);
-    let run = Running::stream(&c, kinesis(&stream, retry, Some(dead)), rec.clone());
+    let rec = Recorder::scripted(poisoned);
+    let run = Poller::stream(&c, kinesis(&stream, retry, Some(dead)), rec.clone());
     let calls = rec
         .wait_for("the first call", |calls| !calls.is_empty())
         .await;
@@ -533,8 +375,8 @@ async fn bisection_isolates_the_poison_record() {
         bisect_on_error: true,
         ..RetryPolicy::default()
     };
-    let rec = Recorder::new(poisoned);
-    let run = Running::stream(&c, kinesis(&stream, retry, Some(dead)), rec.clone());
+    let rec = Recorder::scripted(poisoned);
+    let run = Poller::stream(&c, kinesis(&stream, retry, Some(dead)), rec.clone());
     let (record, _) = first_message(&c, &dead_url).await;
     put(&c, &stream, "d").await;
     let calls = rec
@@ -587,8 +429,8 @@ async fn stream_records_outside_the_filter_are_skipped_and_checkpointed() {
     let mut source = kinesis(&stream, RetryPolicy::default(), None);
     source.filters =
         Filters::new(&[r#"{"data":{"page":[{"prefix":"/checkout"}]}}"#.to_owned()]).unwrap();
-    let rec = Recorder::new(|_| ok());
-    let run = Running::stream(&c, source, rec.clone());
+    let rec = Recorder::ok();
+    let run = Poller::stream(&c, source, rec.clone());
     rec.wait_for("the checkout", |calls| !calls.is_empty())
         .await;
     // A batch whose every record is filtered out invokes nothing, and is not read again.
@@ -646,8 +488,8 @@ async fn a_failing_table_batch_is_described_on_its_on_failure_topic() {
         )
     };
     source.filters = Filters::new(&[r#"{"eventName":["INSERT"]}"#.to_owned()]).unwrap();
-    let rec = Recorder::new(|_| fail());
-    let run = Running::stream(&c, source, rec.clone());
+    let rec = Recorder::failing();
+    let run = Poller::stream(&c, source, rec.clone());
     for pk in ["o-1", "o-2"] {
         c.dynamodb
             .put_item()
@@ -746,8 +588,8 @@ async fn a_failing_bucket_event_reaches_its_on_failure_queue_exactly_once() {
     policy.max_retries = 0;
     let mut source = queue_source(&queue.url, &queue.arn, Shape::Bucket);
     source.async_policy = Some(policy);
-    let rec = Recorder::new(|_| fail());
-    let run = Running::queue(&c, source, rec.clone());
+    let rec = Recorder::failing();
+    let run = Poller::queue(&c, source, rec.clone());
     c.s3.put_object()
         .bucket(bucket)
         .key("a.txt")

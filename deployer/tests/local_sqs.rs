@@ -4,107 +4,25 @@
 
 mod support;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use aws_lambda_events::s3::S3Event;
 use aws_lambda_events::sns::SnsEvent;
 use aws_lambda_events::sqs::SqsEvent;
-use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
+use aws_sdk_sqs::types::MessageAttributeValue;
 use chalice_deployer::aws::Clients;
 use chalice_deployer::local::filter::Filters;
-use chalice_deployer::local::pollers::sqs::{self, QueueError, QueueSource, Shape};
-use chalice_deployer::local::{Deliver, Delivered, routing as routes};
+use chalice_deployer::local::pollers::sqs::{QueueError, QueueSource, Shape};
+use chalice_deployer::local::{Delivered, routing as routes};
 use serde_json::{Value, json};
 use support::aws::{ACCOUNT, REGION, function_arn, queue_arn};
 use support::checks::{entry_view, lambda_entry_views};
 use support::fixtures::{create_bucket, create_topic, lambda_entry, put_lambda_entries};
-use support::inventory::{bucket_notifications, list_subscriptions, rule_targets};
+use support::inventory::{bucket_notifications, list_subscriptions, messages_left, rule_targets};
 use support::moto::Moto;
-use tokio::sync::{mpsc, watch};
-use tokio::task::JoinHandle;
-use tokio::time::{Instant, timeout};
-
-/// One invocation as the handler saw it.
-struct Call {
-    event: Value,
-    summary: String,
-    at: Instant,
-}
-
-/// The handler's answer to the n-th invocation (0-based).
-type Script = Box<dyn Fn(&Value, usize) -> Delivered + Send + Sync>;
-
-/// Records every invocation and answers as scripted.
-struct Recorder {
-    calls: mpsc::UnboundedSender<Call>,
-    script: Script,
-    count: AtomicUsize,
-}
-
-impl Deliver for Recorder {
-    fn deliver(
-        &self,
-        event: Value,
-        summary: String,
-    ) -> impl std::future::Future<Output = Delivered> + Send {
-        let n = self.count.fetch_add(1, Ordering::SeqCst);
-        let outcome = (self.script)(&event, n);
-        let _ = self.calls.send(Call {
-            event,
-            summary,
-            at: Instant::now(),
-        });
-        std::future::ready(outcome)
-    }
-}
-
-fn succeed() -> Script {
-    Box::new(|_, _| Delivered::Ok(Value::Null))
-}
-
-struct Running {
-    stop: watch::Sender<bool>,
-    task: JoinHandle<Result<(), QueueError>>,
-    calls: mpsc::UnboundedReceiver<Call>,
-}
-
-impl Running {
-    /// The next invocation, within `within`.
-    async fn next(&mut self, within: Duration) -> Call {
-        timeout(within, self.calls.recv())
-            .await
-            .unwrap_or_else(|_| panic!("no invocation within {within:?}"))
-            .unwrap()
-    }
-
-    /// Asserts that nothing is invoked for `during`.
-    async fn none(&mut self, during: Duration) {
-        if let Ok(Some(call)) = timeout(during, self.calls.recv()).await {
-            panic!("unexpected invocation: {} {}", call.summary, call.event);
-        }
-    }
-
-    async fn stop(self) {
-        self.stop.send(true).unwrap();
-        let result = timeout(Duration::from_secs(2), self.task).await;
-        result.unwrap().unwrap().unwrap();
-    }
-}
-
-fn start(c: &Clients, source: QueueSource, script: Script) -> Running {
-    let (tx, calls) = mpsc::unbounded_channel();
-    let recorder = Arc::new(Recorder {
-        calls: tx,
-        script,
-        count: AtomicUsize::new(0),
-    });
-    let (stop, shutdown) = watch::channel(false);
-    let task = tokio::spawn(sqs::run(c.sqs.clone(), source, recorder, shutdown));
-    Running { stop, task, calls }
-}
+use support::recorder::{Poller, Recorder};
+use tokio::time::timeout;
 
 /// A queue with the given visibility timeout: (url, arn).
 async fn create_queue(c: &Clients, name: &str, visibility_s: u32) -> (String, String) {
@@ -143,24 +61,6 @@ async fn send(c: &Clients, url: &str, body: &str) -> String {
     out.message_id().unwrap().to_owned()
 }
 
-/// Messages in the queue, visible or in flight.
-async fn messages_left(c: &Clients, url: &str) -> u32 {
-    let out = c
-        .sqs
-        .get_queue_attributes()
-        .queue_url(url)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-        .send()
-        .await
-        .unwrap();
-    out.attributes()
-        .unwrap()
-        .values()
-        .map(|n| n.parse::<u32>().unwrap())
-        .sum()
-}
-
 fn bodies(event: &Value) -> Vec<String> {
     let parsed: SqsEvent = serde_json::from_value(event.clone()).unwrap();
     parsed
@@ -189,7 +89,7 @@ async fn a_message_is_delivered_once_at_once_and_deleted() {
     let moto = Moto::start();
     let c = moto.clients().await;
     let queue = create_queue(&c, "my-queue", 1).await;
-    let mut run = start(&c, source(&queue, 10, None, Shape::Queue), succeed());
+    let run = Poller::queue(&c, source(&queue, 10, None, Shape::Queue), Recorder::ok());
     tokio::time::sleep(Duration::from_millis(300)).await; // the long poll is waiting
 
     let sent = c
@@ -277,7 +177,7 @@ async fn batches_respect_their_size_and_window() {
     for i in 0..5 {
         send(&c, &sized.0, &format!("s{i}")).await;
     }
-    let mut run = start(&c, source(&sized, 3, None, Shape::Queue), succeed());
+    let run = Poller::queue(&c, source(&sized, 3, None, Shape::Queue), Recorder::ok());
     let first = run.next(Duration::from_secs(5)).await;
     let second = run.next(Duration::from_secs(5)).await;
     assert_eq!(bodies(&first.event).len(), 3);
@@ -287,10 +187,10 @@ async fn batches_respect_their_size_and_window() {
 
     // A 2 s window gathers messages sent 100 ms apart into one batch, invoked when the window ends.
     let windowed = create_queue(&c, "windowed", 30).await;
-    let mut run = start(
+    let run = Poller::queue(
         &c,
         source(&windowed, 10, Some(Duration::from_secs(2)), Shape::Queue),
-        succeed(),
+        Recorder::ok(),
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     let first_sent = Instant::now();
@@ -309,10 +209,10 @@ async fn batches_respect_their_size_and_window() {
 
     // A full batch does not wait for the window.
     let full = create_queue(&c, "full", 30).await;
-    let mut run = start(
+    let run = Poller::queue(
         &c,
         source(&full, 3, Some(Duration::from_secs(10)), Shape::Queue),
-        succeed(),
+        Recorder::ok(),
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
     let first_sent = Instant::now();
@@ -334,11 +234,11 @@ async fn a_partial_failure_redelivers_only_the_failed_message() {
     for body in ["good-1", "bad", "good-2"] {
         send(&c, &queue.0, body).await;
     }
-    let script: Script = Box::new(|event, n| {
+    let script = Recorder::scripted(|n, call| {
         if n > 0 {
             return Delivered::Ok(Value::Null);
         }
-        let failed: Vec<Value> = event["Records"]
+        let failed: Vec<Value> = call.event["Records"]
             .as_array()
             .unwrap()
             .iter()
@@ -347,7 +247,7 @@ async fn a_partial_failure_redelivers_only_the_failed_message() {
             .collect();
         Delivered::Ok(json!({ "batchItemFailures": failed }))
     });
-    let mut run = start(&c, source(&queue, 10, None, Shape::Queue), script);
+    let run = Poller::queue(&c, source(&queue, 10, None, Shape::Queue), script);
     let first = run.next(Duration::from_secs(5)).await;
     assert_eq!(bodies(&first.event), ["good-1", "bad", "good-2"]);
     let again = run.next(Duration::from_secs(5)).await;
@@ -368,12 +268,12 @@ async fn a_whole_failure_redelivers_the_whole_batch() {
         send(&c, &queue.0, body).await;
     }
     // Fails; then names an id that is not in the batch (Lambda: the whole batch failed); then succeeds.
-    let script: Script = Box::new(|_, n| match n {
+    let script = Recorder::scripted(|n, _| match n {
         0 => Delivered::Failed("handler error".into()),
         1 => Delivered::Ok(json!({"batchItemFailures": [{"itemIdentifier": "not-a-message-id"}]})),
         _ => Delivered::Ok(Value::Null),
     });
-    let mut run = start(&c, source(&queue, 10, None, Shape::Queue), script);
+    let run = Poller::queue(&c, source(&queue, 10, None, Shape::Queue), script);
     let first = run.next(Duration::from_secs(5)).await;
     assert_eq!(bodies(&first.event), ["a", "b"]);
     let second = run.next(Duration::from_secs(5)).await;
@@ -391,7 +291,7 @@ async fn shutdown_returns_promptly_during_a_long_poll() {
     let moto = Moto::start();
     let c = moto.clients().await;
     let queue = create_queue(&c, "idle", 30).await;
-    let run = start(&c, source(&queue, 10, None, Shape::Queue), succeed());
+    let run = Poller::queue(&c, source(&queue, 10, None, Shape::Queue), Recorder::ok());
     tokio::time::sleep(Duration::from_millis(500)).await;
     let asked = Instant::now();
     run.stop.send(true).unwrap();
@@ -400,7 +300,7 @@ async fn shutdown_returns_promptly_during_a_long_poll() {
     eprintln!("stopped {:?} after shutdown", asked.elapsed());
 
     // Dropping the sender stops it too.
-    let run = start(&c, source(&queue, 10, None, Shape::Queue), succeed());
+    let run = Poller::queue(&c, source(&queue, 10, None, Shape::Queue), Recorder::ok());
     tokio::time::sleep(Duration::from_millis(300)).await;
     drop(run.stop);
     let result = timeout(Duration::from_millis(500), run.task).await;
@@ -411,7 +311,7 @@ async fn shutdown_returns_promptly_during_a_long_poll() {
         format!("{}/{ACCOUNT}/missing", moto.endpoint()),
         format!("arn:aws:sqs:{REGION}:{ACCOUNT}:missing"),
     );
-    let run = start(&c, source(&missing, 10, None, Shape::Queue), succeed());
+    let run = Poller::queue(&c, source(&missing, 10, None, Shape::Queue), Recorder::ok());
     let result = timeout(Duration::from_secs(2), run.task).await;
     let err = result.unwrap().unwrap().unwrap_err();
     assert!(matches!(err, QueueError::NoQueue(_)), "{err}");
@@ -435,10 +335,10 @@ async fn topic_messages_arrive_as_sns_events() {
     let shape = Shape::Topic {
         subscription_arn: lambda_sub.clone(),
     };
-    let mut run = start(
+    let run = Poller::queue(
         &c,
         source(&(queue.url.clone(), queue.arn.clone()), 10, None, shape),
-        succeed(),
+        Recorder::ok(),
     );
 
     c.sns
@@ -532,7 +432,7 @@ async fn bucket_notifications_arrive_as_s3_events() {
     assert_eq!(config.queue_configurations().len(), 1);
     assert_eq!(lambda_entry_views(&config), [entry_view(&app_entry)]);
 
-    let mut run = start(
+    let run = Poller::queue(
         &c,
         source(
             &(queue.url.clone(), queue.arn.clone()),
@@ -540,7 +440,7 @@ async fn bucket_notifications_arrive_as_s3_events() {
             None,
             Shape::Bucket,
         ),
-        succeed(),
+        Recorder::ok(),
     );
     for key in ["other/x.png", "images/readme.txt", "images/cat.png"] {
         c.s3.put_object()
@@ -617,7 +517,7 @@ async fn a_multipart_upload_is_one_bucket_event() {
     )
     .await
     .unwrap();
-    let mut run = start(
+    let run = Poller::queue(
         &c,
         source(
             &(queue.url.clone(), queue.arn.clone()),
@@ -625,7 +525,7 @@ async fn a_multipart_upload_is_one_bucket_event() {
             None,
             Shape::Bucket,
         ),
-        succeed(),
+        Recorder::ok(),
     );
 
     // Two parts, as the AWS CLI uploads a file of 8 MB or more (every part but the last >= 5 MB).
@@ -744,7 +644,7 @@ async fn rule_events_arrive_as_eventbridge_events() {
     routes::point_rule_at_queue(&c, rule, None, &queue.arn, "chalice-local")
         .await
         .unwrap();
-    let mut run = start(
+    let run = Poller::queue(
         &c,
         source(
             &(queue.url.clone(), queue.arn.clone()),
@@ -752,7 +652,7 @@ async fn rule_events_arrive_as_eventbridge_events() {
             None,
             Shape::Rule,
         ),
-        succeed(),
+        Recorder::ok(),
     );
 
     let put = |source: &'static str| {
@@ -811,8 +711,11 @@ async fn a_failed_routed_event_is_retried_twice_then_dropped() {
     });
     send(&c, &queue.0, "not JSON: dropped without an invocation").await;
     send(&c, &queue.0, &event.to_string()).await;
-    let fail: Script = Box::new(|_, _| Delivered::Failed("handler error".into()));
-    let mut run = start(&c, source(&queue, 10, None, Shape::Rule), fail);
+    let run = Poller::queue(
+        &c,
+        source(&queue, 10, None, Shape::Rule),
+        Recorder::failing(),
+    );
     let first = run.next(Duration::from_secs(5)).await;
     assert_eq!(first.summary, "com.acme.orders / Order Placed");
     assert_eq!(first.event, event);

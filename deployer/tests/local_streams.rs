@@ -3,147 +3,22 @@
 
 mod support;
 
-use std::future::Future;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use aws_lambda_events::event::dynamodb::Event as DynamoDbEvent;
 use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_kinesis::primitives::Blob;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use chalice_deployer::aws::Clients;
+use chalice_deployer::local::Delivered;
 use chalice_deployer::local::pollers::streams::{
     StartingPosition, StreamError, StreamKind, StreamSource, Timing, run, table_stream_arn,
 };
-use chalice_deployer::local::{Deliver, Delivered};
 use serde_json::{Value, json};
 use support::fixtures::create_stream;
 use support::moto::{ACCOUNT, Moto, REGION};
+use support::recorder::{Call, PATIENCE, Poller, Recorder};
 use tokio::sync::watch;
-use tokio::task::JoinHandle;
-
-/// How long a test waits for deliveries before failing.
-const PATIENCE: Duration = Duration::from_secs(10);
-
-/// One invocation of the recording handler.
-#[derive(Debug, Clone)]
-struct Call {
-    event: Value,
-    summary: String,
-    at: Instant,
-}
-
-impl Call {
-    fn records(&self) -> &[Value] {
-        self.event["Records"].as_array().map_or(&[], Vec::as_slice)
-    }
-
-    /// Kinesis: each record's data, decoded.
-    fn data(&self) -> Vec<String> {
-        self.records().iter().map(data_of).collect()
-    }
-
-    fn seq_of(&self, data: &str) -> String {
-        let record = self.records().iter().find(|r| data_of(r) == data).unwrap();
-        record["kinesis"]["sequenceNumber"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-}
-
-fn data_of(record: &Value) -> String {
-    let b64 = record["kinesis"]["data"].as_str().unwrap();
-    String::from_utf8(BASE64.decode(b64).unwrap()).unwrap()
-}
-
-type Responder = Box<dyn Fn(usize, &Call) -> Delivered + Send + Sync>;
-
-/// A handler that records every event and answers as scripted (by call index).
-struct Recorder {
-    calls: Mutex<Vec<Call>>,
-    respond: Responder,
-    /// Never answer (an invocation that hangs).
-    hang: bool,
-}
-
-impl Recorder {
-    fn ok() -> Arc<Recorder> {
-        Recorder::scripted(|_, _| Delivered::Ok(Value::Null))
-    }
-
-    fn scripted(
-        respond: impl Fn(usize, &Call) -> Delivered + Send + Sync + 'static,
-    ) -> Arc<Recorder> {
-        Arc::new(Recorder {
-            calls: Mutex::new(Vec::new()),
-            respond: Box::new(respond),
-            hang: false,
-        })
-    }
-
-    fn calls(&self) -> Vec<Call> {
-        self.calls.lock().unwrap().clone()
-    }
-
-    /// Waits until `done` holds for the calls so far; fails the test after [`PATIENCE`].
-    async fn wait_for(&self, what: &str, done: impl Fn(&[Call]) -> bool) -> Vec<Call> {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            let calls = self.calls();
-            if done(&calls) {
-                return calls;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; calls: {calls:#?}"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    }
-
-    async fn wait_calls(&self, n: usize) -> Vec<Call> {
-        self.wait_for(&format!("{n} calls"), |c| c.len() >= n).await
-    }
-
-    async fn wait_records(&self, n: usize) -> Vec<Call> {
-        self.wait_for(&format!("{n} records"), |calls| {
-            calls.iter().map(|c| c.records().len()).sum::<usize>() >= n
-        })
-        .await
-    }
-
-    /// Gives the poller time to (wrongly) deliver more, then returns every call.
-    async fn settle(&self) -> Vec<Call> {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        self.calls()
-    }
-}
-
-impl Deliver for Recorder {
-    fn deliver(&self, event: Value, summary: String) -> impl Future<Output = Delivered> + Send {
-        let call = Call {
-            event,
-            summary,
-            at: Instant::now(),
-        };
-        let outcome = {
-            let mut calls = self.calls.lock().unwrap();
-            let outcome = (self.respond)(calls.len(), &call);
-            calls.push(call);
-            outcome
-        };
-        let hang = self.hang;
-        async move {
-            if hang {
-                std::future::pending::<()>().await;
-            }
-            outcome
-        }
-    }
-}
 
 /// Short intervals, so tests run fast.
 fn fast() -> Timing {
@@ -168,31 +43,6 @@ fn kinesis_source(stream_arn: &str, position: StartingPosition) -> StreamSource 
             },
             REGION,
         )
-    }
-}
-
-/// A running poller; stops it when told to (or when dropped).
-struct Running {
-    stop: watch::Sender<bool>,
-    task: JoinHandle<Result<(), StreamError>>,
-}
-
-impl Running {
-    fn start(clients: &Clients, source: StreamSource, deliver: Arc<Recorder>) -> Running {
-        let (stop, shutdown) = watch::channel(false);
-        let task = tokio::spawn(run(clients.clone(), source, deliver, shutdown));
-        Running { stop, task }
-    }
-
-    async fn stop(self) -> Duration {
-        let start = Instant::now();
-        self.stop.send(true).unwrap();
-        let result = tokio::time::timeout(Duration::from_secs(2), self.task)
-            .await
-            .expect("the poller did not stop within 2 s")
-            .unwrap();
-        result.unwrap();
-        start.elapsed()
     }
 }
 
@@ -250,7 +100,7 @@ async fn kinesis_records_arrive_in_order_exactly_once() {
         put(&c, &arn, d, key).await;
     }
     let rec = Recorder::ok();
-    let poller = Running::start(
+    let poller = Poller::stream(
         &c,
         kinesis_source(&arn, StartingPosition::TrimHorizon),
         rec.clone(),
@@ -346,7 +196,7 @@ async fn starting_positions_trim_horizon_latest_and_at_timestamp() {
         // Own clients per poller: their call counters tell when each holds its iterator.
         let clients = moto.clients().await;
         let rec = Recorder::ok();
-        pollers.push(Running::start(
+        pollers.push(Poller::stream(
             &clients,
             kinesis_source(&arn, position),
             rec.clone(),
@@ -387,7 +237,7 @@ async fn a_partial_failure_redelivers_from_the_failed_record_only() {
             Delivered::Ok(json!({"batchItemFailures": []}))
         }
     });
-    let poller = Running::start(
+    let poller = Poller::stream(
         &c,
         kinesis_source(&arn, StartingPosition::TrimHorizon),
         rec.clone(),
@@ -421,7 +271,7 @@ async fn a_failed_batch_is_retried_whole_with_backoff() {
             Delivered::Ok(Value::Null)
         }
     });
-    let poller = Running::start(
+    let poller = Poller::stream(
         &c,
         kinesis_source(&arn, StartingPosition::TrimHorizon),
         rec.clone(),
@@ -449,7 +299,7 @@ async fn batch_size_and_batching_window_shape_the_batches() {
     let arn = create_stream(&c, "batches", 1).await;
     put_all(&c, &arn, &["1", "2", "3", "4", "5", "6", "7"]).await;
     let rec = Recorder::ok();
-    let poller = Running::start(
+    let poller = Poller::stream(
         &c,
         StreamSource {
             batch_size: 3,
@@ -471,7 +321,7 @@ async fn batch_size_and_batching_window_shape_the_batches() {
     let windowed = moto.clients().await;
     let rec = Recorder::ok();
     let window = Duration::from_millis(800);
-    let poller = Running::start(
+    let poller = Poller::stream(
         &windowed,
         StreamSource {
             batch_size: 3,
@@ -586,7 +436,7 @@ async fn dynamodb_changes_arrive_in_order_with_their_images() {
         .unwrap();
 
     let rec = Recorder::ok();
-    let poller = Running::start(&c, ddb_source(&arn), rec.clone());
+    let poller = Poller::stream(&c, ddb_source(&arn), rec.clone());
     rec.wait_records(3).await;
     put_item(&c, "orders", vec![("pk", s("o-2"))]).await;
     rec.wait_records(4).await;
@@ -666,7 +516,7 @@ async fn dynamodb_partial_failure_redelivers_from_the_failed_record() {
             Delivered::Ok(Value::Null)
         }
     });
-    let poller = Running::start(&c, ddb_source(&arn), rec.clone());
+    let poller = Poller::stream(&c, ddb_source(&arn), rec.clone());
     rec.wait_calls(2).await;
     let calls = rec.settle().await;
     poller.stop().await;
@@ -693,7 +543,7 @@ async fn shutdown_stops_pollers_promptly() {
 
     // Idle: polling both shards.
     let rec = Recorder::ok();
-    let poller = Running::start(
+    let poller = Poller::stream(
         &c,
         kinesis_source(&arn, StartingPosition::Latest),
         rec.clone(),
@@ -704,12 +554,8 @@ async fn shutdown_stops_pollers_promptly() {
 
     // An invocation that never returns does not hold shutdown up.
     put_all(&c, &arn, &["stuck"]).await;
-    let rec = Arc::new(Recorder {
-        calls: Mutex::new(Vec::new()),
-        respond: Box::new(|_, _| Delivered::Ok(Value::Null)),
-        hang: true,
-    });
-    let poller = Running::start(
+    let rec = Recorder::hanging();
+    let poller = Poller::stream(
         &c,
         kinesis_source(&arn, StartingPosition::TrimHorizon),
         rec.clone(),
@@ -761,7 +607,7 @@ async fn a_record_reaches_the_handler_well_under_a_second() {
     let c = moto.clients().await;
     let arn = create_stream(&c, "latency", 1).await;
     let rec = Recorder::ok();
-    let poller = Running::start(
+    let poller = Poller::stream(
         &c,
         StreamSource::new(
             StreamKind::Kinesis {

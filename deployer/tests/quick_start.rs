@@ -6,13 +6,11 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use support::bootstrap::{bootstrap, workspace};
 use support::deployer::{self, without_aws};
+use support::runner::{self, Runner};
 
 /// Generous: a loaded 2-core machine runs moto, the runner and eight bootstraps.
 const READY: Duration = Duration::from_secs(180);
@@ -91,98 +89,17 @@ fn normalise(text: &str) -> String {
         .collect()
 }
 
-/// The runner, its stdout and stderr collected line by line.
-struct Runner {
-    child: Child,
-    stdout: Arc<Mutex<Vec<String>>>,
-    stderr: Arc<Mutex<Vec<String>>>,
-}
-
-impl Runner {
-    fn start() -> Runner {
-        let mut cmd = deployer::command(workspace(), &["local"]);
-        without_aws(&mut cmd)
-            .env("CHALICE_LOCAL_SCRIPT", "scripts/local.sh")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        if let Some(server) = support::moto::find_moto_server() {
-            cmd.env("MOTO_SERVER", server);
-        }
-        let mut child = cmd.spawn().expect("run deployer local");
-        let collect = |stream: Box<dyn std::io::Read + Send>| {
-            let lines = Arc::new(Mutex::new(Vec::new()));
-            let sink = Arc::clone(&lines);
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    sink.lock().unwrap().push(line);
-                }
-            });
-            lines
-        };
-        let stdout = collect(Box::new(child.stdout.take().unwrap()));
-        let stderr = collect(Box::new(child.stderr.take().unwrap()));
-        Runner {
-            child,
-            stdout,
-            stderr,
-        }
-    }
-
-    fn stderr(&self) -> Vec<String> {
-        self.stderr.lock().unwrap().clone()
-    }
-
-    fn stdout(&self) -> Vec<String> {
-        self.stdout.lock().unwrap().clone()
-    }
-
-    fn wait_until(&mut self, what: &str, within: Duration, done: impl Fn(&Runner) -> bool) {
-        let deadline = Instant::now() + within;
-        while !done(self) {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                panic!(
-                    "deployer local exited ({status}) waiting for {what}:\n{}",
-                    self.stderr().join("\n")
-                );
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no {what}:\nstdout:\n{}\nstderr:\n{}",
-                self.stdout().join("\n"),
-                self.stderr().join("\n")
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Runner {
-    fn drop(&mut self) {
-        // SIGINT: the runner stops what it started (emulator, handlers) and exits.
-        let _ = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-    }
-}
-
 #[test]
 fn readmes_quick_start_prints_what_readme_shows() {
     let text = readme();
     // The runner builds the bootstrap itself, as in the quick start; built once here first so
     // that its build is cargo's freshness check.
     bootstrap();
-    let mut runner = Runner::start();
-    runner.wait_until("Ready", READY, |r| {
-        r.stderr().iter().any(|l| l.starts_with("Ready: "))
-    });
+    // From the repository's root with the default `--app`, as scripts/local.sh starts it.
+    let mut cmd = runner::command(workspace(), &[]);
+    cmd.env("CHALICE_LOCAL_SCRIPT", "scripts/local.sh");
+    let mut runner = Runner::spawn(cmd);
+    runner.wait_ready(READY);
 
     // Start-up: README's block, with its one `...` line standing for the hint lines.
     let said = runner.stderr();

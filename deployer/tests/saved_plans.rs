@@ -4,14 +4,13 @@
 
 mod support;
 
-use chalice_deployer::aws::Clients;
+use std::ops::Deref;
+
 use serde_json::Value;
 
-use support::deployer::{self, Run};
-use support::fault_proxy::FaultProxy;
+use support::deployer::Run;
 use support::fixtures::create_queue;
-use support::moto::Moto;
-use support::project::Project;
+use support::proxied::Proxied;
 
 fn app(memory: u32) -> String {
     format!(
@@ -19,36 +18,22 @@ fn app(memory: u32) -> String {
     )
 }
 
-struct Setup {
-    moto: Moto,
-    proxy: FaultProxy,
-    aws: Clients,
-    project: Project,
+/// The ledger app (memory 128) with its queue, and what this suite does with it.
+struct Setup(Proxied);
+
+impl Deref for Setup {
+    type Target = Proxied;
+    fn deref(&self) -> &Proxied {
+        &self.0
+    }
 }
 
 impl Setup {
     async fn new() -> Setup {
-        let moto = Moto::start();
-        let proxy = FaultProxy::start(&moto.endpoint());
-        let aws = moto.clients().await;
-        create_queue(&aws, "entries", Some(360)).await;
-        let project = Project::new(&app(128));
-        project.write_fake_bootstrap("bootstrap", "v1");
-        Setup {
-            moto,
-            proxy,
-            aws,
-            project,
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        let mut cmd = deployer::against(&self.moto, self.project.path(), args);
-        cmd.env("AWS_ENDPOINT_URL", self.proxy.endpoint());
-        self.proxy.reset();
-        let mut run = deployer::run(&mut cmd);
-        run.log = Some(self.proxy.log());
-        run
+        let s = Proxied::start().await;
+        create_queue(&s.aws, "entries", Some(360)).await;
+        s.write_app(&app(128));
+        Setup(s)
     }
 
     /// `plan --out FILE --detailed-exitcode` with the bootstrap; its exit code and the saved file.
@@ -83,11 +68,9 @@ impl Setup {
     }
 }
 
+/// Every write of the run, the deploy lock's too, in order.
 fn writes(run: &Run) -> Vec<String> {
-    run.log
-        .as_ref()
-        .map(|l| l.write_names())
-        .unwrap_or_default()
+    run.calls().write_names()
 }
 
 /// The `~`/`+`/`-` header lines of a plan or deploy output, in order.

@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use aws_sdk_sts::config::Credentials;
 use tokio::process::{Child, Command};
+
+use crate::aws::{CallCounter, ClientOptions, Clients};
 
 /// moto's fixed account id.
 pub const ACCOUNT: &str = "123456789012";
@@ -139,6 +142,26 @@ impl Emulator {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Every client, pointed at the emulator in `region`, with its credentials.
+    pub async fn clients(&self, region: String) -> Clients {
+        let config = ClientOptions {
+            region: Some(region),
+            endpoint_url: Some(self.endpoint()),
+            ..ClientOptions::default()
+        }
+        .loader()
+        .credentials_provider(Credentials::new(
+            ACCESS_KEY,
+            SECRET_KEY,
+            None,
+            None,
+            "deployer-local",
+        ))
+        .load()
+        .await;
+        Clients::from_config(&config, None, CallCounter::new())
     }
 
     /// `http://127.0.0.1:PORT`

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_sdk_sts::config::Credentials;
 use chalice_codegen::plan::{AwsContext, Function, FunctionRole, MappingSource, Plan};
+use futures_util::{StreamExt as _, TryStreamExt as _, stream};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
@@ -32,6 +32,7 @@ use crate::aws::{self, AwsError, CallCounter, ClientOptions, Clients};
 use crate::engine::EngineError;
 use crate::engine::converge;
 use crate::engine::plan_view;
+use crate::engine::read::READ_CONCURRENCY;
 use crate::engine::session::Session;
 use crate::engine::state::StateFile;
 use crate::project::HandlerError;
@@ -148,23 +149,7 @@ pub async fn run(opts: RunnerOptions) -> Result<(), LocalError> {
                 let region = chain
                     .region()
                     .map_or(DEFAULT_REGION.to_owned(), |r| r.to_string());
-                let config = ClientOptions {
-                    region: Some(region),
-                    endpoint_url: Some(endpoint.clone()),
-                    ..ClientOptions::default()
-                }
-                .loader()
-                .credentials_provider(Credentials::new(
-                    emulator::ACCESS_KEY,
-                    emulator::SECRET_KEY,
-                    None,
-                    None,
-                    "deployer-local",
-                ))
-                .load()
-                .await;
-                let clients = Clients::from_config(&config, None, CallCounter::new());
-                (clients, endpoint)
+                (emulator.clients(region).await, endpoint)
             }
         };
         let emulator = emulator_slot.as_ref();
@@ -520,17 +505,18 @@ fn without_what_only_aws_has(plan: &mut Plan) -> Vec<String> {
     notes
 }
 
-/// Whether every function of the plan exists at the endpoint.
+/// Whether every function of the plan exists at the endpoint (read side by side, as a deploy reads).
 async fn every_function_exists(plan: &Plan, clients: &Clients) -> Result<bool, LocalError> {
-    for f in &plan.functions {
-        let found = crate::resources::function::read_function(clients, &f.name)
-            .await
-            .map_err(LocalError::Functions)?;
-        if found.is_none() {
-            return Ok(false);
-        }
-    }
-    Ok(true)
+    let reads = plan
+        .functions
+        .iter()
+        .map(|f| crate::resources::function::read_function(clients, &f.name));
+    let found: Vec<_> = stream::iter(reads)
+        .buffer_unordered(READ_CONCURRENCY)
+        .try_collect()
+        .await
+        .map_err(LocalError::Functions)?;
+    Ok(found.iter().all(Option::is_some))
 }
 
 /// Deploys `plan` (the app's, less what the runner does itself: `resources` are the app's) with a
@@ -708,6 +694,55 @@ mod tests {
         let source = include_str!("../../../events.chalice");
         let model = chalice_codegen::load("events.chalice", source).unwrap();
         chalice_codegen::emit_plan::plan(&model, "dev").unwrap()
+    }
+
+    /// At a configured endpoint the app's functions are looked up all at once (one round trip, not
+    /// one per function), and one that is missing makes the app undeployed there.
+    #[tokio::test]
+    async fn every_function_is_read_side_by_side() {
+        let source = "app fns\nschedule one rate(1 hour)\nschedule two rate(1 hour)\n\
+                      schedule three rate(1 hour)\n";
+        let model = chalice_codegen::load("events.chalice", source).unwrap();
+        let plan = chalice_codegen::emit_plan::plan(&model, "dev").unwrap();
+        let workspace = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let program = emulator::find_moto_server(&workspace)
+            .expect("moto_server: run scripts/moto.sh or set MOTO_SERVER");
+        let emulator = Emulator::start(&program).await.unwrap();
+        let clients = emulator.clients(DEFAULT_REGION.into()).await;
+        let one_round_of_reads = |clients: &Clients| {
+            let calls = clients.calls().take();
+            let names: Vec<String> = calls.iter().map(ToString::to_string).collect();
+            assert_eq!(names, ["Lambda.GetFunction"; 3]);
+            assert_eq!(aws::calls::sequential_round_trips(&calls), 1, "{calls:#?}");
+        };
+
+        assert!(!every_function_exists(&plan, &clients).await.unwrap());
+        one_round_of_reads(&clients);
+
+        let work = tempfile::tempdir().unwrap();
+        deploy_app(
+            &plan,
+            plan.functions.len(),
+            &clients,
+            work.path().join("dev.json"),
+        )
+        .await
+        .unwrap();
+        clients.calls().take();
+        assert!(every_function_exists(&plan, &clients).await.unwrap());
+        one_round_of_reads(&clients);
+
+        clients
+            .lambda
+            .delete_function()
+            .function_name("fns-dev-two")
+            .send()
+            .await
+            .unwrap();
+        clients.calls().take();
+        assert!(!every_function_exists(&plan, &clients).await.unwrap());
+        one_round_of_reads(&clients);
+        emulator.stop().await.unwrap();
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use chalice_codegen::plan::{AwsContext, LOG_GROUP_PREFIX};
+use chalice_codegen::plan::{Arn, AwsContext, LOG_GROUP_PREFIX};
 use serde::Serialize;
 
 use super::call::{CallError, gone};
@@ -172,7 +172,7 @@ impl Resource for LogGroup {
                 step.records.forget(&change.identity)?;
                 return Ok(Some("kept with its logs; they no longer expire".into()));
             }
-            (Action::Create, Some(spec)) => create_log_group(c, spec).await?,
+            (Action::Create, Some(spec)) => create_log_group(c, step.ctx, spec).await?,
             (Action::Update { .. }, Some(_)) => {}
             (Action::Create, None) => {
                 return Err(StepError::Internal(format!("no spec for {}", change.id)));
@@ -218,7 +218,14 @@ pub async fn read_groups(
     Ok(out)
 }
 
-async fn create_log_group(c: &Clients, spec: &LogGroupSpec) -> Result<(), CallError> {
+/// Creates the group with the stage's tags. One that exists already (Lambda made it on a first
+/// invocation, or this is the retry of a create whose answer was lost) is ours from here on: it is
+/// tagged as a created one is.
+async fn create_log_group(
+    c: &Clients,
+    ctx: &AwsContext,
+    spec: &LogGroupSpec,
+) -> Result<(), CallError> {
     let created = c
         .logs
         .create_log_group()
@@ -226,10 +233,40 @@ async fn create_log_group(c: &Clients, spec: &LogGroupSpec) -> Result<(), CallEr
         .set_tags(Some(spec.tags.clone().into_iter().collect()))
         .send()
         .await
-        .map(|_| ())
         .map_err(|e| CallError::new("CreateLogGroup", &spec.name, e));
-    // Made meanwhile (Lambda, on a first invocation; a retried create): ours from here on.
-    gone(created, &["ResourceAlreadyExistsException"])
+    match created {
+        Ok(_) => Ok(()),
+        Err(e) if e.has_code("ResourceAlreadyExistsException") => tag_log_group(c, ctx, spec).await,
+        Err(e) => Err(e),
+    }
+}
+
+/// Tags an existing group with the spec's tags (TagResource, by the group's ARN).
+async fn tag_log_group(
+    c: &Clients,
+    ctx: &AwsContext,
+    spec: &LogGroupSpec,
+) -> Result<(), CallError> {
+    if spec.tags.is_empty() {
+        return Ok(());
+    }
+    // TagResource wants the group's ARN without the `:*` DescribeLogGroups' `arn` ends with
+    // (its `logGroupArn`). moto keys tags by the ARN it is given, and accepts one of a group that
+    // does not exist (AWS answers ResourceNotFoundException).
+    let arn = log_group_arn(&spec.name).resolve(ctx);
+    c.logs
+        .tag_resource()
+        .resource_arn(&arn)
+        .set_tags(Some(spec.tags.clone().into_iter().collect()))
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| CallError::new("TagResource", &arn, e))
+}
+
+/// The ARN of log group `name` (as TagResource takes it: no trailing `:*`).
+fn log_group_arn(name: &str) -> Arn {
+    Arn::local("logs", &format!("log-group:{name}"))
 }
 
 async fn put_retention(c: &Clients, spec: &LogGroupSpec) -> Result<(), CallError> {

@@ -119,6 +119,12 @@ impl Run {
         )
     }
 
+    /// `service.Operation` of the run's writes to the app's resources (not the deploy lock's), in
+    /// order (it must have run through the proxy).
+    pub fn app_writes(&self) -> Vec<String> {
+        self.calls().app_write_names()
+    }
+
     /// Panics with the whole run unless it exited with `code`.
     pub fn assert_code(&self, code: i32) -> &Run {
         assert_eq!(

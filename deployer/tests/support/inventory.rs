@@ -10,6 +10,7 @@ use aws_sdk_lambda::operation::get_function::GetFunctionOutput;
 use aws_sdk_lambda::types::{EventSourceMappingConfiguration, FunctionConfiguration};
 use aws_sdk_s3::operation::get_bucket_notification_configuration::GetBucketNotificationConfigurationOutput as Notifications;
 use aws_sdk_sns::types::Subscription;
+use aws_sdk_sqs::types::QueueAttributeName;
 use chalice_codegen::plan::{MappingSource, Plan};
 use chalice_deployer::aws::{Clients, error_code};
 use serde_json::Value;
@@ -507,4 +508,25 @@ pub async fn rule_names(aws: &Clients, bus: Option<&str>, prefix: &str) -> BTree
             _ => return names,
         }
     }
+}
+
+/// Messages in the queue at `url`, visible or in flight.
+pub async fn messages_left(aws: &Clients, url: &str) -> u32 {
+    let out = aws
+        .sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .expect("queue attributes");
+    let attrs = out.attributes().expect("the queue's attributes");
+    [
+        QueueAttributeName::ApproximateNumberOfMessages,
+        QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+    ]
+    .iter()
+    .map(|a| attrs[a].parse::<u32>().expect("a count"))
+    .sum()
 }

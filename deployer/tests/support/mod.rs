@@ -6,10 +6,13 @@
 //!   resources.
 //! - [`inventory`]: reading what is deployed through the SDK; [`checks`]: comparing it with a plan.
 //! - [`policy`]: reading IAM and Lambda policy documents.
-//! - [`deployer`]: running the `deployer` binary and capturing what it did.
+//! - [`deployer`]: running the `deployer` binary and capturing what it did; [`runner`]: `deployer
+//!   local` in the background, its output line by line.
 //! - [`project`]: a project directory, the stand-in bootstrap for deploys, the plan of an app.
 //! - [`bootstrap`]: the example app's real `bootstrap`, for tests that run handlers.
 //! - [`fault_proxy`]: a counting, fault-injecting proxy in front of moto.
+//! - [`recorder`]: a recording handler for `deployer local`'s pollers run in the test, and a poller.
+//! - [`proxied`]: moto, the proxy in front of it and a project directory (the smaller deploy suites).
 //! - [`world`]: the deploy suite's world (moto, proxy, project, fixtures, others' resources).
 #![allow(dead_code)] // each test binary uses a different part
 
@@ -23,4 +26,7 @@ pub mod inventory;
 pub mod moto;
 pub mod policy;
 pub mod project;
+pub mod proxied;
+pub mod recorder;
+pub mod runner;
 pub mod world;

@@ -44,6 +44,21 @@ pub fn string_set(v: Option<&Value>) -> BTreeSet<String> {
     }
 }
 
+/// `(actions, resources)` of each of a policy's statements.
+pub fn grants(policy: &Value) -> Vec<(BTreeSet<String>, BTreeSet<String>)> {
+    statements(policy)
+        .iter()
+        .map(|st| (string_set(st.get("Action")), string_set(st.get("Resource"))))
+        .collect()
+}
+
+/// Whether one of a policy's statements names both `action` and `resource` (as written: no wildcards).
+pub fn allows(policy: &Value, action: &str, resource: &str) -> bool {
+    grants(policy)
+        .iter()
+        .any(|(a, r)| a.contains(action) && r.contains(resource))
+}
+
 /// The services a statement's `Principal` names.
 pub fn principal_service(statement: &Value) -> BTreeSet<String> {
     match statement.get("Principal") {
