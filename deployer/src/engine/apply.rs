@@ -4,8 +4,10 @@
 //! Each kind declares what it waits for ([`Resource::AFTER`](crate::resources::Resource::AFTER) and
 //! the deletion orders); a step starts as soon as what it depends on is done: role and artifacts
 //! bucket → code zip → functions → each function's rule, permission, subscription and mapping → its
-//! bucket's notification entries (one read-modify-write per bucket); deletions in reverse. A failed
-//! step skips only what depends on it, so everything that can be done is.
+//! bucket's notification entries (one read-modify-write per bucket). Deletions wait only where AWS
+//! needs it (a role for its attachments, a function for its mappings and bucket entries, the bucket for
+//! its objects): a role goes alongside its function. A failed step skips only what depends on it, so
+//! everything that can be done is.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
