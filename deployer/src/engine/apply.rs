@@ -4,8 +4,10 @@
 //! Each kind declares what it waits for ([`Resource::AFTER`](crate::resources::Resource::AFTER) and
 //! the deletion orders); a step starts as soon as what it depends on is done: role and artifacts
 //! bucket → code zip → functions → each function's rule, permission, subscription and mapping → its
-//! bucket's notification entries (one read-modify-write per bucket); deletions in reverse. A failed
-//! step skips only what depends on it, so everything that can be done is.
+//! bucket's notification entries (one read-modify-write per bucket). Deletions wait only where AWS
+//! needs it (a role for its attachments, a function for its mappings and bucket entries, the bucket for
+//! its objects): a role goes alongside its function. A failed step skips only what depends on it, so
+//! everything that can be done is.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -460,6 +462,7 @@ fn progress_line(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::desired::DesiredResource;
     use crate::resources::{DeleteReason, FieldChange};
 
     fn change(identity: Identity, action: Action) -> Change {
@@ -513,10 +516,212 @@ mod tests {
         assert_eq!(t[4].deps, [2]);
         assert_eq!(
             t[6].deps,
-            [5, 7],
-            "a function is deleted after what invokes it"
+            [5],
+            "a function is deleted after its bucket entries, not its permissions"
         );
         assert_eq!(t[7].deps, Vec::<usize>::new());
+    }
+
+    /// The longest chain of calls `tasks` make one after another, task `i` making `calls[i]`.
+    fn trips(tasks: &[Task], calls: &[usize]) -> usize {
+        fn end(i: usize, tasks: &[Task], calls: &[usize]) -> usize {
+            let start = tasks[i]
+                .deps
+                .iter()
+                .map(|&d| end(d, tasks, calls))
+                .max()
+                .unwrap_or(0);
+            start + calls[i]
+        }
+        (0..tasks.len())
+            .map(|i| end(i, tasks, calls))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Names each task's dependencies by the names given to the changes (one change per task).
+    fn waits<'a>(tasks: &[Task], names: &[&'a str]) -> Vec<(&'a str, Vec<&'a str>)> {
+        assert_eq!(tasks.len(), names.len(), "one change per task");
+        tasks
+            .iter()
+            .zip(names)
+            .map(|(t, &n)| (n, t.deps.iter().map(|&d| names[d]).collect()))
+            .collect()
+    }
+
+    fn stage(function: &str) -> Vec<(&'static str, Identity)> {
+        let f = function.to_string();
+        vec![
+            ("role", Identity::Role { name: f.clone() }),
+            (
+                "attachment",
+                Identity::Attachment {
+                    role: f.clone(),
+                    policy_arn: "arn:aws:iam::aws:policy/P".into(),
+                },
+            ),
+            (
+                "log group",
+                Identity::LogGroup {
+                    name: format!("/aws/lambda/{f}"),
+                },
+            ),
+            (
+                "code",
+                Identity::CodeObject {
+                    bucket: "artifacts".into(),
+                    key: "app/dev/bootstrap.zip".into(),
+                },
+            ),
+            ("function", Identity::Function { name: f.clone() }),
+            (
+                "rule",
+                Identity::Rule {
+                    name: format!("{f}-rule"),
+                    bus: None,
+                },
+            ),
+            (
+                "permission",
+                Identity::Permission {
+                    function: f.clone(),
+                    statement_id: "s".into(),
+                },
+            ),
+            (
+                "notification",
+                Identity::Notification {
+                    bucket: "uploads".into(),
+                    id: f.clone(),
+                },
+            ),
+            (
+                "subscription",
+                Identity::Subscription {
+                    topic_arn: "arn:aws:sns:us-east-1:123456789012:t".into(),
+                    endpoint: format!("arn:aws:lambda:us-east-1:123456789012:function:{f}"),
+                },
+            ),
+            (
+                "mapping",
+                Identity::Mapping {
+                    function: f.clone(),
+                    source_arn: "arn:aws:sqs:us-east-1:123456789012:q".into(),
+                },
+            ),
+            ("invoke config", Identity::InvokeConfig { function: f }),
+        ]
+    }
+
+    /// The calls a step makes: a role and its inline policy, a rule and its targets, a bucket's
+    /// notifications read then written take two; a permission or invoke configuration deleted with
+    /// its function none.
+    fn calls(name: &str, delete: bool) -> usize {
+        match name {
+            "role" | "rule" | "notification" => 2,
+            "permission" | "invoke config" if delete => 0,
+            _ => 1,
+        }
+    }
+
+    #[test]
+    fn a_stage_is_deleted_in_the_levels_aws_needs() {
+        let del = || Action::Delete {
+            reason: DeleteReason::Removed,
+        };
+        let stage = stage("f");
+        let names: Vec<&str> = stage.iter().map(|(n, _)| *n).collect();
+        let changes: Vec<Change> = stage.into_iter().map(|(_, i)| change(i, del())).collect();
+        let t = tasks(&changes, &Desired::default());
+        let none = Vec::<&str>::new;
+        assert_eq!(
+            waits(&t, &names),
+            [
+                ("role", vec!["attachment"]),
+                ("attachment", none()),
+                ("log group", none()),
+                ("code", none()),
+                ("function", vec!["notification", "mapping"]),
+                ("rule", none()),
+                ("permission", none()),
+                ("notification", none()),
+                ("subscription", none()),
+                ("mapping", none()),
+                ("invoke config", none()),
+            ]
+        );
+        let calls: Vec<usize> = names.iter().map(|n| calls(n, true)).collect();
+        assert_eq!(
+            trips(&t, &calls),
+            3,
+            "the bucket's notifications read and written, then the function"
+        );
+    }
+
+    #[test]
+    fn a_stage_is_deployed_in_the_levels_aws_needs() {
+        let stage = stage("f");
+        let arn = "arn:aws:lambda:us-east-1:123456789012:function:f";
+        // A rule's and a bucket entry's function is their spec's target.
+        let desired = Desired {
+            resources: vec![
+                DesiredResource {
+                    id: "rule".into(),
+                    spec: Spec::Rule(crate::resources::rule::RuleSpec {
+                        name: "f-rule".into(),
+                        bus: None,
+                        schedule_expression: Some("rate(1 hour)".into()),
+                        event_pattern: None,
+                        description: None,
+                        state: "ENABLED".into(),
+                        target_id: "t".into(),
+                        target_arn: Some(arn.into()),
+                        tags: BTreeMap::new(),
+                    }),
+                },
+                DesiredResource {
+                    id: "notification".into(),
+                    spec: Spec::Notification(crate::resources::notification::NotificationSpec {
+                        bucket: "uploads".into(),
+                        id: "f".into(),
+                        function_arn: arn.into(),
+                        events: vec!["s3:ObjectCreated:*".into()],
+                        prefix: None,
+                        suffix: None,
+                    }),
+                },
+            ],
+            ..Desired::default()
+        };
+        let names: Vec<&str> = stage.iter().map(|(n, _)| *n).collect();
+        let changes: Vec<Change> = stage
+            .into_iter()
+            .map(|(_, i)| change(i, Action::Create))
+            .collect();
+        let t = tasks(&changes, &desired);
+        let none = Vec::<&str>::new;
+        assert_eq!(
+            waits(&t, &names),
+            [
+                ("role", none()),
+                ("attachment", vec!["role"]),
+                ("log group", none()),
+                ("code", none()),
+                ("function", vec!["role", "attachment", "log group", "code"]),
+                ("rule", vec!["function"]),
+                ("permission", vec!["function"]),
+                ("notification", vec!["function", "permission"]),
+                ("subscription", vec!["function"]),
+                ("mapping", vec!["role", "function"]),
+                ("invoke config", vec!["role", "function"]),
+            ]
+        );
+        let calls: Vec<usize> = names.iter().map(|n| calls(n, false)).collect();
+        assert_eq!(
+            trips(&t, &calls),
+            7,
+            "role then its policy, attachment, function, permission, notifications read then written"
+        );
     }
 
     #[test]

@@ -66,24 +66,7 @@ pub async fn deploy_planned(
             elapsed: started.elapsed(),
         });
     }
-    let asked = Instant::now();
-    if !confirm(s, &planned.changes)? {
-        return Err(EngineError::Cancelled);
-    }
-    let reviewed = asked.elapsed() >= REVIEWED;
-    let lock = s.lock(planned.lock.clone(), progress).await?;
-    let (clients, path) = (s.clients.clone(), s.state_path());
-    let work = async {
-        let mut planned = planned;
-        if lock.waited {
-            // What was read may predate another deploy's writes: read again, under the lock.
-            s.reload_state()?;
-            let again = s.read_for_deploy(code).await?;
-            if reviewed && again.changes != planned.changes {
-                return Err(EngineError::Moved);
-            }
-            planned = again;
-        }
+    let work = async |s: &Session, planned: Planned, lock: &Lock| -> Result<_, EngineError> {
         if !planned.changes.is_empty() {
             s.state
                 .lock()
@@ -112,7 +95,8 @@ pub async fn deploy_planned(
         apply::reconcile(&s.state, &s.ctx, &planned.desired, &planned.live)?;
         Ok(planned.changes)
     };
-    let changes = locked(&clients, &lock, "deploy", &path, false, work).await;
+    let changes =
+        confirmed_and_locked(s, planned, Command::Deploy(code), confirm, progress, work).await;
     s.recorder.end_phase("apply");
     let changes = changes?;
     Ok(Converged {
@@ -146,23 +130,7 @@ pub async fn delete(
             elapsed: started.elapsed(),
         });
     }
-    let asked = Instant::now();
-    if !confirm(s, &planned.changes)? {
-        return Err(EngineError::Cancelled);
-    }
-    let reviewed = asked.elapsed() >= REVIEWED;
-    let lock = s.lock(planned.lock.clone(), progress).await?;
-    let (clients, path) = (s.clients.clone(), s.state_path());
-    let work = async {
-        let mut planned = planned;
-        if lock.waited {
-            s.reload_state()?;
-            let again = s.read_for_delete(logs).await?;
-            if reviewed && again.changes != planned.changes {
-                return Err(EngineError::Moved);
-            }
-            planned = again;
-        }
+    let work = async |s: &Session, planned: Planned, _: &Lock| -> Result<_, EngineError> {
         // The artifacts bucket goes last, once the lock (an object in it) is gone.
         let (bucket, rest): (Vec<Change>, Vec<Change>) = planned
             .changes
@@ -172,7 +140,15 @@ pub async fn delete(
         run(s, &planned, &rest, &BTreeMap::new(), "delete", progress).await?;
         Ok((planned, bucket))
     };
-    let done = locked(&clients, &lock, "delete", &path, true, work).await;
+    let done = confirmed_and_locked(
+        s,
+        planned,
+        Command::Delete { logs },
+        confirm,
+        progress,
+        work,
+    )
+    .await;
     let (planned, bucket) = match done {
         Ok(done) => done,
         Err(e) => {
@@ -192,6 +168,65 @@ pub async fn delete(
         changes: planned.changes,
         elapsed: started.elapsed(),
     })
+}
+
+/// Which command a converge is, and what it reads again under a lock it waited for.
+#[derive(Clone, Copy)]
+enum Command<'a> {
+    Deploy(&'a CodeSet),
+    Delete { logs: bool },
+}
+
+impl Command<'_> {
+    fn name(self) -> &'static str {
+        match self {
+            Command::Deploy(_) => "deploy",
+            Command::Delete { .. } => "delete",
+        }
+    }
+
+    async fn read(self, s: &mut Session) -> Result<Planned, EngineError> {
+        match self {
+            Command::Deploy(code) => s.read_for_deploy(code).await,
+            Command::Delete { logs } => s.read_for_delete(logs).await,
+        }
+    }
+}
+
+/// What deploy and delete share once they have changes to make: `confirm` sees them, the stage's
+/// lock is taken, and when it had to be waited for, everything is read again under it (a plan a person
+/// reviewed that no longer holds stops with [`EngineError::Moved`]); then `work` applies the plan,
+/// holding the lock (see [`locked`]).
+async fn confirmed_and_locked<T>(
+    s: &mut Session,
+    planned: Planned,
+    command: Command<'_>,
+    confirm: impl FnOnce(&Session, &[Change]) -> Result<bool, EngineError>,
+    progress: &(dyn Fn(&str) + Sync),
+    work: impl AsyncFnOnce(&Session, Planned, &Lock) -> Result<T, EngineError>,
+) -> Result<T, EngineError> {
+    let asked = Instant::now();
+    if !confirm(s, &planned.changes)? {
+        return Err(EngineError::Cancelled);
+    }
+    let reviewed = asked.elapsed() >= REVIEWED;
+    let lock = s.lock(planned.lock.clone(), progress).await?;
+    let (clients, path) = (s.clients.clone(), s.state_path());
+    let under_lock = async {
+        let mut planned = planned;
+        if lock.waited {
+            // What was read may predate another deploy's writes: read again, under the lock.
+            s.reload_state()?;
+            let again = command.read(s).await?;
+            if reviewed && again.changes != planned.changes {
+                return Err(EngineError::Moved);
+            }
+            planned = again;
+        }
+        work(s, planned, &lock).await
+    };
+    let gone = matches!(command, Command::Delete { .. });
+    locked(&clients, &lock, command.name(), &path, gone, under_lock).await
 }
 
 /// Runs `work` holding `lock`, and gives the lock back however it ends: done, failed, or stopped by

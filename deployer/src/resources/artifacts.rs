@@ -84,6 +84,7 @@ impl Resource for Bucket {
     type Spec = ArtifactsBucketSpec;
     type Store = Option<LiveArtifacts>;
     const KIND: ResourceKind = ResourceKind::S3Bucket;
+    /// S3 refuses to delete a bucket that holds objects.
     const DELETED_AFTER: &'static [ResourceKind] = &[ResourceKind::S3Object];
 
     fn identity(spec: &Self::Spec) -> Identity {
@@ -172,7 +173,9 @@ impl Resource for CodeObject {
     type Store = Option<LiveArtifacts>;
     const KIND: ResourceKind = ResourceKind::S3Object;
     const AFTER: &'static [(ResourceKind, Scope)] = &[(ResourceKind::S3Bucket, Scope::All)];
-    const DELETED_AFTER: &'static [ResourceKind] = &[ResourceKind::LambdaFunction];
+    /// Not after the functions' deletions: Lambda keeps its own copy of a function's code.
+    /// After their creations and updates: a deploy whose function updates fail leaves the zip those
+    /// functions still run in the bucket.
     const DELETED_AFTER_WRITES_OF: &'static [ResourceKind] = &[ResourceKind::LambdaFunction];
 
     fn identity(spec: &Self::Spec) -> Identity {

@@ -90,12 +90,14 @@ impl Resource for Function {
         (ResourceKind::LogsLogGroup, Scope::SameFunction),
         (ResourceKind::S3Object, Scope::All),
     ];
-    /// A function goes after everything that invokes it.
+    /// A function goes after the triggers that would act on it once it is gone: a mapping keeps
+    /// polling its source (an SQS mapping would take messages no function runs, counting towards the
+    /// queue's `maxReceiveCount`), and S3 validates every entry of a bucket's notification
+    /// configuration whenever it is written, so an entry naming a deleted function would make the next
+    /// write fail (anyone's, and ours on a failed delete) until it is removed.
+    /// Not waited for, as AWS needs none of it: rules, subscriptions (neither EventBridge nor SNS
+    /// checks its target on delete), permissions and invoke configurations (deleted with the function).
     const DELETED_AFTER: &'static [ResourceKind] = &[
-        ResourceKind::EventsRule,
-        ResourceKind::LambdaPermission,
-        ResourceKind::LambdaEventInvokeConfig,
-        ResourceKind::SnsSubscription,
         ResourceKind::LambdaEventSourceMapping,
         ResourceKind::S3BucketNotification,
     ];

@@ -44,10 +44,11 @@ impl Resource for Role {
     type Spec = RoleSpec;
     type Store = BTreeMap<String, Option<LiveRole>>;
     const KIND: ResourceKind = ResourceKind::IamRole;
-    const DELETED_AFTER: &'static [ResourceKind] = &[
-        ResourceKind::LambdaFunction,
-        ResourceKind::IamRolePolicyAttachment,
-    ];
+    /// IAM refuses to delete a role with managed policies attached (`DeleteConflict`). Not the
+    /// functions: IAM does not know which function names a role, and a function outlives its role.
+    const DELETED_AFTER: &'static [ResourceKind] = &[ResourceKind::IamRolePolicyAttachment];
+    /// In a deploy that moves a function to another role, the function is updated first: it could
+    /// not run between its role's deletion and its update.
     const DELETED_AFTER_WRITES_OF: &'static [ResourceKind] = &[ResourceKind::LambdaFunction];
 
     fn identity(spec: &Self::Spec) -> Identity {
