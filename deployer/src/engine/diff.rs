@@ -33,10 +33,6 @@ impl Counts {
         }
         c
     }
-
-    pub fn total(self) -> usize {
-        self.create + self.update + self.delete
-    }
 }
 
 impl fmt::Display for Counts {
