@@ -6,6 +6,7 @@
 //! `AWS_ENDPOINT_URL`; every check reads moto directly (never through the proxy) with the AWS SDK.
 
 use std::collections::BTreeMap;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -20,15 +21,14 @@ use serde_json::Value;
 use crate::support::aws::{function_arn, queue_arn, role_arn, topic_arn};
 use crate::support::checks::{Problems, check_deployed, check_nothing_deployed};
 use crate::support::deployer::{self, Run, Running};
-use crate::support::fault_proxy::FaultProxy;
 use crate::support::fixtures::{
     create_function, create_queue, create_role, create_sources, put_foreign_queue_entry,
 };
 use crate::support::inventory::{
     Inventory, Scope, bucket_notifications, list_mappings, list_subscriptions,
 };
-use crate::support::moto::Moto;
-use crate::support::project::{Project, STAGE, plan_of};
+use crate::support::project::{STAGE, plan_of};
+use crate::support::proxied::Proxied;
 
 /// Every resource of the app is named `suite-dev-...`.
 pub const PREFIX: &str = "suite-dev-";
@@ -135,13 +135,10 @@ pub struct Foreign {
     pub role_exists: bool,
 }
 
-/// One test's world: moto, the proxy, a project directory with a bootstrap file.
+/// One test's world: moto, the proxy, a project directory ([`Proxied`], which it derefs to) with a
+/// bootstrap file, the fixtures.
 pub struct World {
-    pub moto: Moto,
-    pub proxy: FaultProxy,
-    /// Clients reading moto directly (not through the proxy).
-    pub aws: Clients,
-    pub project: Project,
+    pub base: Proxied,
     pub bootstrap: PathBuf,
     /// `AWS_MAX_ATTEMPTS` for the deployer.
     pub max_attempts: u32,
@@ -151,26 +148,29 @@ pub struct World {
     pub foreign: Foreign,
 }
 
+impl Deref for World {
+    type Target = Proxied;
+
+    fn deref(&self) -> &Proxied {
+        &self.base
+    }
+}
+
 impl World {
     /// A fresh moto with every fixture, the proxy (no faults), `APP_V1` in the project directory.
     pub async fn new() -> World {
-        let moto = Moto::start();
-        let proxy = FaultProxy::start(&moto.endpoint());
-        let aws = moto.clients().await;
-        let project = Project::new(APP_V1);
-        let bootstrap = project.write_fake_bootstrap("bootstrap.bin", "v1");
+        let base = Proxied::start().await;
+        base.project.write_app(APP_V1);
+        let bootstrap = base.project.write_fake_bootstrap("bootstrap.bin", "v1");
         let scope = [APP_V2, APP_V3]
             .iter()
             .fold(Scope::of(&plan_of(APP_V1)), |scope, app| {
                 scope.and(&Scope::of(&plan_of(app)))
             });
-        create_fixtures(&aws).await;
-        let foreign = foreign_snapshot(&aws).await;
+        create_fixtures(&base.aws).await;
+        let foreign = foreign_snapshot(&base.aws).await;
         World {
-            moto,
-            proxy,
-            aws,
-            project,
+            base,
             bootstrap,
             max_attempts: 2,
             scope,
@@ -199,9 +199,8 @@ impl World {
 
     /// The `deployer` command, pointed at the proxy, in the project directory.
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = deployer::against(&self.moto, self.project.path(), args);
-        cmd.env("AWS_ENDPOINT_URL", self.proxy.endpoint())
-            .env("AWS_MAX_ATTEMPTS", self.max_attempts.to_string());
+        let mut cmd = self.base.command(args);
+        cmd.env("AWS_MAX_ATTEMPTS", self.max_attempts.to_string());
         cmd
     }
 
